@@ -1,0 +1,133 @@
+"""Torch numerics of the diagonal SSM: discretization, Vandermonde kernel, FFT convolution.
+
+All functions take real tensors (or complex ones built from real storage) so that the
+same code runs in float32 or float64 on any device.
+"""
+
+import torch
+
+__all__ = ["discretize", "vandermonde_kernel", "fft_conv", "DEFAULT_CHUNK_ELEMENTS"]
+
+# Upper bound on the elements of one (H, N2, chunk) block of the Vandermonde matrix: 2**22
+# float32 values are 16 MiB, so the kernel of any length is built in bounded memory.
+DEFAULT_CHUNK_ELEMENTS = 2**22
+
+
+def discretize(A, B, dt, method="zoh"):
+    """Discretize a diagonal SSM.
+
+    Parameters
+    ----------
+    A, B : complex tensors (H, N2)
+    dt : real tensor (H,)
+    method : {"zoh", "bilinear"}
+
+    Returns
+    -------
+    log_Abar : complex tensor (H, N2)
+        ``log(Abar)``, so that ``Abar**l = exp(l * log_Abar)`` (exact for ZOH, where
+        ``log_Abar = dt * A``).
+    Bbar : complex tensor (H, N2)
+    """
+    dtA = dt[:, None] * A  # (H, N2)
+    if method == "zoh":
+        return dtA, (torch.exp(dtA) - 1.0) / A * B
+    if method == "bilinear":
+        denom = 1.0 - dtA / 2.0
+        return torch.log((1.0 + dtA / 2.0) / denom), dt[:, None] * B / denom
+    raise ValueError(f"Unknown discretization {method!r}; expected 'zoh' or 'bilinear'.")
+
+
+def _chunk_length(H, N2, L, max_elements):
+    return max(1, min(L, max_elements // max(1, H * N2)))
+
+
+def _vandermonde_block(lam_re, lam_im, positions):
+    """Real and imaginary parts of ``exp(lam * l)`` for l in ``positions``: (H, N2, Lc)."""
+    magnitude = torch.exp(lam_re[..., None] * positions)  # (H, N2, Lc)
+    angle = lam_im[..., None] * positions
+    return magnitude * torch.cos(angle), magnitude * torch.sin(angle)
+
+
+class _VandermondeKernel(torch.autograd.Function):
+    """``K[h, l] = 2 Re sum_n c[h, n] exp(l lam[h, n])`` in chunks of ``l``.
+
+    Forward and backward both loop over chunks of positions, so neither holds the full
+    ``(H, N2, L)`` Vandermonde matrix: memory is ``O(H N2 chunk)`` whatever ``L`` is.
+    """
+
+    @staticmethod
+    def forward(ctx, c_re, c_im, lam_re, lam_im, L, chunk):
+        ctx.save_for_backward(c_re, c_im, lam_re, lam_im)
+        ctx.L, ctx.chunk = L, chunk
+        H = c_re.shape[0]
+        K = c_re.new_empty(H, L)
+        for start in range(0, L, chunk):
+            positions = torch.arange(start, min(L, start + chunk), device=c_re.device,
+                                     dtype=c_re.dtype)
+            V_re, V_im = _vandermonde_block(lam_re, lam_im, positions)  # (H, N2, Lc)
+            block = torch.bmm(c_re[:, None, :], V_re) - torch.bmm(c_im[:, None, :], V_im)
+            K[:, start:start + positions.numel()] = 2.0 * block[:, 0, :]
+        return K
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_K):
+        c_re, c_im, lam_re, lam_im = ctx.saved_tensors
+        # Accumulate sum_l g V and sum_l g l V per mode, chunk by chunk.
+        s_re, s_im = torch.zeros_like(c_re), torch.zeros_like(c_re)
+        t_re, t_im = torch.zeros_like(c_re), torch.zeros_like(c_re)
+        for start in range(0, ctx.L, ctx.chunk):
+            positions = torch.arange(start, min(ctx.L, start + ctx.chunk),
+                                     device=c_re.device, dtype=c_re.dtype)
+            V_re, V_im = _vandermonde_block(lam_re, lam_im, positions)
+            g = grad_K[:, start:start + positions.numel(), None]  # (H, Lc, 1)
+            gl = g * positions[:, None]
+            s_re += torch.bmm(V_re, g)[..., 0]
+            s_im += torch.bmm(V_im, g)[..., 0]
+            t_re += torch.bmm(V_re, gl)[..., 0]
+            t_im += torch.bmm(V_im, gl)[..., 0]
+        grad_c_re = 2.0 * s_re
+        grad_c_im = -2.0 * s_im
+        grad_lam_re = 2.0 * (c_re * t_re - c_im * t_im)
+        grad_lam_im = -2.0 * (c_re * t_im + c_im * t_re)
+        return grad_c_re, grad_c_im, grad_lam_re, grad_lam_im, None, None
+
+
+def vandermonde_kernel(c, log_a, L, max_elements=DEFAULT_CHUNK_ELEMENTS):
+    """Convolution kernel ``K[h, l] = 2 Re sum_n c[h, n] a[h, n]**l``, ``l = 0..L-1``.
+
+    Parameters
+    ----------
+    c : complex tensor (H, N2)
+        ``C * Bbar``.
+    log_a : complex tensor (H, N2)
+        ``log(Abar)``.
+    L : int
+        Kernel length.
+    max_elements : int
+        Bound on the elements of one Vandermonde block (memory control).
+
+    Returns
+    -------
+    K : real tensor (H, L)
+    """
+    H, N2 = c.shape
+    chunk = _chunk_length(H, N2, L, max_elements)
+    return _VandermondeKernel.apply(
+        c.real.contiguous(), c.imag.contiguous(), log_a.real.contiguous(),
+        log_a.imag.contiguous(), int(L), chunk,
+    )
+
+
+def fft_conv(u, K):
+    """Causal convolution ``y[..., h, :] = (K[h] * u[..., h, :])[:L]`` through the FFT.
+
+    ``u`` is ``(B, H, L)`` and ``K`` is ``(H, L)``; zero padding to ``2 L`` makes the
+    circular convolution of the FFT a linear one.
+    """
+    L = u.shape[-1]
+    n_fft = 2 * L
+    K_f = torch.fft.rfft(K, n=n_fft)  # (H, L + 1)
+    u_f = torch.fft.rfft(u, n=n_fft)  # (B, H, L + 1)
+    return torch.fft.irfft(u_f * K_f, n=n_fft)[..., :L]  # (B, H, L)

@@ -1,0 +1,172 @@
+"""Torch modules: one diagonal SSM layer, a block around it, and the full network.
+
+Shapes follow the minimal S4D: activations are ``(B, H, L)`` (batch, channels, time).
+"""
+
+import numpy as np
+import torch
+from torch import nn
+
+from .kernel import discretize, fft_conv, vandermonde_kernel
+from .params import SSMParams
+
+__all__ = ["DiagonalSSM", "SSMBlock", "SSMNetwork"]
+
+
+class DiagonalSSM(nn.Module):
+    """A diagonal complex SSM layer, stored in real-valued parameters.
+
+    Storage (all real, so pickling, devices and ``torch.compile`` work): ``log_dt`` (H,),
+    ``log_neg_A_re`` = ``log(-Re A)`` (H, N2), ``A_im`` (H, N2), ``B`` and ``C`` as real
+    views (H, N2, 2), and ``D`` (H,). ``log(-Re A)`` and ``log dt`` keep ``Re A < 0`` and
+    ``dt > 0`` through any gradient step.
+    """
+
+    # Parameters that place the modes in frequency: trained with their own learning rate
+    # and no weight decay, as in the S4 code bases.
+    SSM_PARAMETER_NAMES = ("log_dt", "log_neg_A_re", "A_im", "B")
+
+    def __init__(self, d_model, n_states, discretization="zoh"):
+        super().__init__()
+        n2 = n_states // 2
+        self.discretization = discretization
+        self.log_dt = nn.Parameter(torch.zeros(d_model))
+        self.log_neg_A_re = nn.Parameter(torch.zeros(d_model, n2))
+        self.A_im = nn.Parameter(torch.zeros(d_model, n2))
+        self.B = nn.Parameter(torch.zeros(d_model, n2, 2))
+        self.C = nn.Parameter(torch.zeros(d_model, n2, 2))
+        self.D = nn.Parameter(torch.zeros(d_model))
+
+    @classmethod
+    def from_params(cls, params, dtype=torch.float32):
+        """Build a layer holding ``params`` (an :class:`SSMParams`)."""
+        layer = cls(params.n_channels, params.n_states, params.discretization)
+        layer.set_params(params)
+        return layer.to(dtype)
+
+    def set_params(self, params):
+        """Copy an :class:`SSMParams` into the stored parameters (in place)."""
+        if params.A.shape != self.A_im.shape:
+            raise ValueError(
+                f"SSMParams of shape {params.A.shape} do not fit a layer of shape "
+                f"{tuple(self.A_im.shape)}."
+            )
+        values = {
+            "log_dt": np.log(params.dt),
+            "log_neg_A_re": np.log(-params.A.real),
+            "A_im": params.A.imag,
+            "B": np.stack([params.B.real, params.B.imag], axis=-1),
+            "C": np.stack([params.C.real, params.C.imag], axis=-1),
+            "D": params.D,
+        }
+        with torch.no_grad():
+            for name, value in values.items():
+                target = getattr(self, name)
+                target.copy_(torch.as_tensor(value, dtype=target.dtype))
+        self.discretization = params.discretization
+
+    def to_params(self):
+        """The current parameters as an :class:`SSMParams` (float64 NumPy arrays)."""
+        A, B, C, dt = (t.detach().cpu().to(torch.complex128).numpy()
+                       for t in self._continuous())
+        return SSMParams(
+            A=A, B=B, C=C, dt=dt.real, D=self.D.detach().cpu().double().numpy(),
+            discretization=self.discretization,
+        )
+
+    def _continuous(self):
+        A = torch.complex(-torch.exp(self.log_neg_A_re), self.A_im)  # (H, N2)
+        B = torch.view_as_complex(self.B)  # (H, N2)
+        C = torch.view_as_complex(self.C)  # (H, N2)
+        return A, B, C, torch.exp(self.log_dt)
+
+    def kernel(self, L):
+        """Convolution kernel ``K`` of length ``L``: (H, L)."""
+        A, B, C, dt = self._continuous()
+        log_Abar, Bbar = discretize(A, B, dt, self.discretization)
+        return vandermonde_kernel(C * Bbar, log_Abar, L)
+
+    def forward(self, u):
+        """``u`` (B, H, L) -> ``y`` (B, H, L) = causal ``K * u`` + ``D u``."""
+        K = self.kernel(u.shape[-1])  # (H, L)
+        return fft_conv(u, K) + self.D[:, None] * u
+
+    def ssm_parameters(self):
+        """Parameters that get the SSM learning rate and no weight decay."""
+        return [getattr(self, name) for name in self.SSM_PARAMETER_NAMES]
+
+
+class SSMBlock(nn.Module):
+    """SSM -> GELU -> dropout; with ``residual``, also a GLU channel mix, residual, LayerNorm.
+
+    A single-layer network uses the plain form, so that a linear readout of the pooled
+    outputs is the SSM-induced kernel of SPEC section 2 followed by a pointwise activation.
+    """
+
+    def __init__(self, ssm, dropout=0.0, residual=False):
+        super().__init__()
+        self.ssm = ssm
+        self.dropout = nn.Dropout(dropout)
+        self.residual = residual
+        if residual:
+            d_model = ssm.D.shape[0]
+            self.mix = nn.Conv1d(d_model, 2 * d_model, kernel_size=1)
+            self.norm = nn.LayerNorm(d_model)
+
+    def forward(self, x):  # (B, H, L) -> (B, H, L)
+        y = self.dropout(nn.functional.gelu(self.ssm(x)))
+        if not self.residual:
+            return y
+        y = nn.functional.glu(self.mix(y), dim=1)  # (B, H, L)
+        return self.norm((x + y).transpose(1, 2)).transpose(1, 2)
+
+
+class SSMNetwork(nn.Module):
+    """Encoder -> SSM blocks -> pooling over time -> linear head.
+
+    Parameters
+    ----------
+    layers : list of DiagonalSSM
+        One per block, all with the same ``d_model``.
+    n_inputs : int
+        Input channels ``C``.
+    n_outputs : int
+        Output size (classes or targets).
+    dropout : float
+    pooling : {"mean", "last"}
+    """
+
+    def __init__(self, layers, n_inputs, n_outputs, dropout=0.0, pooling="mean"):
+        super().__init__()
+        d_model = layers[0].D.shape[0]
+        self.encoder = nn.Linear(n_inputs, d_model)
+        residual = len(layers) > 1
+        self.blocks = nn.ModuleList(SSMBlock(layer, dropout, residual) for layer in layers)
+        self.head = nn.Linear(d_model, n_outputs)
+        self.pooling = pooling
+
+    def encode(self, x):  # (B, C, L) -> (B, H, L)
+        return torch.einsum("bcl,hc->bhl", x, self.encoder.weight) + self.encoder.bias[:, None]
+
+    def features(self, x):  # (B, C, L) -> (B, H)
+        z = self.encode(x)
+        for block in self.blocks:
+            z = block(z)
+        return z.mean(dim=-1) if self.pooling == "mean" else z[..., -1]
+
+    def forward(self, x):  # (B, C, L) -> (B, n_outputs)
+        return self.head(self.features(x))
+
+    def ssm_layers(self):
+        return [block.ssm for block in self.blocks]
+
+    def parameter_groups(self, lr, ssm_lr, weight_decay):
+        """Optimizer groups: SSM parameters with ``ssm_lr`` and no decay; the rest with decay."""
+        ssm_ids = {id(p) for layer in self.ssm_layers() for p in layer.ssm_parameters()}
+        ssm = [p for p in self.parameters() if id(p) in ssm_ids]
+        rest = [p for p in self.parameters() if id(p) not in ssm_ids]
+        return [
+            {"params": ssm, "lr": ssm_lr, "weight_decay": 0.0},
+            {"params": rest, "lr": lr, "weight_decay": weight_decay},
+        ]
+

@@ -1,0 +1,129 @@
+"""`SSMParams`: the NumPy description of one diagonal SSM layer (SPEC section 1).
+
+Shapes: ``A``, ``B``, ``C`` are complex ``(H, N2)`` (one member of each conjugate pair of
+modes, the S4D convention), ``dt`` and ``D`` are real ``(H,)``.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["SSMParams", "count_aliased_modes"]
+
+
+@dataclass
+class SSMParams:
+    """Continuous-time parameters of a diagonal, complex, LTI SSM layer.
+
+    The layer has ``H`` channels and ``N = 2 * N2`` states per channel, stored as ``N2``
+    conjugate pairs: outputs take ``2 Re(...)`` over the kept member of each pair.
+
+    Parameters
+    ----------
+    A : ndarray of complex, shape (H, N2)
+        State matrix diagonal, ``Re A < 0``.
+    B : ndarray of complex, shape (H, N2)
+        Input vector.
+    C : ndarray of complex, shape (H, N2)
+        Output vector.
+    dt : ndarray of float, shape (H,)
+        Positive step size per channel.
+    D : ndarray of float, shape (H,)
+        Skip connection per channel.
+    discretization : {"zoh", "bilinear"}, default="zoh"
+        How ``(A, B, dt)`` become the discrete ``(Abar, Bbar)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktdi import SSMParams
+    >>> p = SSMParams(A=np.full((2, 3), -0.5 + 1j), B=np.ones((2, 3)), C=np.ones((2, 3)),
+    ...               dt=np.full(2, 0.1), D=np.zeros(2))
+    >>> p.n_channels, p.n_states
+    (2, 6)
+    """
+
+    A: np.ndarray
+    B: np.ndarray
+    C: np.ndarray
+    dt: np.ndarray
+    D: np.ndarray
+    discretization: str = field(default="zoh")
+
+    def __post_init__(self):
+        self.A = np.asarray(self.A, dtype=np.complex128)
+        self.B = np.asarray(self.B, dtype=np.complex128)
+        self.C = np.asarray(self.C, dtype=np.complex128)
+        self.dt = np.asarray(self.dt, dtype=np.float64)
+        self.D = np.asarray(self.D, dtype=np.float64)
+        self.validate()
+
+    def validate(self):
+        """Raise ``ValueError`` when shapes or the stability conventions do not hold."""
+        if self.A.ndim != 2:
+            raise ValueError(f"SSMParams.A must be 2-D (H, N2), got shape {self.A.shape}.")
+        for name in ("B", "C"):
+            shape = getattr(self, name).shape
+            if shape != self.A.shape:
+                raise ValueError(
+                    f"SSMParams.{name} must have the shape of A {self.A.shape}, got {shape}."
+                )
+        for name in ("dt", "D"):
+            shape = getattr(self, name).shape
+            if shape != (self.A.shape[0],):
+                raise ValueError(
+                    f"SSMParams.{name} must have shape ({self.A.shape[0]},), got {shape}."
+                )
+        for name in ("A", "B", "C", "dt", "D"):
+            if not np.all(np.isfinite(getattr(self, name))):
+                raise ValueError(f"SSMParams.{name} contains NaN or infinity.")
+        if np.any(self.A.real >= 0):
+            raise ValueError("SSMParams.A must have Re A < 0 (a stable SSM).")
+        if np.any(self.dt <= 0):
+            raise ValueError("SSMParams.dt must be positive.")
+        if self.discretization not in ("zoh", "bilinear"):
+            raise ValueError(
+                "SSMParams.discretization must be 'zoh' or 'bilinear', "
+                f"got {self.discretization!r}."
+            )
+
+    @property
+    def n_channels(self):
+        """Number of channels ``H``."""
+        return self.A.shape[0]
+
+    @property
+    def n_states(self):
+        """Number of states per channel ``N = 2 * N2``."""
+        return 2 * self.A.shape[1]
+
+    def discretize(self):
+        """Return ``(Abar, Bbar)``, complex ``(H, N2)``, for the chosen discretization."""
+        dtA = self.dt[:, None] * self.A
+        if self.discretization == "zoh":
+            Abar = np.exp(dtA)
+            return Abar, (Abar - 1.0) / self.A * self.B
+        denom = 1.0 - dtA / 2.0
+        return (1.0 + dtA / 2.0) / denom, self.dt[:, None] * self.B / denom
+
+    def copy(self):
+        """Return a deep copy."""
+        return SSMParams(
+            self.A.copy(), self.B.copy(), self.C.copy(), self.dt.copy(), self.D.copy(),
+            self.discretization,
+        )
+
+    def __eq__(self, other):
+        if not isinstance(other, SSMParams):
+            return NotImplemented
+        return self.discretization == other.discretization and all(
+            np.array_equal(getattr(self, k), getattr(other, k)) for k in "A B C dt D".split()
+        )
+
+
+def count_aliased_modes(params):
+    """Number of modes whose discrete frequency ``dt * |Im A|`` exceeds ``pi``.
+
+    Such modes alias: on the sample grid they show up at ``2 pi - dt |Im A|`` (folded).
+    """
+    return int(np.sum(params.dt[:, None] * np.abs(params.A.imag) > np.pi))

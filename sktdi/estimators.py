@@ -1,0 +1,688 @@
+"""scikit-learn estimators that train a diagonal SSM with torch: `SSMClassifier`, `SSMRegressor`.
+
+The structure follows ``sklearn.neural_network.MLPClassifier``: a shared base class holds
+the hyperparameters, the training loop (mini-batch Adam, early stopping, ``partial_fit``,
+``warm_start``) and the prediction code; the two subclasses add the loss and the target
+handling.
+"""
+
+import copy
+import time
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import validate_sequences
+from .core import INIT_NAMES, DiagonalSSM, SSMNetwork, count_aliased_modes, make_params
+
+__all__ = ["SSMClassifier", "SSMRegressor"]
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+# Rows per forward pass at predict time: bounds memory for large X.
+_PREDICT_BATCH = 1024
+
+
+def resolve_device(device):
+    """Turn the ``device`` hyperparameter into a ``torch.device``, or raise ``ValueError``."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"Unknown device {device!r}; use 'auto', 'cpu', 'cuda' or 'cuda:<index>'."
+        ) from exc
+    if resolved.type not in ("cpu", "cuda"):
+        raise ValueError(f"Unsupported device {device!r}; use 'auto', 'cpu' or 'cuda'.")
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but CUDA is not available here.")
+    return resolved
+
+
+class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
+    """Shared hyperparameters, training loop and prediction of the SSM estimators."""
+
+    _parameter_constraints: dict = {
+        "init": [StrOptions(set(INIT_NAMES)), HasMethods(["fit", "transform"])],
+        "n_states": [Interval(Integral, 2, None, closed="left")],
+        "d_model": [Interval(Integral, 1, None, closed="left")],
+        "n_layers": [Interval(Integral, 1, None, closed="left")],
+        "init_options": [dict, None],
+        "discretization": [StrOptions({"zoh", "bilinear"})],
+        "pooling": [StrOptions({"mean", "last"})],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "ssm_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "device": [str],
+        "dtype": [StrOptions(set(_DTYPES))],
+    }
+
+    @abstractmethod
+    def __init__(
+        self, init, *, n_states, d_model, n_layers, init_options, discretization, pooling,
+        dropout, alpha, batch_size, learning_rate_init, ssm_learning_rate, max_iter, shuffle,
+        random_state, tol, verbose, warm_start, early_stopping, validation_fraction,
+        n_iter_no_change, device, dtype,
+    ):
+        self.init = init
+        self.n_states = n_states
+        self.d_model = d_model
+        self.n_layers = n_layers
+        self.init_options = init_options
+        self.discretization = discretization
+        self.pooling = pooling
+        self.dropout = dropout
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.ssm_learning_rate = ssm_learning_rate
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.dtype = dtype
+
+    # ----------------------------------------------------------------- subclass hooks
+    @abstractmethod
+    def _validate_targets(self, y, reset):
+        """Validated targets as a float or int NumPy array ready for the loss."""
+
+    @abstractmethod
+    def _n_outputs(self):
+        """Size of the network's output layer."""
+
+    @abstractmethod
+    def _loss(self, output, target):
+        """Mean loss of a batch (torch)."""
+
+    @abstractmethod
+    def _score_validation(self, X3, y_encoded):
+        """Validation score (higher is better) for early stopping."""
+
+    @abstractmethod
+    def _target_tensor(self, y):
+        """Targets as a torch tensor on the training device."""
+
+    # ----------------------------------------------------------------- building
+    def _check_architecture(self):
+        if self.n_states % 2:
+            raise ValueError(
+                f"n_states must be even (conjugate pairs of modes), got {self.n_states}."
+            )
+
+    def _initial_layer_params(self, X3, y, rng):
+        """`SSMParams` of every layer at initialization."""
+        options = dict(self.init_options or {})
+        return [
+            make_params(
+                self.init, self.d_model, self.n_states,
+                random_state=rng.randint(np.iinfo(np.int32).max),
+                discretization=self.discretization, **options,
+            )
+            for _ in range(self.n_layers)
+        ]
+
+    def _build_model(self, X3, y):
+        layer_params = self._initial_layer_params(X3, y, self._random_state)
+        torch_dtype = _DTYPES[self.dtype]
+        seed = self._random_state.randint(np.iinfo(np.int32).max)
+        # Default torch initializers (encoder, head, norms) draw from the global generator:
+        # fork it so that fitting neither depends on nor disturbs the user's global state.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            layers = [DiagonalSSM.from_params(p, torch_dtype) for p in layer_params]
+            model = SSMNetwork(
+                layers, n_inputs=self.n_channels_, n_outputs=self._n_outputs(),
+                dropout=self.dropout, pooling=self.pooling,
+            )
+        self.model_ = model.to(dtype=torch_dtype, device=self.device_)
+        self.params_init_ = layer_params[0]
+        self.n_aliased_modes_ = sum(count_aliased_modes(p) for p in layer_params)
+        self.loss_curve_ = []
+        self.t_ = 0
+        self.n_iter_ = 0
+        self._no_improvement_count = 0
+        self.best_loss_ = np.inf
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        self._optimizer = None
+
+    def _make_optimizer(self):
+        ssm_lr = self.ssm_learning_rate or self.learning_rate_init
+        groups = self.model_.parameter_groups(self.learning_rate_init, ssm_lr, self.alpha)
+        return torch.optim.AdamW(groups)
+
+    # ----------------------------------------------------------------- fitting
+    def _fit(self, X, y, incremental=False):
+        first_pass = not hasattr(self, "model_") or (not self.warm_start and not incremental)
+        if first_pass:
+            self._check_architecture()
+            self.device_ = resolve_device(self.device)
+        X3, y = validate_sequences(
+            self, X, y, reset=first_pass, **self._target_check_params()
+        )
+        y = self._validate_targets(y, reset=first_pass)
+        if first_pass:
+            self._random_state = check_random_state(self.random_state)
+            self._build_model(X3, y)
+        if self._optimizer is None or not incremental:
+            self._optimizer = self._make_optimizer()
+
+        if self.early_stopping and not incremental:
+            X3, X_val, y, y_val = self._validation_split(X3, y)
+        else:
+            X_val = y_val = None
+        n_epochs = 1 if incremental else self.max_iter
+        self._train(X3, y, X_val, y_val, n_epochs, incremental)
+        self.params_ = self.model_.ssm_layers()[0].to_params()
+        return self
+
+    def _validation_split(self, X3, y):
+        stratify = y if isinstance(self, ClassifierMixin) else None
+        return train_test_split(
+            X3, y, random_state=self._random_state, test_size=self.validation_fraction,
+            stratify=stratify,
+        )
+
+    def _batch_size(self, n_samples):
+        size = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+        return min(size, n_samples)
+
+    def _train(self, X3, y, X_val, y_val, n_epochs, incremental):
+        dtype = _DTYPES[self.dtype]
+        X_t = torch.as_tensor(X3, dtype=dtype).to(self.device_)  # moved once, not per batch
+        y_t = self._target_tensor(y)
+        n_samples = X_t.shape[0]
+        batch_size = self._batch_size(n_samples)
+        best_state = None
+        seed = self._random_state.randint(np.iinfo(np.int32).max)
+        devices = [self.device_] if self.device_.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):  # dropout draws from a seeded fork
+            torch.manual_seed(seed)
+            for _ in range(n_epochs):
+                start = time.perf_counter()
+                self.model_.train()
+                order = (self._random_state.permutation(n_samples) if self.shuffle
+                         else np.arange(n_samples))
+                order = torch.as_tensor(order, device=self.device_)
+                epoch_loss = 0.0
+                for begin in range(0, n_samples, batch_size):
+                    index = order[begin:begin + batch_size]
+                    epoch_loss += self._step(X_t[index], y_t[index]) * len(index)
+                self.n_iter_ += 1
+                self.t_ += n_samples
+                self.loss_ = epoch_loss / n_samples
+                self.loss_curve_.append(self.loss_)
+                if not np.isfinite(self.loss_):
+                    raise FloatingPointError(
+                        f"The training loss became {self.loss_} at iteration {self.n_iter_}; "
+                        "lower learning_rate_init or ssm_learning_rate, or scale the input."
+                    )
+                if self.verbose:
+                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}, "
+                          f"time = {time.perf_counter() - start:.2f}s")
+                improved = self._update_no_improvement(X_val, y_val)
+                if improved and self.early_stopping:
+                    best_state = copy.deepcopy(self.model_.state_dict())
+                if incremental:
+                    break
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if self.verbose:
+                        what = "Validation score" if self.early_stopping else "Training loss"
+                        print(f"{what} did not improve more than tol={self.tol} for "
+                              f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+                    break
+            else:
+                if not incremental:
+                    warnings.warn(
+                        f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
+                        "and the optimization hasn't converged yet.", ConvergenceWarning, stacklevel=3,
+                    )
+        if best_state is not None:
+            self.model_.load_state_dict(best_state)
+
+    def _step(self, X_batch, y_batch):
+        self._optimizer.zero_grad(set_to_none=True)
+        loss = self._loss(self.model_(X_batch), y_batch)
+        loss.backward()
+        self._optimizer.step()
+        return float(loss.detach())
+
+    def _update_no_improvement(self, X_val, y_val):
+        if self.early_stopping and X_val is not None:
+            score = self._score_validation(X_val, y_val)
+            self.validation_scores_.append(score)
+            improved = score > self.best_validation_score_ + self.tol
+            self.best_validation_score_ = max(self.best_validation_score_, score)
+        else:
+            improved = self.loss_ < self.best_loss_ - self.tol
+        self.best_loss_ = min(self.best_loss_, self.loss_)
+        self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
+        return improved
+
+    # ----------------------------------------------------------------- prediction
+    def _forward_numpy(self, X3):
+        """Network outputs for ``(n, C, L)`` NumPy input, in batches, as float64 NumPy."""
+        parameter = next(self.model_.parameters())
+        self.model_.eval()
+        outputs = []
+        with torch.no_grad():
+            for begin in range(0, X3.shape[0], _PREDICT_BATCH):
+                batch = torch.as_tensor(X3[begin:begin + _PREDICT_BATCH],
+                                        dtype=parameter.dtype).to(parameter.device)
+                outputs.append(self.model_(batch).double().cpu().numpy())
+        return np.concatenate(outputs, axis=0)
+
+    def _validated_outputs(self, X):
+        check_is_fitted(self, "model_")
+        return self._forward_numpy(validate_sequences(self, X, reset=False))
+
+    # ----------------------------------------------------------------- persistence
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "model_" in state:
+            # Store the network on the CPU so that a model fitted on a GPU loads anywhere.
+            state = dict(state)
+            state["model_"] = copy.deepcopy(self.model_).cpu()
+            state["_optimizer"] = None
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        device = state.get("device_")
+        if "model_" in state and device is not None and device.type == "cuda":
+            if torch.cuda.is_available():
+                self.model_.to(device)
+            else:
+                self.device_ = torch.device("cpu")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+_SHARED_PARAMS_DOC = """
+    init : str or SpectralInitializer, default="S4D-Lin"
+        Initialization of the SSM layers: a base name (``"S4D-Lin"``, ``"S4D-Inv"``,
+        ``"S4D-LegS"``, ``"S4D-Real"``, ``"LRU"``, ``"scaled"``).
+    n_states : int, default=64
+        States per channel ``N`` (even: ``N // 2`` conjugate pairs are stored).
+    d_model : int, default=64
+        Channels ``H`` of every SSM layer.
+    n_layers : int, default=1
+        Number of SSM blocks. Deeper networks add a GLU channel mix, a residual connection
+        and LayerNorm to every block.
+    init_options : dict, default=None
+        Extra keyword arguments of :func:`sktdi.core.make_params` (``dt_min``, ``dt_max``,
+        ``alpha`` of ``"scaled"``, ``r_min``/``r_max``/``max_phase`` of ``"LRU"``,
+        ``aliasing``).
+    discretization : {"zoh", "bilinear"}, default="zoh"
+        Discretization of the continuous SSM.
+    pooling : {"mean", "last"}, default="mean"
+        Pooling over time before the linear head.
+    dropout : float, default=0.0
+        Dropout after each SSM activation.
+    alpha : float, default=1e-4
+        Decoupled (AdamW) weight decay of the non-SSM parameters.
+    batch_size : int or "auto", default="auto"
+        Mini-batch size; ``"auto"`` is ``min(200, n_samples)``.
+    learning_rate_init : float, default=3e-3
+        Adam learning rate of the encoder, output vector ``C``, skip ``D`` and head.
+    ssm_learning_rate : float or None, default=1e-3
+        Learning rate of the frequency-placing parameters (``dt``, ``A``, ``B``), which
+        also get no weight decay (the S4 convention). ``None`` uses ``learning_rate_init``.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    shuffle : bool, default=True
+        Shuffle samples every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the SSM initialization, the torch initializers, dropout, shuffling and the
+        validation split. The same integer gives identical results on the CPU.
+    tol : float, default=1e-4
+        Improvement below ``tol`` for ``n_iter_no_change`` epochs stops training.
+    verbose : bool, default=False
+        Print the loss and time of every epoch.
+    warm_start : bool, default=False
+        Continue from the previous fit instead of re-initializing.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data and stop when its score stops
+        improving; the best parameters are restored.
+    validation_fraction : float, default=0.1
+        Held-out fraction for early stopping.
+    n_iter_no_change : int, default=10
+        Patience in epochs.
+    device : str, default="auto"
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:<index>"``.
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of the network. float32 is twice as fast on the CPU and is what the
+        S4 code bases train in; float64 is there where exactness matters.
+"""
+
+_SHARED_ATTRS_DOC = """
+    model_ : torch.nn.Module
+        The trained :class:`sktdi.core.SSMNetwork`.
+    params_init_ : SSMParams
+        First SSM layer at initialization.
+    params_ : SSMParams
+        First SSM layer after training.
+    n_aliased_modes_ : int
+        Modes of the initialization whose ``dt |Im A|`` exceeds ``pi`` (all layers).
+    n_features_in_ : int
+        ``X.shape[1]`` at fit: the sequence length for 2-D input, channels for 3-D input.
+    n_channels_ : int
+        Input channels (1 for 2-D input).
+    seq_len_ : int
+        Sequence length seen at fit.
+    n_iter_ : int
+        Epochs run.
+    t_ : int
+        Training samples seen.
+    loss_ : float
+        Mean training loss of the last epoch.
+    loss_curve_ : list of float
+        Mean training loss of every epoch.
+    best_loss_ : float
+        Lowest epoch loss.
+    validation_scores_ : list of float or None
+        Validation scores of every epoch (early stopping only).
+    best_validation_score_ : float or None
+        Best validation score (early stopping only).
+    device_ : torch.device
+        Device the model was trained on.
+"""
+
+
+class SSMClassifier(ClassifierMixin, _BaseSSM):
+    __doc__ = f"""Sequence classifier built on a diagonal state space model.
+
+    An input encoder maps each time step to ``d_model`` channels, ``n_layers`` diagonal
+    SSM blocks filter them, outputs are pooled over time and a linear head gives class
+    logits, trained with cross-entropy by Adam.
+
+    Parameters
+    ----------{_SHARED_PARAMS_DOC}
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.{_SHARED_ATTRS_DOC}
+    See Also
+    --------
+    SSMRegressor : The regression counterpart.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktdi import SSMClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> t = np.arange(64)
+    >>> X = rng.normal(size=(40, 64)) + np.sin(0.5 * t) * np.repeat([0, 2], 20)[:, None]
+    >>> y = np.repeat([0, 1], 20)
+    >>> clf = SSMClassifier(d_model=8, n_states=8, max_iter=50, random_state=0).fit(X, y)
+    >>> clf.predict(X[:2]).shape
+    (2,)
+    """
+
+    def __init__(
+        self, init="S4D-Lin", *, n_states=64, d_model=64, n_layers=1, init_options=None,
+        discretization="zoh", pooling="mean", dropout=0.0, alpha=1e-4, batch_size="auto",
+        learning_rate_init=3e-3, ssm_learning_rate=1e-3, max_iter=200, shuffle=True,
+        random_state=None, tol=1e-4, verbose=False, warm_start=False, early_stopping=False,
+        validation_fraction=0.1, n_iter_no_change=10, device="auto", dtype="float32",
+    ):
+        super().__init__(
+            init, n_states=n_states, d_model=d_model, n_layers=n_layers,
+            init_options=init_options, discretization=discretization, pooling=pooling,
+            dropout=dropout, alpha=alpha, batch_size=batch_size,
+            learning_rate_init=learning_rate_init, ssm_learning_rate=ssm_learning_rate,
+            max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
+            verbose=verbose, warm_start=warm_start, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
+            device=device, dtype=dtype,
+        )
+
+    def _target_check_params(self):
+        return {"multi_output": False}
+
+    def _validate_targets(self, y, reset):
+        check_classification_targets(y)
+        if reset:
+            if not hasattr(self, "_partial_classes"):
+                classes = unique_labels(y)
+            else:
+                classes = self._partial_classes
+            if len(classes) < 2:
+                raise ValueError(
+                    "SSMClassifier needs samples of at least 2 classes; got 1 class "
+                    f"({classes[0]!r})."
+                )
+            self._label_encoder = LabelEncoder().fit(classes)
+            self.classes_ = self._label_encoder.classes_
+        unseen = np.setdiff1d(unique_labels(y), self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"y contains labels {unseen.tolist()} not seen in the first fit "
+                f"(classes_ = {self.classes_.tolist()})."
+            )
+        return self._label_encoder.transform(y)
+
+    def _n_outputs(self):
+        return len(self.classes_)
+
+    def _target_tensor(self, y):
+        return torch.as_tensor(y, dtype=torch.long, device=self.device_)
+
+    def _loss(self, output, target):
+        return torch.nn.functional.cross_entropy(output, target)
+
+    def _score_validation(self, X3, y_encoded):
+        return accuracy_score(y_encoded, self._forward_numpy(X3).argmax(axis=1))
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the model to sequences ``X`` and labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
+            Training sequences.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : SSMClassifier
+            The fitted estimator.
+        """
+        self.__dict__.pop("_partial_classes", None)
+        return self._fit(X, y, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Run one epoch over ``X``, ``y``, initializing the model on the first call.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            All classes that will ever be seen; required on the first call unless ``y``
+            already holds every class.
+
+        Returns
+        -------
+        self : SSMClassifier
+        """
+        if not hasattr(self, "model_"):
+            if classes is not None:
+                self._partial_classes = unique_labels(classes)
+            self.__dict__.pop("_optimizer", None)
+        return self._fit(X, y, incremental=True)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes)."""
+        logits = self._validated_outputs(X)
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Predicted class labels, shape (n_samples,)."""
+        return self.classes_[self._validated_outputs(X).argmax(axis=1)]
+
+
+class SSMRegressor(RegressorMixin, _BaseSSM):
+    __doc__ = f"""Sequence regressor built on a diagonal state space model.
+
+    Same network as :class:`SSMClassifier` with a linear head of ``n_outputs_`` values,
+    trained on the squared error. Targets are standardized internally (mean 0, variance 1
+    per output) so one learning rate suits any target scale; predictions are returned in
+    the original units.
+
+    Parameters
+    ----------{_SHARED_PARAMS_DOC}
+    Attributes
+    ----------
+    n_outputs_ : int
+        Number of targets.{_SHARED_ATTRS_DOC}
+    See Also
+    --------
+    SSMClassifier : The classification counterpart.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktdi import SSMRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(50, 32))
+    >>> y = X[:, -8:].mean(axis=1)
+    >>> reg = SSMRegressor(d_model=8, n_states=8, max_iter=20, random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    """
+
+    def __init__(
+        self, init="S4D-Lin", *, n_states=64, d_model=64, n_layers=1, init_options=None,
+        discretization="zoh", pooling="mean", dropout=0.0, alpha=1e-4, batch_size="auto",
+        learning_rate_init=3e-3, ssm_learning_rate=1e-3, max_iter=200, shuffle=True,
+        random_state=None, tol=1e-4, verbose=False, warm_start=False, early_stopping=False,
+        validation_fraction=0.1, n_iter_no_change=10, device="auto", dtype="float32",
+    ):
+        super().__init__(
+            init, n_states=n_states, d_model=d_model, n_layers=n_layers,
+            init_options=init_options, discretization=discretization, pooling=pooling,
+            dropout=dropout, alpha=alpha, batch_size=batch_size,
+            learning_rate_init=learning_rate_init, ssm_learning_rate=ssm_learning_rate,
+            max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
+            verbose=verbose, warm_start=warm_start, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
+            device=device, dtype=dtype,
+        )
+
+    def _target_check_params(self):
+        return {"multi_output": True, "y_numeric": True}
+
+    def _validate_targets(self, y, reset):
+        y = np.asarray(y, dtype=np.float64)
+        if reset:
+            self._target_1d = y.ndim == 1
+            y2 = y.reshape(len(y), -1)
+            self.n_outputs_ = y2.shape[1]
+            self._y_mean = y2.mean(axis=0)
+            scale = y2.std(axis=0)
+            self._y_scale = np.where(scale > 0, scale, 1.0)
+        y2 = y.reshape(len(y), -1)
+        if y2.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {y2.shape[1]} outputs, but SSMRegressor was fitted with "
+                f"{self.n_outputs_}."
+            )
+        return (y2 - self._y_mean) / self._y_scale
+
+    def _n_outputs(self):
+        return self.n_outputs_
+
+    def _target_tensor(self, y):
+        return torch.as_tensor(y, dtype=_DTYPES[self.dtype], device=self.device_)
+
+    def _loss(self, output, target):
+        return torch.nn.functional.mse_loss(output, target)
+
+    def _score_validation(self, X3, y_scaled):
+        return r2_score(y_scaled, self._forward_numpy(X3))
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the model to sequences ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
+            Training sequences.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+
+        Returns
+        -------
+        self : SSMRegressor
+            The fitted estimator.
+        """
+        return self._fit(X, y, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y):
+        """Run one epoch over ``X``, ``y``, initializing the model on the first call.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+
+        Returns
+        -------
+        self : SSMRegressor
+        """
+        return self._fit(X, y, incremental=True)
+
+    def predict(self, X):
+        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""
+        y = self._validated_outputs(X) * self._y_scale + self._y_mean
+        return y[:, 0] if self._target_1d else y
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
