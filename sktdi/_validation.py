@@ -26,12 +26,18 @@ def validate_sequences(estimator, X, y="no_validation", *, reset, **check_params
     Returns what ``validate_data`` returns, with ``X`` always ``(n, C, L)``.
     """
     _check_not_ragged(X)
+    name = type(estimator).__name__
+    ndim = getattr(X, "ndim", None)
+    if not reset and ndim in (2, 3) and ndim != getattr(estimator, "_input_ndim", ndim):
+        raise ValueError(
+            f"X is {ndim}-D but {name} was fitted on {estimator._input_ndim}-D input; "
+            "use the same layout at fit and predict time."
+        )
     out = validate_data(
         estimator, X, y, reset=reset, allow_nd=True, dtype=(np.float64, np.float32),
         ensure_min_features=1, **check_params,
     )
     X = out[0] if isinstance(out, tuple) else out
-    name = type(estimator).__name__
     if X.ndim not in (2, 3):
         raise ValueError(
             f"{name} expects 2-D input (n_samples, seq_len) or 3-D input "

@@ -219,7 +219,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
 
     def _train(self, X3, y, X_val, y_val, n_epochs, incremental):
         dtype = _DTYPES[self.dtype]
-        X_t = torch.as_tensor(X3, dtype=dtype).to(self.device_)  # moved once, not per batch
+        X_t = torch.tensor(X3, dtype=dtype, device=self.device_)  # moved once, not per batch
         y_t = self._target_tensor(y)
         n_samples = X_t.shape[0]
         batch_size = self._batch_size(n_samples)
@@ -265,7 +265,8 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
                 if not incremental:
                     warnings.warn(
                         f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
-                        "and the optimization hasn't converged yet.", ConvergenceWarning, stacklevel=3,
+                        "and the optimization hasn't converged yet.",
+                        ConvergenceWarning, stacklevel=3,
                     )
         if best_state is not None:
             self.model_.load_state_dict(best_state)
@@ -291,15 +292,20 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
 
     # ----------------------------------------------------------------- prediction
     def _forward_numpy(self, X3):
-        """Network outputs for ``(n, C, L)`` NumPy input, in batches, as float64 NumPy."""
-        parameter = next(self.model_.parameters())
-        self.model_.eval()
+        """Network outputs for ``(n, C, L)`` NumPy input, in batches, as float64 NumPy.
+
+        Inference runs in float64 whatever the training dtype: float32 kernels (FFT,
+        matrix products) round differently for different batch sizes, and predictions must
+        not depend on which other rows are predicted alongside.
+        """
+        device = next(self.model_.parameters()).device
+        model = copy.deepcopy(self.model_).double().eval()
         outputs = []
         with torch.no_grad():
             for begin in range(0, X3.shape[0], _PREDICT_BATCH):
-                batch = torch.as_tensor(X3[begin:begin + _PREDICT_BATCH],
-                                        dtype=parameter.dtype).to(parameter.device)
-                outputs.append(self.model_(batch).double().cpu().numpy())
+                batch = torch.tensor(X3[begin:begin + _PREDICT_BATCH], dtype=torch.float64,
+                                     device=device)
+                outputs.append(model(batch).cpu().numpy())
         return np.concatenate(outputs, axis=0)
 
     def _validated_outputs(self, X):
@@ -561,7 +567,8 @@ class SSMClassifier(ClassifierMixin, _BaseSSM):
 
     def predict(self, X):
         """Predicted class labels, shape (n_samples,)."""
-        return self.classes_[self._validated_outputs(X).argmax(axis=1)]
+        outputs = self._validated_outputs(X)
+        return self.classes_[outputs.argmax(axis=1)]
 
 
 class SSMRegressor(RegressorMixin, _BaseSSM):

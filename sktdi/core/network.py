@@ -40,9 +40,9 @@ class DiagonalSSM(nn.Module):
     @classmethod
     def from_params(cls, params, dtype=torch.float32):
         """Build a layer holding ``params`` (an :class:`SSMParams`)."""
-        layer = cls(params.n_channels, params.n_states, params.discretization)
+        layer = cls(params.n_channels, params.n_states, params.discretization).to(dtype)
         layer.set_params(params)
-        return layer.to(dtype)
+        return layer
 
     def set_params(self, params):
         """Copy an :class:`SSMParams` into the stored parameters (in place)."""

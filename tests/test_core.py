@@ -1,0 +1,239 @@
+"""Numerics of the SSM core: initializations against their formulas, kernel, convolution."""
+
+import numpy as np
+import pytest
+import torch
+
+from sktdi import SSMParams
+from sktdi.core import (
+    INIT_NAMES,
+    DiagonalSSM,
+    count_aliased_modes,
+    discretize,
+    fft_conv,
+    make_params,
+    vandermonde_kernel,
+)
+from sktdi.spectral import frequency_response, model_power_spectrum, ssm_kernel
+
+N_STATES = 16
+N2 = N_STATES // 2
+
+
+def recurrence_kernel(params, L):
+    """Impulse response of x[k+1] = Abar x[k] + Bbar u[k], y[k] = 2 Re(C x) (pre-update)."""
+    Abar, Bbar = params.discretize()
+    x = np.zeros_like(Abar)
+    K = np.zeros((params.n_channels, L))
+    for k in range(L):
+        u = 1.0 if k == 0 else 0.0
+        x = Abar * x + Bbar * u  # state after seeing u[k]
+        K[:, k] = 2 * np.real(np.sum(params.C * x, axis=1))
+    return K
+
+
+# ---------------------------------------------------------------- initializations
+def test_s4d_lin_formula():
+    p = make_params("S4D-Lin", 3, N_STATES, random_state=0)
+    np.testing.assert_array_equal(p.A, np.tile(-0.5 + 1j * np.pi * np.arange(N2), (3, 1)))
+    np.testing.assert_array_equal(p.B, np.ones((3, N2)))
+
+
+def test_s4d_inv_formula():
+    p = make_params("S4D-Inv", 2, N_STATES, random_state=0)
+    n = np.arange(N2)
+    expected = -0.5 + 1j * (N_STATES / np.pi) * (N_STATES / (2 * n + 1) - 1)
+    np.testing.assert_allclose(p.A[1], expected)
+
+
+def test_s4d_real_formula():
+    p = make_params("S4D-Real", 2, N_STATES, random_state=0)
+    np.testing.assert_array_equal(p.A[0], -(np.arange(N2) + 1.0))
+
+
+@pytest.mark.parametrize("alpha", [0.5, 3.0])
+def test_scaled_multiplies_imaginary_parts(alpha):
+    p = make_params("scaled", 2, N_STATES, random_state=0, alpha=alpha)
+    lin = make_params("S4D-Lin", 2, N_STATES, random_state=0)
+    np.testing.assert_allclose(p.A.imag, alpha * lin.A.imag)
+    np.testing.assert_array_equal(p.A.real, lin.A.real)
+
+
+def test_s4d_legs_is_the_normal_part_of_hippo_legs():
+    n = N_STATES
+    q = np.arange(n, dtype=float)
+    # HiPPO-LegS written from its definition, then its normal part A + P P^T.
+    A = -np.array([[np.sqrt((2 * i + 1) * (2 * j + 1)) if i > j else (i + 1 if i == j else 0)
+                    for j in range(n)] for i in range(n)])
+    P = np.sqrt(q + 0.5)
+    eig = np.linalg.eigvals(A + np.outer(P, P))
+    p = make_params("S4D-LegS", 2, n, random_state=0)
+    np.testing.assert_allclose(p.A.real, -0.5, atol=1e-10)
+    kept = np.sort(p.A[0].imag)
+    np.testing.assert_allclose(kept, np.sort(eig.imag[eig.imag > 0]), rtol=1e-8)
+    # The projected B is the LegS B (sqrt(2q+1)) in the eigenbasis: norms agree, with the
+    # conjugate partners' halves counted twice.
+    np.testing.assert_allclose(2 * np.sum(np.abs(p.B[0]) ** 2), np.sum(2 * q + 1), rtol=1e-8)
+
+
+def test_lru_ring_and_normalisation():
+    p = make_params("LRU", 8, 64, random_state=0, r_min=0.5, r_max=0.9, max_phase=1.0)
+    Abar = np.exp(p.A)  # unit step
+    np.testing.assert_array_equal(p.dt, 1.0)
+    assert np.all((np.abs(Abar) >= 0.5 - 1e-12) & (np.abs(Abar) <= 0.9 + 1e-12))
+    assert np.all((np.angle(Abar) >= 0) & (np.angle(Abar) <= 1.0))
+    np.testing.assert_allclose(p.B, np.sqrt(1 - np.abs(Abar) ** 2))
+
+
+def test_c_and_dt_distributions():
+    p = make_params("S4D-Lin", 256, 64, random_state=0, dt_min=1e-3, dt_max=1e-1)
+    assert abs(np.var(p.C.real) - 0.5) < 0.03 and abs(np.var(p.C.imag) - 0.5) < 0.03
+    assert p.dt.min() >= 1e-3 and p.dt.max() <= 1e-1
+    # log-uniform: the mean of log dt is the midpoint of the log range
+    assert abs(np.mean(np.log(p.dt)) - np.log(1e-2)) < 0.3
+
+
+@pytest.mark.parametrize("name", INIT_NAMES)
+def test_every_init_is_valid_and_seeded(name):
+    a = make_params(name, 4, N_STATES, random_state=3)
+    b = make_params(name, 4, N_STATES, random_state=3)
+    c = make_params(name, 4, N_STATES, random_state=4)
+    assert a == b and a != c
+    assert np.all(a.A.real < 0) and np.all(a.dt > 0)
+
+
+def test_aliasing_options():
+    kept = make_params("S4D-Lin", 16, 64, random_state=0, dt_max=0.2)
+    n_aliased = count_aliased_modes(kept)
+    assert n_aliased > 0
+    masked = make_params("S4D-Lin", 16, 64, random_state=0, dt_max=0.2, aliasing="mask")
+    aliased = kept.dt[:, None] * np.abs(kept.A.imag) > np.pi
+    assert np.all(masked.C[aliased] == 0) and np.all(masked.C[~aliased] == kept.C[~aliased])
+    folded = make_params("S4D-Lin", 16, 64, random_state=0, dt_max=0.2, aliasing="fold")
+    assert count_aliased_modes(folded) == 0
+    # folding keeps the discrete pole: exp(i dt Im A) equals it up to conjugation
+    z_kept, z_fold = np.exp(1j * kept.dt[:, None] * kept.A.imag), np.exp(
+        1j * folded.dt[:, None] * folded.A.imag)
+    assert np.allclose(np.cos(np.angle(z_kept)), np.cos(np.angle(z_fold)))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"name": "S5"}, "Unknown initialization"),
+    ({"n_states": 7}, "even"),
+    ({"d_model": 0}, "d_model"),
+    ({"aliasing": "wrap"}, "aliasing"),
+    ({"dt_min": 0.0}, "dt_min"),
+])
+def test_make_params_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_params(**{"name": "S4D-Lin", "d_model": 2, "n_states": 8, **kwargs})
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"A": -np.full((2, 3), 0.5) * -1}, "Re A < 0"),
+    ({"dt": np.array([0.1, 0.0])}, "dt must be positive"),
+    ({"B": np.ones((2, 4))}, "shape of A"),
+    ({"D": np.zeros(3)}, "D must have shape"),
+    ({"C": np.full((2, 3), np.nan)}, "NaN"),
+    ({"discretization": "euler"}, "discretization"),
+])
+def test_ssm_params_validation(change, match):
+    good = {"A": np.full((2, 3), -0.5 + 1j), "B": np.ones((2, 3)), "C": np.ones((2, 3)),
+            "dt": np.full(2, 0.1), "D": np.zeros(2)}
+    with pytest.raises(ValueError, match=match):
+        SSMParams(**{**good, **change})
+
+
+# ---------------------------------------------------------------- kernel numerics
+@pytest.mark.parametrize("name", INIT_NAMES)
+@pytest.mark.parametrize("discretization", ["zoh", "bilinear"])
+def test_kernel_equals_explicit_recurrence(name, discretization):
+    p = make_params(name, 3, N_STATES, random_state=0, discretization=discretization)
+    np.testing.assert_allclose(ssm_kernel(p, 200), recurrence_kernel(p, 200), atol=1e-10,
+                               rtol=0)
+
+
+def test_chunked_kernel_equals_single_block():
+    p = make_params("S4D-Inv", 4, N_STATES, random_state=1)
+    A, B, C = (torch.from_numpy(x) for x in (p.A, p.B, p.C))
+    log_Abar, Bbar = discretize(A, B, torch.from_numpy(p.dt))
+    whole = vandermonde_kernel(C * Bbar, log_Abar, 300)
+    chunked = vandermonde_kernel(C * Bbar, log_Abar, 300, max_elements=4 * N2 * 7)
+    torch.testing.assert_close(whole, chunked, rtol=0, atol=1e-13)
+
+
+def test_kernel_gradient_matches_finite_differences():
+    torch.manual_seed(0)
+    c = torch.randn(2, 3, dtype=torch.complex128)
+    lam = torch.complex(-torch.rand(2, 3, dtype=torch.float64) - 0.05,
+                        torch.randn(2, 3, dtype=torch.float64))
+    parts = [t.clone().requires_grad_() for t in (c.real, c.imag, lam.real, lam.imag)]
+
+    def kernel(c_re, c_im, lam_re, lam_im):
+        return vandermonde_kernel(torch.complex(c_re, c_im), torch.complex(lam_re, lam_im),
+                                  37, max_elements=2 * 3 * 5)
+
+    assert torch.autograd.gradcheck(kernel, parts)
+
+
+def test_fft_conv_equals_direct_convolution():
+    rng = np.random.default_rng(0)
+    u, K = rng.normal(size=(5, 3, 50)), rng.normal(size=(3, 50))
+    y = fft_conv(torch.from_numpy(u), torch.from_numpy(K)).numpy()
+    direct = np.array([[np.convolve(u[b, h], K[h])[:50] for h in range(3)] for b in range(5)])
+    np.testing.assert_allclose(y, direct, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", INIT_NAMES)
+@pytest.mark.parametrize("L", [1, 2, 63, 256])
+def test_closed_form_frequency_response_equals_rfft_of_kernel(name, L):
+    p = make_params(name, 3, N_STATES, random_state=0)
+    np.testing.assert_allclose(frequency_response(p, L), np.fft.rfft(ssm_kernel(p, L)),
+                               atol=1e-10 * max(1.0, np.abs(ssm_kernel(p, L)).sum()))
+
+
+def test_model_power_spectrum_sums_channels():
+    p = make_params("S4D-Lin", 3, N_STATES, random_state=0)
+    per = model_power_spectrum(p, 64, per_channel=True)
+    assert per.shape == (3, 33)
+    np.testing.assert_allclose(model_power_spectrum(p, 64), per.sum(axis=0))
+
+
+def test_bilinear_and_zoh_agree_as_dt_goes_to_zero():
+    errors = []
+    for dt in (1e-1, 1e-2, 1e-3):
+        zoh = make_params("S4D-Lin", 2, N_STATES, random_state=0, dt_min=dt, dt_max=dt)
+        bil = zoh.copy()
+        bil.discretization = "bilinear"
+        # compare the kernels per unit time (K / dt), over a fixed physical horizon
+        L = int(round(0.5 / dt))
+        k_zoh, k_bil = ssm_kernel(zoh, L) / dt, ssm_kernel(bil, L) / dt
+        errors.append(np.abs(k_zoh - k_bil).max() / np.abs(k_zoh).max())
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[2] < 1e-3
+
+
+# ---------------------------------------------------------------- the torch layer
+@pytest.mark.parametrize("discretization", ["zoh", "bilinear"])
+def test_layer_round_trip_and_forward(discretization):
+    p = make_params("S4D-LegS", 3, N_STATES, random_state=0, discretization=discretization)
+    layer = DiagonalSSM.from_params(p, dtype=torch.float64)
+    back = layer.to_params()
+    for name in ("A", "B", "C", "dt", "D"):
+        np.testing.assert_allclose(getattr(back, name), getattr(p, name), rtol=1e-12)
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=(4, 3, 40))
+    y = layer(torch.from_numpy(u)).detach().numpy()
+    K = recurrence_kernel(p, 40)
+    direct = np.array([[np.convolve(u[b, h], K[h])[:40] + p.D[h] * u[b, h]
+                        for h in range(3)] for b in range(4)])
+    np.testing.assert_allclose(y, direct, atol=1e-10)
+
+
+def test_long_kernel_memory_is_bounded():
+    # L = 65,536 with H = 64, N = 64: the (H, N2, L) block would be 1 GiB in complex128.
+    layer = DiagonalSSM.from_params(make_params("S4D-Lin", 64, 64, random_state=0))
+    K = layer.kernel(65536)
+    assert K.shape == (64, 65536) and torch.isfinite(K).all()
+    K.sum().backward()
+    assert torch.isfinite(layer.A_im.grad).all()

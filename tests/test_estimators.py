@@ -1,0 +1,242 @@
+"""Behaviour of SSMClassifier and SSMRegressor beyond the generic scikit-learn checks."""
+
+import io
+import pickle
+from contextlib import redirect_stdout
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from sktdi import SSMClassifier, SSMParams, SSMRegressor
+
+SMALL = {"d_model": 8, "n_states": 8, "max_iter": 15, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def sine_task():
+    """Two classes: noise, or noise plus a sinusoid at 0.5 rad/sample."""
+    rng = np.random.RandomState(0)
+    n, L = 80, 48
+    y = np.repeat([0, 1], n // 2)
+    t = np.arange(L)
+    X = rng.normal(size=(n, L)) + 1.5 * y[:, None] * np.sin(0.5 * t + rng.uniform(0, 6, (n, 1)))
+    return X, y
+
+
+def test_classifier_learns_and_exposes_attributes(sine_task):
+    X, y = sine_task
+    clf = SSMClassifier(d_model=16, n_states=16, max_iter=60, random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.9
+    assert clf.n_features_in_ == 48 and clf.seq_len_ == 48 and clf.n_channels_ == 1
+    assert clf.n_iter_ == len(clf.loss_curve_) and clf.loss_curve_[-1] < clf.loss_curve_[0]
+    assert isinstance(clf.params_init_, SSMParams) and isinstance(clf.params_, SSMParams)
+    assert clf.params_init_ != clf.params_  # training moved the SSM
+    assert np.all(clf.params_.A.real < 0) and np.all(clf.params_.dt > 0)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(X))
+
+
+def test_same_random_state_gives_identical_predictions(sine_task):
+    X, y = sine_task
+    a = SSMClassifier(**SMALL).fit(X, y).predict_proba(X)
+    b = SSMClassifier(**SMALL).fit(X, y).predict_proba(X)
+    c = SSMClassifier(**{**SMALL, "random_state": 1}).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_fit_does_not_touch_global_torch_rng(sine_task):
+    X, y = sine_task
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    SSMClassifier(**{**SMALL, "dropout": 0.2}).fit(X, y)
+    np.testing.assert_array_equal(torch.rand(3).numpy(), expected.numpy())
+
+
+def test_pickle_round_trip_gives_identical_predictions(sine_task):
+    X, y = sine_task
+    clf = SSMClassifier(**SMALL).fit(X, y)
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    assert loaded.device_.type == "cpu"
+
+
+def test_three_d_multichannel_input(sine_task):
+    X, y = sine_task
+    X3 = np.stack([X, np.random.RandomState(1).normal(size=X.shape)], axis=1)
+    clf = SSMClassifier(**SMALL).fit(X3, y)
+    assert clf.n_channels_ == 2 and clf.seq_len_ == 48
+    assert clf.predict(X3).shape == (len(y),)
+    with pytest.raises(ValueError, match="3 features"):
+        clf.predict(np.concatenate([X3, X3[:, :1]], axis=1))
+    with pytest.raises(ValueError, match="length 40"):
+        clf.predict(X3[:, :, :40])
+    with pytest.raises(ValueError, match="fitted on 3-D"):
+        clf.predict(X)
+
+
+def test_partial_fit_matches_single_epochs(sine_task):
+    X, y = sine_task
+    clf = SSMClassifier(**{**SMALL, "shuffle": False})
+    for _ in range(3):
+        clf.partial_fit(X, y, classes=[0, 1])
+    assert clf.n_iter_ == 3 and clf.t_ == 3 * len(y)
+    with pytest.raises(ValueError, match="not seen"):
+        clf.partial_fit(X, np.where(y == 1, 2, 0))
+
+
+def test_partial_fit_needs_all_classes_on_first_call(sine_task):
+    X, y = sine_task
+    clf = SSMClassifier(**SMALL).partial_fit(X[:40], y[:40], classes=[0, 1])
+    assert list(clf.classes_) == [0, 1]
+    clf.partial_fit(X[40:], y[40:])
+
+
+def test_warm_start_continues_training(sine_task):
+    X, y = sine_task
+    clf = SSMClassifier(**{**SMALL, "warm_start": True, "max_iter": 5}).fit(X, y)
+    first_params = clf.params_
+    clf.fit(X, y)
+    assert clf.n_iter_ == 10 and clf.params_init_ is not None
+    assert clf.params_ != first_params
+    cold = SSMClassifier(**{**SMALL, "max_iter": 5}).fit(X, y)
+    cold.fit(X, y)
+    assert cold.n_iter_ == 5
+
+
+def test_early_stopping_records_validation_scores(sine_task):
+    X, y = sine_task
+    clf = SSMClassifier(**{**SMALL, "early_stopping": True, "max_iter": 200,
+                           "n_iter_no_change": 3}).fit(X, y)
+    assert clf.n_iter_ < 200
+    assert len(clf.validation_scores_) == clf.n_iter_
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+
+
+def test_verbose_prints_one_line_per_epoch(sine_task):
+    X, y = sine_task
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        SSMClassifier(**{**SMALL, "max_iter": 4, "verbose": True}).fit(X, y)
+    lines = [line for line in buffer.getvalue().splitlines() if line.startswith("Iteration")]
+    assert len(lines) == 4 and "loss = " in lines[0] and "time = " in lines[0]
+
+
+@pytest.mark.parametrize("init", ["S4D-Lin", "S4D-Inv", "S4D-LegS", "S4D-Real", "LRU", "scaled"])
+def test_every_named_init_trains(sine_task, init):
+    X, y = sine_task
+    clf = SSMClassifier(init=init, **{**SMALL, "max_iter": 3}).fit(X, y)
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def test_deep_model_and_options(sine_task):
+    X, y = sine_task
+    clf = SSMClassifier(n_layers=2, dropout=0.1, pooling="last", discretization="bilinear",
+                        dtype="float64", **{**SMALL, "max_iter": 5}).fit(X, y)
+    assert len(clf.model_.blocks) == 2 and clf.model_.blocks[0].residual
+    assert next(clf.model_.parameters()).dtype == torch.float64
+
+
+def test_ssm_parameters_get_their_own_learning_rate(sine_task):
+    X, y = sine_task
+    clf = SSMClassifier(**{**SMALL, "max_iter": 1, "learning_rate_init": 0.01,
+                           "ssm_learning_rate": 0.002, "alpha": 0.1}).fit(X, y)
+    ssm_group, rest_group = clf._optimizer.param_groups
+    assert ssm_group["lr"] == 0.002 and ssm_group["weight_decay"] == 0.0
+    assert rest_group["lr"] == 0.01 and rest_group["weight_decay"] == 0.1
+    layer = clf.model_.blocks[0].ssm
+    assert {id(p) for p in ssm_group["params"]} == {id(p) for p in layer.ssm_parameters()}
+
+
+def test_regressor_multi_output_and_scale():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 32))
+    # exponential moving averages with two memories: what an SSM read at the last step is
+    lags = np.arange(32)[::-1]
+    Y = np.column_stack([X @ 0.7**lags, X @ 0.95**lags]) * 1000 + 50
+    reg = SSMRegressor(d_model=16, n_states=16, max_iter=80, pooling="last",
+                       random_state=0).fit(X, Y)
+    assert reg.n_outputs_ == 2 and reg.predict(X).shape == (120, 2)
+    assert reg.score(X, Y) > 0.5
+    # targets are standardized internally: a change of units changes nothing else
+    small = SSMRegressor(d_model=16, n_states=16, max_iter=80, pooling="last",
+                         random_state=0).fit(X, (Y - 50) / 1000)
+    np.testing.assert_allclose(small.predict(X) * 1000 + 50, reg.predict(X),
+                               atol=1e-3 * Y.std())
+    assert SSMRegressor(**SMALL).fit(X, Y[:, 0]).predict(X).shape == (120,)
+
+
+def test_pipeline_and_grid_search(sine_task):
+    X, y = sine_task
+    pipe = make_pipeline(FunctionTransformer(lambda Z: Z / Z.std()), SSMClassifier(**SMALL))
+    search = GridSearchCV(pipe, {"ssmclassifier__init": ["S4D-Lin", "S4D-Inv"]}, cv=2)
+    search.fit(X, y)
+    assert search.best_params_["ssmclassifier__init"] in ("S4D-Lin", "S4D-Inv")
+    clone(search.best_estimator_)
+
+
+# ------------------------------------------------------------------- bad input
+GOOD_X = np.random.RandomState(0).normal(size=(10, 16))
+GOOD_Y = np.repeat([0, 1], 5)
+
+
+@pytest.mark.parametrize("X, y, match", [
+    (np.where(np.eye(10, 16) > 0, np.nan, GOOD_X), GOOD_Y, "NaN"),
+    (np.where(np.eye(10, 16) > 0, np.inf, GOOD_X), GOOD_Y, "infinity"),
+    (np.empty((0, 16)), np.empty(0), "0 sample"),
+    (np.empty((10, 0)), GOOD_Y, "0 feature"),
+    (np.empty((10, 2, 0)), GOOD_Y, "zero-length"),
+    (GOOD_X[0], GOOD_Y[:1], "Expected 2D array"),
+    (GOOD_X.reshape(10, 2, 2, 4), GOOD_Y, "4-D"),
+    ([[1.0, 2.0], [1.0, 2.0, 3.0]], [0, 1], "ragged"),
+    (np.full((10, 16), "a"), GOOD_Y, "string|convert"),
+    (GOOD_X, GOOD_Y[:-1], "inconsistent numbers of samples"),
+    (GOOD_X, np.zeros(10), "1 class"),
+    (GOOD_X, np.where(GOOD_Y > 0, np.nan, 0.0), "NaN"),
+])
+def test_classifier_bad_input(X, y, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        SSMClassifier(**SMALL).fit(X, y)
+
+
+def test_regressor_nan_targets():
+    with pytest.raises(ValueError, match="NaN"):
+        SSMRegressor(**SMALL).fit(GOOD_X, np.where(GOOD_Y > 0, np.nan, 0.0))
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"init": "S5"}, "init"),
+    ({"device": "tpu"}, "device"),
+    ({"device": "cuda:x"}, "device"),
+    ({"n_states": 0}, "n_states"),
+    ({"n_states": 7}, "even"),
+    ({"d_model": -1}, "d_model"),
+    ({"n_layers": 0}, "n_layers"),
+    ({"learning_rate_init": 0.0}, "learning_rate_init"),
+    ({"ssm_learning_rate": -1e-3}, "ssm_learning_rate"),
+    ({"max_iter": 0}, "max_iter"),
+    ({"batch_size": 0}, "batch_size"),
+    ({"dtype": "float16"}, "dtype"),
+])
+def test_bad_hyperparameters(params, match):
+    with pytest.raises(ValueError, match=match):
+        SSMClassifier(**{**SMALL, **params}).fit(GOOD_X, GOOD_Y)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only message")
+def test_cuda_requested_without_cuda():
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        SSMClassifier(**{**SMALL, "device": "cuda"}).fit(GOOD_X, GOOD_Y)
+
+
+def test_predict_with_other_sequence_length():
+    clf = SSMClassifier(**SMALL).fit(GOOD_X, GOOD_Y)
+    with pytest.raises(ValueError, match="16 features"):
+        clf.predict(GOOD_X[:, :12])
