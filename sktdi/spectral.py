@@ -6,18 +6,28 @@ Everything here is NumPy in float64 on the real-FFT grid ``w_j = 2 pi j / L``,
 
 import numpy as np
 import torch
+from scipy import signal
+from scipy.linalg import toeplitz
+from scipy.ndimage import uniform_filter1d
+from sklearn.utils.multiclass import type_of_target
 
-from .core import SSMParams, discretize, vandermonde_kernel
+from .core import SSMParams, closed_form_response, discretize, vandermonde_kernel
 
 __all__ = [
+    "SPECTRUM_KINDS",
     "frequency_grid",
     "frequency_response",
+    "induced_kernel_spectrum",
     "model_power_spectrum",
+    "shrink_spectrum",
+    "spectral_matching_loss",
     "ssm_kernel",
+    "task_power_spectrum",
 ]
 
-# Elements of one (H, N2, chunk) block in the closed-form frequency response.
-_CHUNK_ELEMENTS = 2**22
+SPECTRUM_KINDS = ("input", "cross", "discriminative", "auto")
+# Shortest sequence with a spectrum worth matching (three non-DC frequency bins).
+MIN_SPECTRUM_LENGTH = 4
 
 
 def _check_params(params):
@@ -86,17 +96,8 @@ def frequency_response(params, L):
     _check_params(params)
     L = _check_length(L)
     Abar, Bbar = params.discretize()
-    c, a = params.C * Bbar, Abar  # (H, N2)
-    a_L = a**L
-    w = frequency_grid(L)
-    H_out = np.empty((params.n_channels, w.size), dtype=np.complex128)
-    chunk = max(1, _CHUNK_ELEMENTS // max(1, c.size))
-    for start in range(0, w.size, chunk):
-        z = np.exp(-1j * w[start:start + chunk])  # (F,)
-        pair = (c * (1 - a_L))[..., None] / (1 - a[..., None] * z)
-        conj = (np.conj(c) * (1 - np.conj(a_L)))[..., None] / (1 - np.conj(a)[..., None] * z)
-        H_out[:, start:start + chunk] = (pair + conj).sum(axis=1)
-    return H_out
+    c, a = torch.from_numpy(params.C * Bbar), torch.from_numpy(Abar)
+    return closed_form_response(c, a, L).numpy()
 
 
 def model_power_spectrum(params, L, per_channel=False):
@@ -115,3 +116,271 @@ def model_power_spectrum(params, L, per_channel=False):
     """
     power = np.abs(frequency_response(params, L)) ** 2
     return power if per_channel else power.sum(axis=0)
+
+
+# ------------------------------------------------------------------------- task spectra
+def _as_channels(X):
+    """``(n, L)`` or ``(n, C, L)`` float64 array, checked, as ``(n, C, L)``."""
+    X = np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"X must hold real numbers, got dtype {X.dtype}.")
+    X = X.astype(np.float64, copy=False)
+    if X.ndim not in (2, 3):
+        raise ValueError(
+            "X must be 2-D (n_samples, seq_len) or 3-D (n_samples, n_channels, seq_len); "
+            f"got shape {X.shape}."
+        )
+    if X.shape[0] < 1:
+        raise ValueError("X holds 0 samples; a spectrum needs at least one sequence.")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X contains NaN or infinity.")
+    if X.shape[-1] < MIN_SPECTRUM_LENGTH:
+        raise ValueError(
+            f"Sequences of length {X.shape[-1]} (n_features = {X.shape[-1]}) are too short: "
+            f"spectral estimation needs at least {MIN_SPECTRUM_LENGTH} time steps."
+        )
+    return X[:, None, :] if X.ndim == 2 else X
+
+
+def _periodograms(Xc, method, nperseg):
+    """Per-sequence power ``|U_j|^2 / L`` on the real-FFT grid: (n, C, L//2+1)."""
+    L = Xc.shape[-1]
+    if method == "periodogram":
+        _, P = signal.periodogram(Xc, window="boxcar", detrend=False,
+                                  return_onesided=False, scaling="density", axis=-1)
+        return P[..., : L // 2 + 1]
+    if method == "welch":
+        segment = min(L, nperseg or max(MIN_SPECTRUM_LENGTH, L // 4))
+        freqs, P = signal.welch(Xc, nperseg=segment, detrend=False,
+                                return_onesided=False, scaling="density", axis=-1)
+        order = np.argsort(freqs)
+        grid = frequency_grid(L) / (2 * np.pi)  # cycles per sample
+        # Welch's grid is coarser: interpolate each spectrum onto the L-point grid.
+        freqs, P = freqs[order], P[..., order]
+        flat = P.reshape(-1, P.shape[-1])
+        return np.stack([np.interp(grid, freqs, row) for row in flat]).reshape(
+            *P.shape[:-1], grid.size)
+    raise ValueError(f"Unknown method {method!r}; expected 'periodogram' or 'welch'.")
+
+
+def _targets_matrix(y, n, task):
+    """Centred target matrix (n, n_targets): one-hot classes or the regression targets."""
+    y = np.asarray(y)
+    if y.shape[0] != n:
+        raise ValueError(f"y has {y.shape[0]} entries but X has {n} samples.")
+    if task == "classification":
+        classes, codes = np.unique(y, return_inverse=True)
+        if classes.size < 2:
+            raise ValueError("y holds one class only; a task spectrum needs at least 2.")
+        Y = np.eye(classes.size)[codes.ravel()]
+    else:
+        Y = y.astype(np.float64).reshape(n, -1)
+        if not np.all(np.isfinite(Y)):
+            raise ValueError("y contains NaN or infinity.")
+    return Y - Y.mean(axis=0)
+
+
+def _infer_task(y):
+    kind = type_of_target(y)
+    return "regression" if kind in ("continuous", "continuous-multioutput") else (
+        "classification")
+
+
+def _cross_spectrum(Xc, Y):
+    """``sum_c |E[(y_c - mean) conj(U_j)]|^2``, (C, F)."""
+    U = np.fft.rfft(Xc, axis=-1)  # (n, C, F)
+    cross = np.einsum("nk,ncf->kcf", Y, np.conj(U)) / Xc.shape[0]  # (K, C, F)
+    return np.sum(np.abs(cross) ** 2, axis=0) / Xc.shape[-1]
+
+
+def _fisher_ratio(log_power, Y):
+    """Between- over within-group variance of the log power, per frequency: (C, F).
+
+    For classes the groups are the classes; for a continuous target it is the variance of
+    the log power explained by a linear fit on ``y`` over the unexplained variance.
+    """
+    centred = log_power - log_power.mean(axis=0)
+    # Least-squares fit of the log power on the centred targets. For one-hot classes the
+    # fitted values are the class means, so ``between`` and ``within`` are the classical
+    # between- and within-class variances.
+    flat = centred.reshape(centred.shape[0], -1)
+    coef, *_ = np.linalg.lstsq(Y, flat, rcond=None)
+    fitted = Y @ coef
+    between = np.mean(fitted**2, axis=0)
+    within = np.mean((flat - fitted) ** 2, axis=0)
+    ratio = between / np.maximum(within, 1e-12 * max(1.0, float(np.max(within))))
+    return ratio.reshape(centred.shape[1:])
+
+
+def smooth_spectrum(S, bins):
+    """Moving average of ``S`` over ``bins`` neighbouring frequencies (last axis)."""
+    if bins <= 1:
+        return S
+    return uniform_filter1d(S, size=int(bins), axis=-1, mode="nearest")
+
+
+def shrink_spectrum(S, prior, shrinkage):
+    """``(1 - shrinkage) S / ||S|| + shrinkage prior / ||prior||``, rescaled to ``||S||``.
+
+    Pulls a noisy task spectrum towards a prior (the base initialization's own spectrum)
+    so that a small training set cannot move the SSM far from a sensible default.
+    """
+    S, prior = np.asarray(S, dtype=np.float64), np.asarray(prior, dtype=np.float64)
+    if S.shape != prior.shape:
+        raise ValueError(f"Spectrum of shape {S.shape} and prior of shape {prior.shape}.")
+    if not 0 <= shrinkage <= 1:
+        raise ValueError(f"shrinkage must lie in [0, 1], got {shrinkage}.")
+    norm_S, norm_prior = np.linalg.norm(S), np.linalg.norm(prior)
+    if norm_S == 0 or norm_prior == 0:
+        return S.copy() if norm_prior == 0 else prior.copy()
+    return ((1 - shrinkage) * S / norm_S + shrinkage * prior / norm_prior) * norm_S
+
+
+def task_power_spectrum(
+    X, y=None, kind="auto", *, method="periodogram", nperseg=None, smoothing=1,
+    per_channel=False, task=None,
+):
+    """Power spectrum of a task on the real-FFT grid (SPEC section 3).
+
+    Sequences are mean-removed over samples (``Xc = X - X.mean(axis=0)``), then:
+
+    - ``"input"``: mean periodogram ``E|U_j|^2 / L`` (unsupervised);
+    - ``"cross"``: ``sum_c |E[(y_c - mean y_c) conj(U_j)]|^2 / L``, one-hot ``y_c`` for
+      classes; the power of the best *linear* predictor of the target;
+    - ``"discriminative"``: per frequency, the variance of ``log |U_j|^2`` explained by
+      the target over the variance left (a Fisher ratio between and within classes). It
+      sees class differences that live in power with random phase, which ``"cross"``
+      averages away;
+    - ``"auto"``: ``"cross"`` for regression targets, ``"discriminative"`` for classes.
+
+    Multichannel input gives one spectrum per channel; they are summed (the model's input
+    encoder mixes channels, so the SSM sees their total) unless ``per_channel=True``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
+    y : array-like of shape (n_samples,) or (n_samples, n_targets), default=None
+        Required for every kind but ``"input"``.
+    kind : {"input", "cross", "discriminative", "auto"}, default="auto"
+    method : {"periodogram", "welch"}, default="periodogram"
+        Per-sequence power estimate (``"input"`` and ``"discriminative"``): the raw
+        periodogram or Welch's average over segments of ``nperseg`` (default ``L // 4``),
+        interpolated onto the ``L``-point grid. Both through ``scipy.signal``.
+    nperseg : int, default=None
+        Welch segment length.
+    smoothing : int, default=1
+        Width in bins of a moving average over frequency (1 = none).
+    per_channel : bool, default=False
+        Return ``(n_channels, L // 2 + 1)``.
+    task : {"classification", "regression"}, default=None
+        How to read ``y``; inferred with ``type_of_target`` when None.
+
+    Returns
+    -------
+    S_task : ndarray of shape (L // 2 + 1,) or (n_channels, L // 2 + 1)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktdi.spectral import task_power_spectrum
+    >>> t = np.arange(64)
+    >>> X = np.sin(0.25 * 2 * np.pi * t + np.random.RandomState(0).uniform(0, 6, (20, 1)))
+    >>> int(np.argmax(task_power_spectrum(X, kind="input")))  # 0.25 cycles: bin 16 of 64
+    16
+    """
+    if kind not in SPECTRUM_KINDS:
+        raise ValueError(f"Unknown spectrum kind {kind!r}; expected one of {SPECTRUM_KINDS}.")
+    X = _as_channels(X)
+    Xc = X - X.mean(axis=0)
+    if kind != "input":
+        if y is None:
+            raise ValueError(f"The {kind!r} task spectrum needs y; pass y or use 'input'.")
+        task = task or _infer_task(y)
+        if task not in ("classification", "regression"):
+            raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+        if kind == "auto":
+            kind = "cross" if task == "regression" else "discriminative"
+        Y = _targets_matrix(y, X.shape[0], task)
+
+    if kind == "input":
+        S = _periodograms(Xc, method, nperseg).mean(axis=0)
+    elif kind == "cross":
+        S = _cross_spectrum(Xc, Y)
+    else:
+        power = _periodograms(Xc, method, nperseg)
+        floor = 1e-12 * max(float(power.max()), 1e-300)
+        S = _fisher_ratio(np.log(power + floor), Y)
+    S = smooth_spectrum(S, smoothing)
+    return S if per_channel else S.sum(axis=0)
+
+
+def spectral_matching_loss(S_model, S_task):
+    """``|| S_model / ||S_model|| - S_task / ||S_task|| ||_2^2`` (SPEC section 4).
+
+    Both spectra on the same grid; the result lies in ``[0, 4]`` (0 when proportional).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktdi.spectral import spectral_matching_loss
+    >>> spectral_matching_loss(np.array([1.0, 2.0]), np.array([2.0, 4.0]))
+    0.0
+    """
+    S_model = np.asarray(S_model, dtype=np.float64)
+    S_task = np.asarray(S_task, dtype=np.float64)
+    if S_model.shape != S_task.shape:
+        raise ValueError(
+            f"Spectra on different grids: S_model {S_model.shape}, S_task {S_task.shape}."
+        )
+    norms = np.linalg.norm(S_model), np.linalg.norm(S_task)
+    if min(norms) == 0 or not np.all(np.isfinite(norms)):
+        raise ValueError("Spectra must be finite and not identically zero.")
+    return float(np.sum((S_model / norms[0] - S_task / norms[1]) ** 2))
+
+
+# ------------------------------------------------------------- the SSM-induced kernel
+def induced_kernel_spectrum(params, X):
+    """Empirical and predicted spectrum of the SSM-induced kernel (SPEC sections 2, 5).
+
+    ``empirical``: eigenvalues of ``Sigma^{1/2} (sum_h T_h^T T_h) Sigma^{1/2}``, with
+    ``T_h`` the lower-triangular Toeplitz matrix of channel ``h``'s kernel and
+    ``Sigma = Xc^T Xc / n`` the input covariance (``Xc = X - X.mean(axis=0)``).
+
+    ``predicted``: ``sum_h |H_h(w_j)|^2 S_u(w_j)`` over the full DFT grid ``j = 0..L-1``
+    with ``S_u(w_j)`` the mean of ``|fft(Xc)_j|^2 / L``.
+
+    Both sorted in descending order, on the same scale. They agree (a few percent at
+    ``L = 512``) when the kernel's memory is short next to ``L`` and the input is close
+    to stationary; they disagree when the kernel is still large at lag ``L``
+    (Toeplitz and circulant matrices then differ in their edges), which is worth seeing.
+
+    Parameters
+    ----------
+    params : SSMParams
+    X : array-like of shape (n_samples, L)
+        Univariate input sequences.
+
+    Returns
+    -------
+    empirical, predicted : ndarray of shape (L,)
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"induced_kernel_spectrum needs 2-D X (n, L), got shape {X.shape}.")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X contains NaN or infinity.")
+    n, L = X.shape
+    Xc = X - X.mean(axis=0)
+    K = ssm_kernel(params, L)  # (H, L)
+    gram = np.zeros((L, L))
+    for kernel in K:
+        T = toeplitz(kernel, np.zeros(L))  # lower triangular
+        gram += T.T @ T
+    sigma = Xc.T @ Xc / n
+    w, V = np.linalg.eigh(sigma)
+    root = (V * np.sqrt(np.clip(w, 0, None))) @ V.T
+    empirical = np.linalg.eigvalsh(root @ gram @ root)[::-1]
+    H_full = np.fft.fft(K, axis=1)  # (H, L): the full grid, interior frequencies twice
+    S_u = np.mean(np.abs(np.fft.fft(Xc, axis=1)) ** 2, axis=0) / L
+    predicted = np.sort(np.sum(np.abs(H_full) ** 2, axis=0) * S_u)[::-1]
+    return empirical, predicted

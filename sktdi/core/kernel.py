@@ -6,7 +6,10 @@ same code runs in float32 or float64 on any device.
 
 import torch
 
-__all__ = ["discretize", "vandermonde_kernel", "fft_conv", "DEFAULT_CHUNK_ELEMENTS"]
+__all__ = [
+    "DEFAULT_CHUNK_ELEMENTS", "closed_form_response", "discretize", "fft_conv",
+    "vandermonde_kernel",
+]
 
 # Upper bound on the elements of one (H, N2, chunk) block of the Vandermonde matrix: 2**22
 # float32 values are 16 MiB, so the kernel of any length is built in bounded memory.
@@ -131,3 +134,31 @@ def fft_conv(u, K):
     K_f = torch.fft.rfft(K, n=n_fft)  # (H, L + 1)
     u_f = torch.fft.rfft(u, n=n_fft)  # (B, H, L + 1)
     return torch.fft.irfft(u_f * K_f, n=n_fft)[..., :L]  # (B, H, L)
+
+
+def closed_form_response(c, a, L, max_elements=DEFAULT_CHUNK_ELEMENTS):
+    """DFT of the length-``L`` kernel on the real-FFT grid, in closed form: (H, L//2+1).
+
+    ``H[h, j] = sum_n c (1 - a**L) / (1 - a e^{-i w_j}) + conj(c) (1 - conj(a)**L) /
+    (1 - conj(a) e^{-i w_j})`` with ``w_j = 2 pi j / L``. ``O(H N L)`` without building
+    the kernel; differentiable, computed in frequency chunks of bounded memory.
+
+    Parameters
+    ----------
+    c : complex tensor (H, N2)
+        ``C * Bbar``.
+    a : complex tensor (H, N2)
+        ``Abar``.
+    L : int
+    """
+    n_freq = L // 2 + 1
+    w = 2 * torch.pi * torch.arange(n_freq, device=c.device, dtype=c.real.dtype) / L
+    a_L = a**L
+    chunk = _chunk_length(*c.shape, n_freq, max_elements)
+    blocks = []
+    for start in range(0, n_freq, chunk):
+        z = torch.exp(-1j * w[start:start + chunk])  # (F,)
+        pair = (c * (1 - a_L))[..., None] / (1 - a[..., None] * z)  # (H, N2, F)
+        conj = (c.conj() * (1 - a_L.conj()))[..., None] / (1 - a.conj()[..., None] * z)
+        blocks.append((pair + conj).sum(dim=1))
+    return torch.cat(blocks, dim=1)
