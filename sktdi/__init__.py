@@ -7,7 +7,10 @@ frequency response with the power spectrum of the task before training
 
 from .core import SSMParams
 from .estimators import SSMClassifier, SSMRegressor
+from .initializer import SpectralInitializer
 
 __version__ = "0.1.0"
 
-__all__ = ["SSMClassifier", "SSMParams", "SSMRegressor", "__version__"]
+__all__ = [
+    "SSMClassifier", "SSMParams", "SSMRegressor", "SpectralInitializer", "__version__",
+]

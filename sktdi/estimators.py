@@ -14,7 +14,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
@@ -26,12 +26,16 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._validation import validate_sequences
 from .core import INIT_NAMES, DiagonalSSM, SSMNetwork, count_aliased_modes, make_params
+from .initializer import SpectralInitializer
+from .spectral import model_power_spectrum, spectral_matching_loss
 
 __all__ = ["SSMClassifier", "SSMRegressor"]
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # Rows per forward pass at predict time: bounds memory for large X.
 _PREDICT_BATCH = 1024
+# Training rows whose activations deeper layers are aligned with (align_layers="all").
+_ALIGN_SAMPLES = 512
 
 
 def resolve_device(device):
@@ -55,7 +59,8 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
     """Shared hyperparameters, training loop and prediction of the SSM estimators."""
 
     _parameter_constraints: dict = {
-        "init": [StrOptions(set(INIT_NAMES)), HasMethods(["fit", "transform"])],
+        "init": [StrOptions({*INIT_NAMES, "tdi"}), HasMethods(["fit", "base_params"])],
+        "align_layers": [StrOptions({"first", "all"})],
         "n_states": [Interval(Integral, 2, None, closed="left")],
         "d_model": [Interval(Integral, 1, None, closed="left")],
         "n_layers": [Interval(Integral, 1, None, closed="left")],
@@ -82,15 +87,16 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
 
     @abstractmethod
     def __init__(
-        self, init, *, n_states, d_model, n_layers, init_options, discretization, pooling,
-        dropout, alpha, batch_size, learning_rate_init, ssm_learning_rate, max_iter, shuffle,
-        random_state, tol, verbose, warm_start, early_stopping, validation_fraction,
+        self, init, *, n_states, d_model, n_layers, align_layers, init_options, discretization,
+        pooling, dropout, alpha, batch_size, learning_rate_init, ssm_learning_rate, max_iter,
+        shuffle, random_state, tol, verbose, warm_start, early_stopping, validation_fraction,
         n_iter_no_change, device, dtype,
     ):
         self.init = init
         self.n_states = n_states
         self.d_model = d_model
         self.n_layers = n_layers
+        self.align_layers = align_layers
         self.init_options = init_options
         self.discretization = discretization
         self.pooling = pooling
@@ -139,8 +145,31 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
                 f"n_states must be even (conjugate pairs of modes), got {self.n_states}."
             )
 
+    def _uses_tdi(self):
+        return not isinstance(self.init, str) or self.init == "tdi"
+
+    def _make_initializer(self, rng):
+        """The SpectralInitializer of a TDI fit, with this estimator's architecture."""
+        if isinstance(self.init, str):  # "tdi": defaults, the base options of init_options
+            initializer = SpectralInitializer(base_options=self.init_options)
+        else:
+            initializer = clone(self.init)
+        return initializer.set_params(
+            n_states=self.n_states, d_model=self.d_model, discretization=self.discretization,
+            random_state=rng.randint(np.iinfo(np.int32).max),
+        )
+
     def _initial_layer_params(self, X3, y, rng):
-        """`SSMParams` of every layer at initialization."""
+        """`SSMParams` of every layer at initialization (TDI aligns the first here)."""
+        if self._uses_tdi():
+            template = self._make_initializer(rng)
+            self.initializer_ = clone(template).fit(X3, y)
+            self.layer_initializers_ = [self.initializer_]
+            deeper = [
+                clone(template).set_params(random_state=rng.randint(np.iinfo(np.int32).max))
+                for _ in range(self.n_layers - 1)
+            ]
+            return [self.initializer_.params_] + [init.base_params() for init in deeper]
         options = dict(self.init_options or {})
         return [
             make_params(
@@ -150,6 +179,22 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
             )
             for _ in range(self.n_layers)
         ]
+
+    def _align_deeper_layers(self, X3, y):
+        """Align layer l > 0 with the task spectrum of the activations reaching it at init."""
+        dtype = _DTYPES[self.dtype]
+        rows = self._random_state.permutation(X3.shape[0])[:_ALIGN_SAMPLES]
+        y_sub = y[rows]
+        with torch.no_grad():
+            z = self.model_.encode(torch.tensor(X3[rows], dtype=dtype, device=self.device_))
+            blocks = self.model_.blocks
+            for block, next_block in zip(blocks[:-1], blocks[1:], strict=True):
+                z = block(z)  # (B, H, L): what the next block sees at initialization
+                initializer = clone(self.initializer_).set_params(
+                    random_state=self._random_state.randint(np.iinfo(np.int32).max))
+                initializer.fit(z.double().cpu().numpy(), y_sub)
+                next_block.ssm.set_params(initializer.params_)
+                self.layer_initializers_.append(initializer)
 
     def _build_model(self, X3, y):
         layer_params = self._initial_layer_params(X3, y, self._random_state)
@@ -165,8 +210,11 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
                 dropout=self.dropout, pooling=self.pooling,
             )
         self.model_ = model.to(dtype=torch_dtype, device=self.device_)
+        if self._uses_tdi() and self.align_layers == "all" and self.n_layers > 1:
+            self._align_deeper_layers(X3, y)
         self.params_init_ = layer_params[0]
-        self.n_aliased_modes_ = sum(count_aliased_modes(p) for p in layer_params)
+        self.n_aliased_modes_ = sum(count_aliased_modes(layer.to_params())
+                                    for layer in self.model_.ssm_layers())
         self.loss_curve_ = []
         self.t_ = 0
         self.n_iter_ = 0
@@ -175,6 +223,17 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         self.validation_scores_ = [] if self.early_stopping else None
         self.best_validation_score_ = -np.inf if self.early_stopping else None
         self._optimizer = None
+
+    def _spectral_alignment(self):
+        """Matching loss of the first layer against the TDI task spectrum, before and after."""
+        if not self._uses_tdi():
+            return None
+        S_task = self.initializer_.task_spectrum_
+        L = self.seq_len_
+        return {
+            "init": spectral_matching_loss(model_power_spectrum(self.params_init_, L), S_task),
+            "trained": spectral_matching_loss(model_power_spectrum(self.params_, L), S_task),
+        }
 
     def _make_optimizer(self):
         ssm_lr = self.ssm_learning_rate or self.learning_rate_init
@@ -204,6 +263,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         n_epochs = 1 if incremental else self.max_iter
         self._train(X3, y, X_val, y_val, n_epochs, incremental)
         self.params_ = self.model_.ssm_layers()[0].to_params()
+        self.spectral_alignment_ = self._spectral_alignment()
         return self
 
     def _validation_split(self, X3, y):
@@ -340,7 +400,12 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
 _SHARED_PARAMS_DOC = """
     init : str or SpectralInitializer, default="S4D-Lin"
         Initialization of the SSM layers: a base name (``"S4D-Lin"``, ``"S4D-Inv"``,
-        ``"S4D-LegS"``, ``"S4D-Real"``, ``"LRU"``, ``"scaled"``).
+        ``"S4D-LegS"``, ``"S4D-Real"``, ``"LRU"``, ``"scaled"``); ``"tdi"`` to align the
+        first layer with the task's power spectrum by a default
+        :class:`~sktdi.SpectralInitializer` fitted on the training data inside ``fit``
+        (once, also under ``partial_fit``); or a ``SpectralInitializer`` whose settings are
+        used (it is cloned; its ``n_states``, ``d_model`` and ``discretization`` are set to
+        this estimator's).
     n_states : int, default=64
         States per channel ``N`` (even: ``N // 2`` conjugate pairs are stored).
     d_model : int, default=64
@@ -348,6 +413,10 @@ _SHARED_PARAMS_DOC = """
     n_layers : int, default=1
         Number of SSM blocks. Deeper networks add a GLU channel mix, a residual connection
         and LayerNorm to every block.
+    align_layers : {"first", "all"}, default="first"
+        With TDI, align only the first SSM layer with the input's task spectrum (as in the
+        paper), or also every later layer with the task spectrum of the activations that
+        reach it at initialization.
     init_options : dict, default=None
         Extra keyword arguments of :func:`sktdi.core.make_params` (``dt_min``, ``dt_max``,
         ``alpha`` of ``"scaled"``, ``r_min``/``r_max``/``max_phase`` of ``"LRU"``,
@@ -401,6 +470,14 @@ _SHARED_ATTRS_DOC = """
         First SSM layer at initialization.
     params_ : SSMParams
         First SSM layer after training.
+    initializer_ : SpectralInitializer
+        The fitted initializer of the first layer (TDI only).
+    layer_initializers_ : list of SpectralInitializer
+        One per aligned layer (TDI only).
+    spectral_alignment_ : dict or None
+        TDI only: ``{"init": loss, "trained": loss}``, the spectral matching loss of the
+        first layer against ``initializer_.task_spectrum_`` at initialization and after
+        training, i.e. whether the alignment survives training.
     n_aliased_modes_ : int
         Modes of the initialization whose ``dt |Im A|`` exceeds ``pi`` (all layers).
     n_features_in_ : int
@@ -459,7 +536,8 @@ class SSMClassifier(ClassifierMixin, _BaseSSM):
     """
 
     def __init__(
-        self, init="S4D-Lin", *, n_states=64, d_model=64, n_layers=1, init_options=None,
+        self, init="S4D-Lin", *, n_states=64, d_model=64, n_layers=1, align_layers="first",
+        init_options=None,
         discretization="zoh", pooling="mean", dropout=0.0, alpha=1e-4, batch_size="auto",
         learning_rate_init=3e-3, ssm_learning_rate=1e-3, max_iter=200, shuffle=True,
         random_state=None, tol=1e-4, verbose=False, warm_start=False, early_stopping=False,
@@ -467,7 +545,8 @@ class SSMClassifier(ClassifierMixin, _BaseSSM):
     ):
         super().__init__(
             init, n_states=n_states, d_model=d_model, n_layers=n_layers,
-            init_options=init_options, discretization=discretization, pooling=pooling,
+            align_layers=align_layers, init_options=init_options,
+            discretization=discretization, pooling=pooling,
             dropout=dropout, alpha=alpha, batch_size=batch_size,
             learning_rate_init=learning_rate_init, ssm_learning_rate=ssm_learning_rate,
             max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
@@ -602,7 +681,8 @@ class SSMRegressor(RegressorMixin, _BaseSSM):
     """
 
     def __init__(
-        self, init="S4D-Lin", *, n_states=64, d_model=64, n_layers=1, init_options=None,
+        self, init="S4D-Lin", *, n_states=64, d_model=64, n_layers=1, align_layers="first",
+        init_options=None,
         discretization="zoh", pooling="mean", dropout=0.0, alpha=1e-4, batch_size="auto",
         learning_rate_init=3e-3, ssm_learning_rate=1e-3, max_iter=200, shuffle=True,
         random_state=None, tol=1e-4, verbose=False, warm_start=False, early_stopping=False,
@@ -610,7 +690,8 @@ class SSMRegressor(RegressorMixin, _BaseSSM):
     ):
         super().__init__(
             init, n_states=n_states, d_model=d_model, n_layers=n_layers,
-            init_options=init_options, discretization=discretization, pooling=pooling,
+            align_layers=align_layers, init_options=init_options,
+            discretization=discretization, pooling=pooling,
             dropout=dropout, alpha=alpha, batch_size=batch_size,
             learning_rate_init=learning_rate_init, ssm_learning_rate=ssm_learning_rate,
             max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
