@@ -27,7 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._validation import validate_sequences
 from .core import INIT_NAMES, DiagonalSSM, SSMNetwork, count_aliased_modes, make_params
 from .initializer import SpectralInitializer
-from .spectral import model_power_spectrum, spectral_matching_loss
+from .spectral import MIN_SPECTRUM_LENGTH, model_power_spectrum, spectral_matching_loss
 
 __all__ = ["SSMClassifier", "SSMRegressor"]
 
@@ -163,12 +163,22 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         """`SSMParams` of every layer at initialization (TDI aligns the first here)."""
         if self._uses_tdi():
             template = self._make_initializer(rng)
-            self.initializer_ = clone(template).fit(X3, y)
-            self.layer_initializers_ = [self.initializer_]
             deeper = [
                 clone(template).set_params(random_state=rng.randint(np.iinfo(np.int32).max))
                 for _ in range(self.n_layers - 1)
             ]
+            if X3.shape[-1] < MIN_SPECTRUM_LENGTH:
+                # An estimator accepts every length a named initialization accepts: with
+                # no spectrum to match, TDI leaves the base initialization in place.
+                warnings.warn(
+                    f"Sequences of length {X3.shape[-1]} are too short for a task spectrum "
+                    f"(TDI needs at least {MIN_SPECTRUM_LENGTH} steps): using the base "
+                    f"initialization {template.base!r} unchanged.", UserWarning, stacklevel=4,
+                )
+                self.initializer_, self.layer_initializers_ = None, []
+                return [template.base_params()] + [init.base_params() for init in deeper]
+            self.initializer_ = clone(template).fit(X3, y)
+            self.layer_initializers_ = [self.initializer_]
             return [self.initializer_.params_] + [init.base_params() for init in deeper]
         options = dict(self.init_options or {})
         return [
@@ -197,6 +207,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
                 self.layer_initializers_.append(initializer)
 
     def _build_model(self, X3, y):
+        self.layer_initializers_ = []
         layer_params = self._initial_layer_params(X3, y, self._random_state)
         torch_dtype = _DTYPES[self.dtype]
         seed = self._random_state.randint(np.iinfo(np.int32).max)
@@ -210,7 +221,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
                 dropout=self.dropout, pooling=self.pooling,
             )
         self.model_ = model.to(dtype=torch_dtype, device=self.device_)
-        if self._uses_tdi() and self.align_layers == "all" and self.n_layers > 1:
+        if self.layer_initializers_ and self.align_layers == "all" and self.n_layers > 1:
             self._align_deeper_layers(X3, y)
         self.params_init_ = layer_params[0]
         self.n_aliased_modes_ = sum(count_aliased_modes(layer.to_params())
@@ -226,7 +237,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
 
     def _spectral_alignment(self):
         """Matching loss of the first layer against the TDI task spectrum, before and after."""
-        if not self._uses_tdi():
+        if getattr(self, "initializer_", None) is None:
             return None
         S_task = self.initializer_.task_spectrum_
         L = self.seq_len_

@@ -1,0 +1,201 @@
+"""SpectralInitializer and init="tdi" in the estimators."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import RidgeClassifierCV
+from sklearn.pipeline import make_pipeline
+
+from sktdi import SpectralInitializer, SSMClassifier, SSMRegressor
+from sktdi.core import count_aliased_modes
+from sktdi.datasets import make_spectral_task
+from sktdi.spectral import frequency_grid, model_power_spectrum, spectral_matching_loss
+
+BAND = (0.30, 0.35)
+SMALL = {"d_model": 16, "n_states": 16, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def band_task():
+    return make_spectral_task(200, 128, bands=(BAND,), snr=0.5, random_state=0)
+
+
+def test_fit_aligns_modes_with_the_task_band(band_task):
+    X, y = band_task
+    init = SpectralInitializer(**SMALL).fit(X, y)
+    assert init.spectrum_kind_ == "discriminative"
+    assert init.loss_ < 0.5 * init.initial_loss_
+    assert init.n_iter_ == 0 and init.fit_time_ > 0 and init.n_aliased_modes_ == 0
+    freqs = init.params_.dt[:, None] * init.params_.A.imag / (2 * np.pi)  # cycles/sample
+    in_band = (freqs > BAND[0] - 0.02) & (freqs < BAND[1] + 0.02)
+    base_freqs = init.base_params_.dt[:, None] * init.base_params_.A.imag / (2 * np.pi)
+    base_in_band = (base_freqs > BAND[0] - 0.02) & (base_freqs < BAND[1] + 0.02)
+    assert in_band.mean() > 0.5 > base_in_band.mean()
+    # what the attributes say is what the functions compute
+    L = X.shape[1]
+    assert init.loss_ == pytest.approx(
+        spectral_matching_loss(model_power_spectrum(init.params_, L), init.task_spectrum_))
+    assert np.all(init.params_.A.real < 0) and np.all(init.params_.dt > 0)
+
+
+def test_auto_shrinkage_fades_with_samples(band_task):
+    X, y = band_task
+    few = SpectralInitializer(**SMALL).fit(X[:16], y[:16])
+    many = SpectralInitializer(**SMALL).fit(X, y)
+    assert few.shrinkage_ == pytest.approx(16 / 32) and many.shrinkage_ == pytest.approx(16 / 216)
+    full = SpectralInitializer(shrinkage=1.0, **SMALL).fit(X, y)
+    prior = model_power_spectrum(full.base_params_, X.shape[1])
+    np.testing.assert_allclose(full.task_spectrum_, prior / np.linalg.norm(prior)
+                               * np.linalg.norm(full.raw_task_spectrum_))
+
+
+@pytest.mark.parametrize("method", ["gradient", "hybrid"])
+def test_gradient_methods_reduce_the_loss(band_task, method):
+    X, y = band_task
+    quantile = SpectralInitializer(**SMALL).fit(X, y)
+    fitted = SpectralInitializer(method=method, max_iter=30, fit_real=True,
+                                 fit_magnitude=True, **SMALL).fit(X, y)
+    assert fitted.loss_ < fitted.initial_loss_ and 0 < fitted.n_iter_ <= 30
+    if method == "hybrid":  # starts at the quantile placement and keeps the best seen
+        assert fitted.loss_ <= quantile.loss_ + 1e-12
+
+
+def test_input_spectrum_needs_no_labels(band_task):
+    X, _ = band_task
+    init = SpectralInitializer(spectrum="input", **SMALL).fit(X)
+    assert init.spectrum_kind_ == "input"
+
+
+def test_regression_uses_cross_spectrum():
+    X, y = make_spectral_task(100, 64, task="regression", random_state=0)
+    assert SpectralInitializer(**SMALL).fit(X, y).spectrum_kind_ == "cross"
+
+
+def test_constant_sequences_fall_back_to_base():
+    X = np.ones((20, 32))
+    with pytest.warns(UserWarning, match="base initialization"):
+        init = SpectralInitializer(spectrum="input", **SMALL).fit(X)
+    assert init.fallback_ and init.params_ == init.base_params_
+
+
+def test_transform_features_and_pipeline(band_task):
+    X, y = band_task
+    init = SpectralInitializer(**SMALL).fit(X, y)
+    features = init.transform(X)
+    assert features.shape == (len(X), 16) and np.isfinite(features).all()
+    assert list(init.get_feature_names_out())[:2] == ["ssm0", "ssm1"]
+    frame = clone(init).set_output(transform="pandas").fit(X, y).transform(X[:5])
+    assert list(frame.columns) == list(init.get_feature_names_out())
+    pipe = make_pipeline(SpectralInitializer(**SMALL), RidgeClassifierCV()).fit(X, y)
+    assert pipe.score(X, y) > 0.8
+    X3 = np.stack([X, X[::-1]], axis=1)
+    assert SpectralInitializer(**SMALL).fit(X3, y).transform(X3).shape == (len(X), 16)
+
+
+@pytest.mark.parametrize("X, y, params, match", [
+    (np.full((10, 32), np.nan), np.repeat([0, 1], 5), {}, "NaN"),
+    (np.ones((10, 3)), np.repeat([0, 1], 5), {}, "at least 4"),
+    (np.ones((10, 32)), np.repeat([0, 1], 5), {"spectrum": "power"}, "spectrum"),
+    (np.ones((10, 32)), None, {"spectrum": "cross"}, "needs y"),
+    (np.ones((10, 32)), None, {}, "needs y"),
+    (np.ones((10, 32)), np.zeros(9), {}, "inconsistent"),
+    (np.ones((10, 32)), np.repeat([0, 1], 5), {"n_states": 7}, "even"),
+    (np.ones((10, 32)), np.repeat([0, 1], 5), {"method": "newton"}, "method"),
+])
+def test_initializer_errors(X, y, params, match):
+    with pytest.raises(ValueError, match=match):
+        SpectralInitializer(**{**SMALL, **params}).fit(X, y)
+
+
+def test_transform_checks_length(band_task):
+    X, y = band_task
+    init = SpectralInitializer(**SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        init.transform(X[:, :100])
+
+
+# ------------------------------------------------------------------- in the estimators
+def test_tdi_estimator_attributes(band_task):
+    X, y = band_task
+    clf = SSMClassifier(init="tdi", max_iter=5, **SMALL).fit(X, y)
+    assert isinstance(clf.initializer_, SpectralInitializer)
+    assert clf.params_init_ == clf.initializer_.params_
+    assert set(clf.spectral_alignment_) == {"init", "trained"}
+    assert clf.spectral_alignment_["init"] == pytest.approx(clf.initializer_.loss_)
+    assert count_aliased_modes(clf.params_init_) == clf.n_aliased_modes_ == 0
+
+
+def test_given_initializer_is_cloned_with_the_estimator_architecture(band_task):
+    X, y = band_task
+    given = SpectralInitializer(spectrum="input", d_model=4, n_states=4, smoothing=5)
+    clf = SSMClassifier(init=given, max_iter=2, **SMALL).fit(X, y)
+    assert not hasattr(given, "params_")  # the user's object is left alone
+    assert clf.initializer_.spectrum_kind_ == "input" and clf.initializer_.smoothing == 5
+    assert clf.params_init_.A.shape == (16, 8)
+
+
+def test_partial_fit_aligns_once(band_task):
+    X, y = band_task
+    clf = SSMClassifier(init="tdi", **SMALL).partial_fit(X, y, classes=[0, 1])
+    first = clf.initializer_
+    clf.partial_fit(X, y)
+    assert clf.initializer_ is first and clf.n_iter_ == 2
+
+
+def test_align_every_layer(band_task):
+    X, y = band_task
+    deep = SSMClassifier(init="tdi", n_layers=2, align_layers="all", max_iter=2,
+                         **SMALL).fit(X, y)
+    first_only = SSMClassifier(init="tdi", n_layers=2, max_iter=2, **SMALL).fit(X, y)
+    assert len(deep.layer_initializers_) == 2 and len(first_only.layer_initializers_) == 1
+    second = deep.layer_initializers_[1]
+    assert second.loss_ < second.initial_loss_
+
+
+def test_tdi_regressor(band_task):
+    X, y = make_spectral_task(100, 64, task="regression", random_state=0)
+    reg = SSMRegressor(init="tdi", max_iter=3, **SMALL).fit(X, y)
+    assert reg.initializer_.spectrum_kind_ == "cross"
+
+
+def test_short_sequences_fall_back_in_estimators():
+    X, y = np.random.RandomState(0).normal(size=(20, 3)), np.repeat([0, 1], 10)
+    with pytest.warns(UserWarning, match="too short"):
+        clf = SSMClassifier(init="tdi", max_iter=2, **SMALL).fit(X, y)
+    assert clf.initializer_ is None and clf.spectral_alignment_ is None
+
+
+def test_tdi_is_deterministic(band_task):
+    X, y = band_task
+    a = SSMClassifier(init="tdi", max_iter=3, **SMALL).fit(X, y).predict_proba(X)
+    b = SSMClassifier(init="tdi", max_iter=3, **SMALL).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_frequency_grid_is_radians_per_sample():
+    np.testing.assert_allclose(frequency_grid(8), [0, np.pi / 4, np.pi / 2, 3 * np.pi / 4,
+                                                   np.pi])
+
+
+def test_initializer_behaves_like_a_transformer(band_task):
+    """What scikit-learn's checks cannot test on their 2-3 step sequences."""
+    import pickle
+
+    X, y = band_task
+    X_before = X.copy()
+    init = SpectralInitializer(**SMALL)
+    assert init.fit(X, y) is init
+    np.testing.assert_array_equal(X, X_before)
+    features = init.transform(X)
+    # idempotent fit, pickling, subset and order invariance, dtypes
+    np.testing.assert_array_equal(clone(init).fit(X, y).transform(X), features)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(init)).transform(X), features)
+    np.testing.assert_allclose(init.transform(X[:7]), features[:7], rtol=1e-12)
+    np.testing.assert_allclose(init.transform(X[::-1]), features[::-1], rtol=1e-12)
+    np.testing.assert_allclose(init.transform(X.astype(np.float32)), features, rtol=1e-5)
+    np.testing.assert_array_equal(init.transform(X.tolist()), features)
+    assert init.n_features_in_ == X.shape[1]
+    with pytest.raises(ValueError, match="NaN"):
+        init.transform(np.where(X > 2, np.nan, X))
+    with pytest.raises(ValueError, match="2D"):
+        init.transform(X[0])
