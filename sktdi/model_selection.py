@@ -14,12 +14,13 @@ import time
 from collections.abc import Mapping
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 from sklearn.utils import _safe_indexing, check_random_state, indexable
 from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.parallel import Parallel, delayed  # carries warning filters and config
 from sklearn.utils.validation import _num_samples
 
 __all__ = [
@@ -422,10 +423,7 @@ def sample_efficiency_curve(estimators, X, y, train_sizes, *, n_repeats=3, test_
                 test, torch_threads,
             )
 
-    try:
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    except ValueError:  # joblib < 1.4: results in submission order, still streamed
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
     results = parallel(jobs())
     records = []
     for done, ((i, name, size, r), result) in enumerate(results, start=1):
