@@ -321,9 +321,10 @@ def build_parser():
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv or ["curves"])
-    if args.command is None:
-        args = parser.parse_args(["curves", *argv])
+    # No command, or options only (`sktdi --repeats 1`): those of `sktdi curves`.
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["curves", *argv]
+    args = parser.parse_args(argv)
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError, ImportError) as exc:

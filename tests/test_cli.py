@@ -46,3 +46,8 @@ def test_curves_errors_exit_with_one_line(args, message, tmp_path, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+
+
+def test_options_without_command_mean_curves(tmp_path):
+    assert main([*TINY, "--out", str(tmp_path / "plain")]) == 0
+    assert (tmp_path / "plain" / "summary.md").exists()

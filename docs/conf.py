@@ -1,0 +1,96 @@
+"""Sphinx configuration of the sktdi documentation.
+
+Build: ``python -m sphinx -W --keep-going -b html docs docs/_build/html``.
+
+The example gallery is generated from ``examples/`` by sphinx-gallery. Its scripts are
+*not run* unless ``SKTDI_DOCS_RUN_EXAMPLES=1`` (the pages then show code without outputs
+or figures), so that the default build takes seconds; set ``SKTDI_EXAMPLES_QUICK=1`` too
+for a fast build with (not meaningful) outputs.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # document the working tree even without an install
+
+import sktdi  # noqa: E402
+
+# -- project ----------------------------------------------------------------------------
+project = "sktdi"
+author = "the sktdi developers"
+copyright = "the sktdi developers"
+version = release = sktdi.__version__
+
+# -- extensions -------------------------------------------------------------------------
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+root_doc = "index"
+nitpicky = False
+
+# autodoc / autosummary: stub pages are generated into generated/ at build time.
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_typehints = "none"  # the numpydoc "Parameters" sections carry the types
+
+# numpydoc: members are listed by the autosummary templates, not by numpydoc, which
+# would otherwise add member tables whose entries have no stub pages.
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_xref_param_type = False
+
+# -- sphinx-gallery ---------------------------------------------------------------------
+_TRUE = ("1", "true", "yes", "on")
+RUN_EXAMPLES = os.environ.get("SKTDI_DOCS_RUN_EXAMPLES", "0").strip().lower() in _TRUE
+
+sphinx_gallery_conf = {
+    "examples_dirs": str(ROOT / "examples"),
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "plot_gallery": RUN_EXAMPLES,
+    "within_subsection_order": "FileNameSortKey",
+    "doc_module": ("sktdi",),
+    "backreferences_dir": "generated/backreferences",
+    "reference_url": {"sktdi": None},
+    "remove_config_comments": True,
+    "matplotlib_animations": False,
+}
+
+# -- HTML -------------------------------------------------------------------------------
+try:
+    import pydata_sphinx_theme  # noqa: F401
+except ImportError:  # the [docs] extra installs it; fall back to Sphinx's default
+    html_theme = "alabaster"
+else:
+    html_theme = "pydata_sphinx_theme"
+    html_theme_options = {
+        "navigation_with_keys": False,
+        "show_toc_level": 2,
+        "secondary_sidebar_items": ["page-toc"],
+    }
+html_title = f"sktdi {release}"
+html_static_path = []
+
+
+# -- autodoc: leave out scikit-learn's generated metadata-routing setters ----------------
+def _skip_metadata_request_setters(app, what, name, obj, skip, options):
+    """Skip ``set_{method}_request``: scikit-learn generates these on every estimator
+    class for metadata routing; their docstrings are scikit-learn's, with references to
+    its own user guide and glossary, and they are documented there."""
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_metadata_request_setters)

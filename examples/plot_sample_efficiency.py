@@ -1,0 +1,109 @@
+"""
+Sample efficiency: default initialization against TDI
+=====================================================
+
+Does aligning the SSM's spectrum with the task before training reduce the number of
+labelled sequences needed? :func:`sktdi.model_selection.sample_efficiency_curve` answers
+this by fitting every estimator on nested, stratified training subsets of growing size
+and scoring it on one held-out set; :func:`sktdi.plotting.plot_sample_efficiency` draws
+the result.
+
+Two tasks:
+
+* a synthetic task built so that the default initialization is mismatched: the class
+  signal is a random-phase narrow band at 0.30--0.35 cycles per sample, buried under
+  AR(1) noise whose power (like the default S4D-Lin response) sits at low frequencies;
+* GunPoint from the UCR archive, a real problem that ships with aeon
+  (``pip install 'sktdi[data]'``), where nobody placed the signal on purpose.
+"""
+
+# %%
+import os
+import warnings
+
+import matplotlib.pyplot as plt
+from sklearn.exceptions import ConvergenceWarning
+
+from sktdi import SSMClassifier
+from sktdi.datasets import load_ucr, make_spectral_task
+from sktdi.model_selection import data_efficiency, sample_efficiency_curve, summarize_curves
+from sktdi.plotting import plot_sample_efficiency
+
+QUICK = os.environ.get("SKTDI_EXAMPLES_QUICK", "0") == "1"
+# A capped number of epochs is part of the design: do not warn about it on every fit.
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
+
+size = {"d_model": 8, "n_states": 8, "max_iter": 5} if QUICK else {
+    "d_model": 32, "n_states": 32, "max_iter": 60}
+estimators = {
+    "S4D-Lin": SSMClassifier(init="S4D-Lin", random_state=0, **size),
+    "TDI": SSMClassifier(init="tdi", random_state=0, **size),
+}
+n_repeats = 1 if QUICK else 3
+
+# %%
+# A task where the default initialization is mismatched
+# -----------------------------------------------------
+# ``snr=0.3``: the band component's standard deviation is 0.3 of the background's.
+X, y = make_spectral_task(
+    200 if QUICK else 1536, 64 if QUICK else 128, bands=((0.30, 0.35),), snr=0.3,
+    background="ar", ar_coef=0.9, random_state=0,
+)
+sizes = [8, 32] if QUICK else [16, 32, 64, 128, 256]
+synthetic = sample_efficiency_curve(estimators, X, y, sizes, n_repeats=n_repeats,
+                                    random_state=0, return_dataframe=False)
+print(summarize_curves(synthetic))
+
+# %%
+# The smallest training size at which each initialization reaches 90% of the best
+# mean accuracy seen:
+summary = summarize_curves(synthetic, return_dataframe=False)
+target = 0.9 * max(row["mean"] for row in summary)
+print(f"target accuracy {target:.3f}:", data_efficiency(synthetic, target))
+
+# %%
+# The records also hold ``alignment_init`` and ``alignment_trained``, the spectral
+# matching loss of the TDI model's first layer against its task spectrum at
+# initialization and after training (``spectral_alignment_``; NaN for the default).
+for r in synthetic:
+    if r["estimator"] == "TDI":
+        print(f"n={r['train_size']:4d} repeat {r['repeat']}: matching loss "
+              f"{r['alignment_init']:.3f} at init -> {r['alignment_trained']:.3f} trained")
+
+# %%
+# A real problem: GunPoint
+# ------------------------
+# 200 univariate sequences of length 150 in two classes (train and test splits pooled;
+# ``sample_efficiency_curve`` makes its own held-out set).
+try:
+    X_gp, y_gp = load_ucr("GunPoint")
+except ImportError as exc:  # aeon is an optional dependency
+    print(f"skipping GunPoint: {exc}")
+    gunpoint = None
+else:
+    print(X_gp.shape, "classes:", sorted(set(y_gp.tolist())))
+    gp_sizes = [8, 32] if QUICK else [8, 16, 32, 64, 128]
+    gunpoint = sample_efficiency_curve(estimators, X_gp, y_gp, gp_sizes,
+                                       n_repeats=n_repeats, random_state=0,
+                                       return_dataframe=False)
+    print(summarize_curves(gunpoint))
+
+# %%
+# Both curves
+# -----------
+# Lines are means over repeats, bands one standard deviation. In the full-size run
+# TDI needs far fewer sequences than S4D-Lin on the synthetic task, where the default
+# is mismatched by construction; on GunPoint the two curves lie within each other's
+# spread, i.e. no evidence of a gain. The matching losses printed above also show that
+# at the smallest size training can undo part of the alignment. The user guide
+# discusses when TDI should not be expected to help.
+fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+plot_sample_efficiency(synthetic, ax=axes[0], metric="score",
+                       title="synthetic band task (0.30-0.35 cycles/sample)")
+if gunpoint is not None:
+    plot_sample_efficiency(gunpoint, ax=axes[1], title="UCR GunPoint")
+else:
+    axes[1].set_axis_off()
+for ax in axes:
+    ax.set_ylabel("held-out accuracy")
+plt.show()
