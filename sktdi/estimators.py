@@ -645,18 +645,49 @@ class SSMClassifier(ClassifierMixin, _BaseSSM):
         return self._fit(X, y, incremental=True)
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes)."""
+        """Class probabilities (softmax of the network's outputs).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
+            Sequences in the layout, length and channel count seen by ``fit``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
         logits = self._validated_outputs(X)
         logits -= logits.max(axis=1, keepdims=True)
         proba = np.exp(logits)
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
+            Sequences in the layout, length and channel count seen by ``fit``.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
         return np.log(self.predict_proba(X))
 
     def predict(self, X):
-        """Predicted class labels, shape (n_samples,)."""
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
+            Sequences in the layout, length and channel count seen by ``fit``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
         outputs = self._validated_outputs(X)
         return self.classes_[outputs.argmax(axis=1)]
 
@@ -777,7 +808,18 @@ class SSMRegressor(RegressorMixin, _BaseSSM):
         return self._fit(X, y, incremental=True)
 
     def predict(self, X):
-        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""
+        """Predicted targets, in the units of the training targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
+            Sequences in the layout, length and channel count seen by ``fit``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            1-D when ``fit`` got a 1-D ``y``.
+        """
         y = self._validated_outputs(X) * self._y_scale + self._y_mean
         return y[:, 0] if self._target_1d else y
 

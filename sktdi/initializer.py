@@ -313,7 +313,13 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         return X3
 
     def base_params(self):
-        """The (seeded) base initialization this initializer starts from."""
+        """The (seeded) base initialization this initializer starts from.
+
+        Returns
+        -------
+        params : SSMParams
+            ``make_params(base, d_model, n_states, ...)`` with this object's settings.
+        """
         if self.n_states % 2:
             raise ValueError(f"n_states must be even, got {self.n_states}.")
         rng = check_random_state(self.random_state)
@@ -418,7 +424,18 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         return _ssm_features(self.params_, X3, self.features)
 
     def get_feature_names_out(self, input_features=None):
-        """``ssm0`` ... ``ssm{d_model - 1}``: one feature per SSM channel."""
+        """Names of the output features: one per SSM channel.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Ignored: outputs are SSM channels, not input features.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``ssm0`` ... ``ssm{d_model - 1}``.
+        """
         check_is_fitted(self, "params_")
         return np.asarray([f"ssm{h}" for h in range(self.d_model)], dtype=object)
 

@@ -43,7 +43,17 @@ def _check_length(L):
 
 
 def frequency_grid(L):
-    """Real-FFT frequencies ``w_j = 2 pi j / L`` for ``j = 0..L//2`` (radians per sample)."""
+    """Real-FFT frequencies ``w_j = 2 pi j / L`` for ``j = 0..L//2`` (radians per sample).
+
+    Parameters
+    ----------
+    L : int
+        Sequence length.
+
+    Returns
+    -------
+    w : ndarray of shape (L // 2 + 1,)
+    """
     return 2 * np.pi * np.arange(_check_length(L) // 2 + 1) / L
 
 
@@ -224,6 +234,17 @@ def shrink_spectrum(S, prior, shrinkage):
 
     Pulls a noisy task spectrum towards a prior (the base initialization's own spectrum)
     so that a small training set cannot move the SSM far from a sensible default.
+
+    Parameters
+    ----------
+    S, prior : array-like of shape (n_freq,)
+        Spectra on the same grid.
+    shrinkage : float in [0, 1]
+        Weight of the prior.
+
+    Returns
+    -------
+    S_shrunk : ndarray of shape (n_freq,)
     """
     S, prior = np.asarray(S, dtype=np.float64), np.asarray(prior, dtype=np.float64)
     if S.shape != prior.shape:

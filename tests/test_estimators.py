@@ -240,3 +240,16 @@ def test_predict_with_other_sequence_length():
     clf = SSMClassifier(**SMALL).fit(GOOD_X, GOOD_Y)
     with pytest.raises(ValueError, match="16 features"):
         clf.predict(GOOD_X[:, :12])
+
+
+def test_model_fitted_on_cuda_loads_on_a_cpu_only_machine(sine_task, monkeypatch):
+    """The pickle holds the network on the CPU; without CUDA it loads and predicts there."""
+    X, y = sine_task
+    clf = SSMClassifier(**SMALL).fit(X, y)
+    expected = clf.predict_proba(X)
+    clf.device_ = torch.device("cuda")  # as recorded by a fit on a GPU machine
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    loaded = pickle.loads(pickle.dumps(clf))
+    assert loaded.device_.type == "cpu"
+    assert next(loaded.model_.parameters()).device.type == "cpu"
+    np.testing.assert_array_equal(loaded.predict_proba(X), expected)

@@ -98,7 +98,12 @@ class SSMParams:
         return 2 * self.A.shape[1]
 
     def discretize(self):
-        """Return ``(Abar, Bbar)``, complex ``(H, N2)``, for the chosen discretization."""
+        """Discrete-time parameters for the chosen discretization.
+
+        Returns
+        -------
+        Abar, Bbar : ndarray of complex, shape (H, N2)
+        """
         dtA = self.dt[:, None] * self.A
         if self.discretization == "zoh":
             Abar = np.exp(dtA)
@@ -107,7 +112,12 @@ class SSMParams:
         return (1.0 + dtA / 2.0) / denom, self.dt[:, None] * self.B / denom
 
     def copy(self):
-        """Return a deep copy."""
+        """A deep copy.
+
+        Returns
+        -------
+        params : SSMParams
+        """
         return SSMParams(
             self.A.copy(), self.B.copy(), self.C.copy(), self.dt.copy(), self.D.copy(),
             self.discretization,
