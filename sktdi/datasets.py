@@ -124,6 +124,15 @@ def _band_component(n, seq_len, band, phase, rng):
     return np.broadcast_to(s, (n, seq_len))
 
 
+def _bandpass_impulse_response(band, seq_len):
+    """Impulse response (length ``seq_len``) of a 2nd-order Butterworth band-pass filter."""
+    low, high = max(float(band[0]), 1e-3), min(float(band[1]), 0.499)
+    b, a = signal.butter(2, [2 * low, 2 * high], btype="bandpass")  # Nyquist = 0.5 cycles
+    impulse = np.zeros(seq_len)
+    impulse[0] = 1.0
+    return signal.lfilter(b, a, impulse)
+
+
 def make_spectral_task(
     n_samples=512,
     seq_len=256,
@@ -159,15 +168,15 @@ def make_spectral_task(
 
     **Regression**: ``X`` is background plus one narrow-band component per band, each with
     standard deviation ``snr * u`` where ``u ~ Uniform(0.5, 1.5)`` per sample and band. The
-    target is a linear band-pass functional of channel 0::
+    target is a linear band-pass functional of channel 0: the last output of a causal
+    band-pass filter (a 2nd-order Butterworth band-pass per band, summed)::
 
-        w[t] = hann(seq_len)[t] * sum_j cos(2 pi f_j t + theta_j)
-        y = (X0 @ w) / std(X0 @ w)
+        y = (band_pass(X0)[-1]) / std(band_pass(X0)[-1])
 
-    where three frequencies ``f_j`` per band are drawn uniformly inside that band and the
-    ``theta_j`` uniformly in ``[0, 2 pi)``, once per task; ``std`` is taken over the
-    generated samples, so ``y`` has unit variance and is exactly linear in ``X`` (no
-    intercept). The cross-spectrum of ``X`` with ``y`` therefore peaks in the bands.
+    ``std`` is taken over the generated samples, so ``y`` has unit variance and is exactly
+    linear in ``X`` (no intercept). The cross-spectrum of ``X`` with ``y`` peaks in the
+    bands, and a diagonal SSM read at its last step (``pooling="last"``) can represent the
+    target exactly, provided its modes sit in the bands.
 
     **Multichannel**: every channel gets its own independent background; the class or
     target signal is placed in channel 0 only (channels ``1..`` are pure distractors).
@@ -262,14 +271,10 @@ def make_spectral_task(
             order = rng.permutation(n_samples)
             X, y = X[order], y[order]
     else:
-        t = np.arange(seq_len)
         for band in band_arr:
             scale = snr * rng.uniform(0.5, 1.5, size=(n_samples, 1))
             X[:, 0, :] += scale * _band_component(n_samples, seq_len, band, phase, rng)
-        freqs = rng.uniform(band_arr[:, :1], band_arr[:, 1:], size=(n_bands, _N_SINES))
-        thetas = rng.uniform(0.0, 2.0 * np.pi, size=(n_bands, _N_SINES))
-        carrier = np.cos(2.0 * np.pi * freqs.reshape(-1, 1) * t + thetas.reshape(-1, 1))
-        w = signal.windows.hann(seq_len, sym=False) * carrier.sum(axis=0)
+        w = sum(_bandpass_impulse_response(band, seq_len)[::-1] for band in band_arr)
         y = X[:, 0, :] @ w
         std = y.std()
         y = y / std if std > 0 else y
