@@ -257,6 +257,7 @@ def _cmd_demo(args):
     from .datasets import load_digits_sequences
     from .estimators import SSMClassifier
 
+    _quiet_convergence_warnings()
     X, y = load_digits_sequences()
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=args.random_state
