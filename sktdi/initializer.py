@@ -37,6 +37,7 @@ from .core import (
 from .spectral import (
     SPECTRUM_KINDS,
     frequency_grid,
+    infer_task,
     model_power_spectrum,
     shrink_spectrum,
     spectral_matching_loss,
@@ -390,10 +391,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
             )
         if self.spectrum != "auto":
             return self.spectrum
-        from sklearn.utils.multiclass import type_of_target
-
-        continuous = type_of_target(y) in ("continuous", "continuous-multioutput")
-        return "cross" if continuous else "discriminative"
+        return "cross" if infer_task(y) == "regression" else "discriminative"
 
     def _match(self, base, S_task):
         if self.method == "gradient":

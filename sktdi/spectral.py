@@ -190,7 +190,8 @@ def _targets_matrix(y, n, task):
     return Y - Y.mean(axis=0)
 
 
-def _infer_task(y):
+def infer_task(y):
+    """``"regression"`` for continuous targets, ``"classification"`` otherwise."""
     kind = type_of_target(y)
     return "regression" if kind in ("continuous", "continuous-multioutput") else (
         "classification")
@@ -316,7 +317,7 @@ def task_power_spectrum(
     if kind != "input":
         if y is None:
             raise ValueError(f"The {kind!r} task spectrum needs y; pass y or use 'input'.")
-        task = task or _infer_task(y)
+        task = task or infer_task(y)
         if task not in ("classification", "regression"):
             raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
         if kind == "auto":
