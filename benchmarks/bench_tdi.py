@@ -357,6 +357,21 @@ def write_markdown(path, summary, ver, align, rows, settings, tasks, inits, size
 
 
 # ------------------------------------------------------------------------------ main
+def git_state():
+    """Commit and dirty ``sktdi/`` files of the checkout: results depend on the generator."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "sktdi"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.split("\n")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return {"commit": commit, "dirty_sktdi": [line[3:] for line in dirty if line.strip()]}
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny grid for smoke tests")
@@ -396,6 +411,7 @@ def main(argv=None):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
+    git_at_start = git_state()
     jobs = [(task, label, spec, size, seed)
             for size in sorted(sizes, reverse=True)  # largest first: load balance
             for task in tasks for seed in seeds for label, spec in inits.items()
@@ -457,6 +473,7 @@ def main(argv=None):
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "processor": platform.processor()},
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "git_at_start": git_at_start,
     }
     json_summary = {t: {i: {str(s): {"mean": c[0], "std": c[1], "n": c[2]}
                             for s, c in summary[t][i].items()} for i in labels}
