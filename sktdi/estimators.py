@@ -239,11 +239,10 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         """Matching loss of the first layer against the TDI task spectrum, before and after."""
         if getattr(self, "initializer_", None) is None:
             return None
-        S_task = self.initializer_.task_spectrum_
-        L = self.seq_len_
+        S_trained = model_power_spectrum(self.params_, self.seq_len_)
         return {
-            "init": spectral_matching_loss(model_power_spectrum(self.params_init_, L), S_task),
-            "trained": spectral_matching_loss(model_power_spectrum(self.params_, L), S_task),
+            "init": self.initializer_.loss_,  # params_init_ is the initializer's params_
+            "trained": spectral_matching_loss(S_trained, self.initializer_.task_spectrum_),
         }
 
     def _make_optimizer(self):
@@ -369,8 +368,11 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         matrix products) round differently for different batch sizes, and predictions must
         not depend on which other rows are predicted alongside.
         """
-        device = next(self.model_.parameters()).device
-        model = copy.deepcopy(self.model_).double().eval()
+        parameter = next(self.model_.parameters())
+        model = self.model_ if parameter.dtype == torch.float64 else (
+            copy.deepcopy(self.model_).double())
+        model.eval()
+        device = parameter.device
         outputs = []
         with torch.no_grad():
             for begin in range(0, X3.shape[0], _PREDICT_BATCH):

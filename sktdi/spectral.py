@@ -164,12 +164,14 @@ def _periodograms(Xc, method, nperseg):
         freqs, P = signal.welch(Xc, nperseg=segment, detrend=False,
                                 return_onesided=False, scaling="density", axis=-1)
         order = np.argsort(freqs)
-        grid = frequency_grid(L) / (2 * np.pi)  # cycles per sample
-        # Welch's grid is coarser: interpolate each spectrum onto the L-point grid.
         freqs, P = freqs[order], P[..., order]
-        flat = P.reshape(-1, P.shape[-1])
-        return np.stack([np.interp(grid, freqs, row) for row in flat]).reshape(
-            *P.shape[:-1], grid.size)
+        # Welch's grid is coarser: interpolate linearly onto the L-point grid, all
+        # spectra at once (as np.interp would, row by row, clamping at the ends).
+        grid = frequency_grid(L) / (2 * np.pi)  # cycles per sample
+        upper = np.clip(np.searchsorted(freqs, grid), 1, freqs.size - 1)
+        lower = upper - 1
+        weight = np.clip((grid - freqs[lower]) / (freqs[upper] - freqs[lower]), 0.0, 1.0)
+        return P[..., lower] * (1.0 - weight) + P[..., upper] * weight
     raise ValueError(f"Unknown method {method!r}; expected 'periodogram' or 'welch'.")
 
 
