@@ -33,6 +33,8 @@ def validate_sequences(estimator, X, y="no_validation", *, reset, **check_params
             f"X is {ndim}-D but {name} was fitted on {estimator._input_ndim}-D input; "
             "use the same layout at fit and predict time."
         )
+    if not reset:
+        check_fitted_shape(estimator, X)
     out = validate_data(
         estimator, X, y, reset=reset, allow_nd=True, dtype=(np.float64, np.float32),
         ensure_min_features=1, **check_params,
@@ -63,6 +65,22 @@ def validate_sequences(estimator, X, y="no_validation", *, reset, **check_params
                 f"sequences of length {estimator.seq_len_}."
             )
     return (X3, *out[1:]) if isinstance(out, tuple) else X3
+
+
+def check_fitted_shape(estimator, X):
+    """Say which sequence length or channel count differs from fit, in scikit-learn's
+    "X has n features" message (``n_features_in_`` is the length for 2-D input and the
+    channel count for 3-D input)."""
+    name = type(estimator).__name__
+    ndim = getattr(X, "ndim", None)
+    expected = getattr(estimator, "n_features_in_", None)
+    if ndim not in (2, 3) or expected is None or X.shape[1] == expected:
+        return
+    what = "sequences of length" if ndim == 2 else "channels:"
+    raise ValueError(
+        f"X has {X.shape[1]} features, but {name} is expecting {expected} features as input "
+        f"({what} {X.shape[1]} at predict time, {expected} at fit)."
+    )
 
 
 def as_3d(X):

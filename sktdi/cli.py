@@ -7,6 +7,7 @@ number? ``sktdi demo`` trains one classifier on the bundled digits.
 
 import argparse
 import csv
+import os
 import sys
 import time
 import warnings
@@ -97,6 +98,20 @@ def _make_estimator(init, is_classification, args):
                learning_rate_init=args.learning_rate, random_state=args.random_state)
 
 
+def _check_run_options(estimators, args):
+    from .estimators import resolve_device
+
+    for estimator in estimators.values():
+        estimator._validate_params()  # scikit-learn's parameter constraints, named errors
+    resolve_device(args.device)
+    if args.repeats < 1:
+        _fail(f"--repeats must be at least 1, got {args.repeats}")
+    if not 0 < args.test_size < 1:
+        _fail(f"--test-size must be a fraction in (0, 1), got {args.test_size}")
+    if args.n_jobs == 0:
+        _fail("--n-jobs must not be 0 (use -1 for all cores)")
+
+
 def _prepare_out(out, resume):
     """Create ``out``; return the records already there when resuming."""
     out = Path(out)
@@ -109,24 +124,57 @@ def _prepare_out(out, resume):
         raise ValueError(f"cannot write to --out {str(out)!r}: {exc.strerror}") from exc
     csv_path = out / "curves.csv"
     if not resume or not csv_path.exists():
-        csv_path.write_text(",".join(CSV_FIELDS) + "\n")
+        _write_csv(csv_path, [])
         return []
-    with csv_path.open(newline="") as handle:
-        records = [row for row in csv.DictReader(handle) if row.get("score")]
-    for row in records:
-        row["train_size"], row["repeat"] = int(row["train_size"]), int(row["repeat"])
-        for key in ("score", "fit_time", "score_time", "alignment_init",
-                    "alignment_trained"):
-            row[key] = float(row[key]) if row.get(key) not in (None, "") else float("nan")
-        row["n_test"] = int(row["n_test"])
+    return _read_csv(csv_path)
+
+
+def _read_csv(csv_path):
+    """The finished fits of an earlier run; a ``ValueError`` naming the file if it is corrupt."""
+    try:
+        with csv_path.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = set(CSV_FIELDS[:4]) - set(reader.fieldnames or ())
+            if missing:
+                raise ValueError(f"no column {', '.join(sorted(missing))}")
+            records = [_parse_row(row) for row in reader]
+    except (ValueError, TypeError, csv.Error, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot resume from {str(csv_path)!r}, it is not a curves.csv "
+                         f"of sktdi ({exc}); remove it or drop --resume") from exc
     return records
 
 
-def _append_record(csv_path, record):
-    # One line per finished fit, flushed at once: an interrupted run keeps what finished.
-    with open(csv_path, "a", newline="") as handle:
-        csv.DictWriter(handle, fieldnames=CSV_FIELDS, extrasaction="ignore").writerow(
-            {key: record.get(key, "") for key in CSV_FIELDS})
+def _parse_row(row):
+    parsed = dict(row)
+    parsed["train_size"], parsed["repeat"] = int(row["train_size"]), int(row["repeat"])
+    for key in ("score", "fit_time", "score_time", "alignment_init", "alignment_trained"):
+        parsed[key] = float(row[key]) if row.get(key) not in (None, "") else float("nan")
+    parsed["n_test"] = int(row["n_test"])
+    return parsed
+
+
+def _replace_atomically(path, write):
+    """Call ``write(tmp_path)``, then rename over ``path``: readers (and a ``--resume``
+    after a kill) see the old file or the new one, never a half-written one."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_csv(csv_path, records):
+    def write(tmp):
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows({key: r.get(key, "") for key in CSV_FIELDS} for r in records)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    _replace_atomically(csv_path, write)
 
 
 def _spectra_figure(estimators, X, y, size, args, path):
@@ -148,7 +196,7 @@ def _spectra_figure(estimators, X, y, size, args, path):
         spectra[f"{label} (trained)"] = model_power_spectrum(fitted.params_, L)
     task = task_power_spectrum(X, y)
     ax = plot_spectra(task, spectra, title=f"task spectrum and model spectra (n = {len(y)})")
-    ax.figure.savefig(path, dpi=120, bbox_inches="tight")
+    _replace_atomically(path, lambda tmp: ax.figure.savefig(tmp, dpi=120, bbox_inches="tight"))
 
 
 def _is_classification(y):
@@ -207,10 +255,11 @@ def _cmd_curves(args):
     X, y, description = load_dataset(args.dataset, args.random_state)
     classification = _is_classification(y)
     metric = "accuracy" if classification else "R^2"
+    estimators = {label: _make_estimator(init, classification, args) for label, init in inits}
+    _check_run_options(estimators, args)  # every error before the first file is touched
     done = _prepare_out(args.out, args.resume)
     out = Path(args.out)
     csv_path = out / "curves.csv"
-    estimators = {label: _make_estimator(init, classification, args) for label, init in inits}
     skip = {(r["estimator"], r["train_size"], r["repeat"]) for r in done}
     n_jobs_total = len(estimators) * len(sizes) * args.repeats
     if not args.quiet:
@@ -218,8 +267,13 @@ def _cmd_curves(args):
               f"x {len(sizes)} sizes x {args.repeats} repeats = {n_jobs_total} fits"
               + (f" ({len(skip)} already in {csv_path})" if skip else ""), flush=True)
 
+    finished = list(done)
+
     def on_result(record):
-        _append_record(csv_path, record)
+        # The whole table is rewritten atomically after every fit (a few hundred rows at
+        # most): a kill at any moment leaves the previous complete table.
+        finished.append(record)
+        _write_csv(csv_path, finished)
         if not args.quiet:
             print(f"  {record['estimator']:<18} n={record['train_size']:<5} "
                   f"repeat {record['repeat']}: {metric} {record['score']:.3f} "
@@ -236,15 +290,17 @@ def _cmd_curves(args):
 
     ax = plot_sample_efficiency(records, title=f"{description}: {metric} vs training size")
     ax.set_ylabel(f"held-out {metric}")
-    ax.figure.savefig(out / "curves.png", dpi=120, bbox_inches="tight")
+    _replace_atomically(out / "curves.png",
+                        lambda tmp: ax.figure.savefig(tmp, dpi=120, bbox_inches="tight"))
     _spectra_figure(estimators, X, y, max(sizes), args, out / "spectra.png")
     best = max(np.mean([r["score"] for r in records
                         if r["estimator"] == name and r["train_size"] == max(sizes)])
                for name in estimators)
     target = args.target_score if args.target_score is not None else 0.95 * best
-    (out / "summary.md").write_text(_summary_markdown(records, description, target, metric))
+    summary = _summary_markdown(records, description, target, metric)
+    _replace_atomically(out / "summary.md", lambda tmp: tmp.write_text(summary))
     if not args.quiet:
-        print((out / "summary.md").read_text())
+        print(summary)
         print(f"wrote curves.csv, curves.png, spectra.png, summary.md to {out} "
               f"in {time.perf_counter() - start:.0f}s")
     return 0

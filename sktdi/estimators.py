@@ -22,7 +22,7 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._validation import validate_sequences
 from .core import INIT_NAMES, DiagonalSSM, SSMNetwork, count_aliased_modes, make_params
@@ -128,7 +128,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
 
     @abstractmethod
     def _loss(self, output, target):
-        """Mean loss of a batch (torch)."""
+        """Loss of every sample of a batch (torch, shape ``(batch,)``)."""
 
     @abstractmethod
     def _score_validation(self, X3, y_encoded):
@@ -251,7 +251,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         return torch.optim.AdamW(groups)
 
     # ----------------------------------------------------------------- fitting
-    def _fit(self, X, y, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False):
         first_pass = not hasattr(self, "model_") or (not self.warm_start and not incremental)
         if first_pass:
             self._check_architecture()
@@ -260,6 +260,10 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
             self, X, y, reset=first_pass, **self._target_check_params()
         )
         y = self._validate_targets(y, reset=first_pass)
+        sample_weight = self._validate_sample_weight(sample_weight, X3)
+        if X3.size and np.abs(X3).max() > torch.finfo(_DTYPES[self.dtype]).max:
+            raise ValueError(f"X has values too large for dtype={self.dtype!r} (they would "
+                             "overflow to inf); rescale X or use dtype='float64'.")
         if first_pass:
             self._random_state = check_random_state(self.random_state)
             self._build_model(X3, y)
@@ -267,30 +271,47 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
             self._optimizer = self._make_optimizer()
 
         if self.early_stopping and not incremental:
-            X3, X_val, y, y_val = self._validation_split(X3, y)
+            X3, X_val, y, y_val, sample_weight = self._validation_split(X3, y, sample_weight)
         else:
             X_val = y_val = None
         n_epochs = 1 if incremental else self.max_iter
-        self._train(X3, y, X_val, y_val, n_epochs, incremental)
-        self.params_ = self.model_.ssm_layers()[0].to_params()
-        self.spectral_alignment_ = self._spectral_alignment()
+        try:
+            self._train(X3, y, sample_weight, X_val, y_val, n_epochs, incremental)
+        finally:  # also after a non-finite loss: the restored model is a fitted one
+            self.params_ = self.model_.ssm_layers()[0].to_params()
+            self.spectral_alignment_ = self._spectral_alignment()
         return self
 
-    def _validation_split(self, X3, y):
+    @staticmethod
+    def _validate_sample_weight(sample_weight, X3):
+        """Non-negative finite weights, not all zero, scaled to mean 1 (or None)."""
+        if sample_weight is None:
+            return None
+        weights = _check_sample_weight(sample_weight, X3, dtype=np.float64,
+                                       ensure_non_negative=True)  # also: not all zero
+        return weights / weights.mean()
+
+    def _validation_split(self, X3, y, sample_weight):
         stratify = y if isinstance(self, ClassifierMixin) else None
-        return train_test_split(
-            X3, y, random_state=self._random_state, test_size=self.validation_fraction,
+        X_train, X_val, y_train, y_val, *weights = train_test_split(
+            X3, y, *([] if sample_weight is None else [sample_weight]),
+            random_state=self._random_state, test_size=self.validation_fraction,
             stratify=stratify,
         )
+        return X_train, X_val, y_train, y_val, (weights[0] if weights else None)
 
     def _batch_size(self, n_samples):
         size = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
         return min(size, n_samples)
 
-    def _train(self, X3, y, X_val, y_val, n_epochs, incremental):
+    def _train(self, X3, y, sample_weight, X_val, y_val, n_epochs, incremental):
         dtype = _DTYPES[self.dtype]
         X_t = torch.tensor(X3, dtype=dtype, device=self.device_)  # moved once, not per batch
         y_t = self._target_tensor(y)
+        # Mean-1 weights: a batch's loss is sum(w * loss) / batch size, so unit weights give
+        # the plain mean and a batch of zero weights gives 0, not 0 / 0.
+        w_t = (None if sample_weight is None
+               else torch.tensor(sample_weight, dtype=dtype, device=self.device_))
         n_samples = X_t.shape[0]
         batch_size = self._batch_size(n_samples)
         best_state = None
@@ -305,18 +326,20 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
                          else np.arange(n_samples))
                 order = torch.as_tensor(order, device=self.device_)
                 epoch_loss = 0.0
+                last_good = self._finite_snapshot()
                 for begin in range(0, n_samples, batch_size):
                     index = order[begin:begin + batch_size]
-                    epoch_loss += self._step(X_t[index], y_t[index]) * len(index)
+                    batch_loss = self._step(X_t[index], y_t[index],
+                                            None if w_t is None else w_t[index])
+                    if not np.isfinite(batch_loss):
+                        self._restore_after_overflow(last_good, f"loss {batch_loss}")
+                    epoch_loss += batch_loss * len(index)
+                if not self.model_.is_valid():
+                    self._restore_after_overflow(last_good, "non-finite or unstable parameters")
                 self.n_iter_ += 1
                 self.t_ += n_samples
                 self.loss_ = epoch_loss / n_samples
                 self.loss_curve_.append(self.loss_)
-                if not np.isfinite(self.loss_):
-                    raise FloatingPointError(
-                        f"The training loss became {self.loss_} at iteration {self.n_iter_}; "
-                        "lower learning_rate_init or ssm_learning_rate, or scale the input."
-                    )
                 if self.verbose:
                     print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}, "
                           f"time = {time.perf_counter() - start:.2f}s")
@@ -341,9 +364,26 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         if best_state is not None:
             self.model_.load_state_dict(best_state)
 
-    def _step(self, X_batch, y_batch):
+    def _finite_snapshot(self):
+        """Copy of the parameters at the start of an epoch, to restore after an overflow."""
+        return {name: value.detach().clone() for name, value in self.model_.state_dict().items()}
+
+    def _restore_after_overflow(self, snapshot, what):
+        # Documented behaviour: restore the last good parameters, then raise. A fitted
+        # estimator never holds NaN, and partial_fit/warm_start can go on at a lower rate.
+        self.model_.load_state_dict(snapshot)
+        self._optimizer = None  # its moment estimates saw the non-finite gradients
+        restored = (f"the parameters from the end of iteration {self.n_iter_}" if self.n_iter_
+                    else "the initial parameters")
+        raise FloatingPointError(
+            f"Training met {what} in iteration {self.n_iter_ + 1}; {restored} were "
+            "restored. Lower learning_rate_init or ssm_learning_rate, or scale the input."
+        )
+
+    def _step(self, X_batch, y_batch, w_batch=None):
         self._optimizer.zero_grad(set_to_none=True)
-        loss = self._loss(self.model_(X_batch), y_batch)
+        losses = self._loss(self.model_(X_batch), y_batch)  # (batch,)
+        loss = losses.mean() if w_batch is None else (w_batch * losses).mean()
         loss.backward()
         self._optimizer.step()
         return float(loss.detach())
@@ -517,6 +557,22 @@ _SHARED_ATTRS_DOC = """
         Device the model was trained on.
 """
 
+_NOTES_DOC = """
+    Notes
+    -----
+    **Non-finite training.** If a mini-batch loss or a parameter becomes NaN or infinite
+    (a learning rate far too high, badly scaled input), training stops: the parameters
+    from the end of the last complete epoch are restored and ``FloatingPointError`` is
+    raised. The estimator stays fitted with those finite parameters, so ``predict`` still
+    works and ``partial_fit`` / ``warm_start`` can continue at a lower learning rate.
+    ``Re A < 0`` and ``dt > 0`` hold through any update because they are stored as
+    logarithms. Input whose values overflow the training ``dtype`` is a ``ValueError``.
+
+    **Determinism.** On the CPU the same integer ``random_state`` gives bitwise identical
+    predictions across runs and processes. On CUDA some kernels (FFT, scatter-add in the
+    backward pass) are not bitwise deterministic; results then agree to rounding only.
+"""
+
 
 class SSMClassifier(ClassifierMixin, _BaseSSM):
     __doc__ = f"""Sequence classifier built on a diagonal state space model.
@@ -530,7 +586,7 @@ class SSMClassifier(ClassifierMixin, _BaseSSM):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Class labels.{_SHARED_ATTRS_DOC}
+        Class labels.{_SHARED_ATTRS_DOC}{_NOTES_DOC}
     See Also
     --------
     SSMRegressor : The regression counterpart.
@@ -600,13 +656,13 @@ class SSMClassifier(ClassifierMixin, _BaseSSM):
         return torch.as_tensor(y, dtype=torch.long, device=self.device_)
 
     def _loss(self, output, target):
-        return torch.nn.functional.cross_entropy(output, target)
+        return torch.nn.functional.cross_entropy(output, target, reduction="none")
 
     def _score_validation(self, X3, y_encoded):
         return accuracy_score(y_encoded, self._forward_numpy(X3).argmax(axis=1))
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the model to sequences ``X`` and labels ``y``.
 
         Parameters
@@ -615,6 +671,9 @@ class SSMClassifier(ClassifierMixin, _BaseSSM):
             Training sequences.
         y : array-like of shape (n_samples,)
             Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples in the loss (the TDI spectrum estimate
+            and the early-stopping score are unweighted).
 
         Returns
         -------
@@ -622,10 +681,10 @@ class SSMClassifier(ClassifierMixin, _BaseSSM):
             The fitted estimator.
         """
         self.__dict__.pop("_partial_classes", None)
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, sample_weight, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Run one epoch over ``X``, ``y``, initializing the model on the first call.
 
         Parameters
@@ -635,6 +694,8 @@ class SSMClassifier(ClassifierMixin, _BaseSSM):
         classes : array-like of shape (n_classes,), default=None
             All classes that will ever be seen; required on the first call unless ``y``
             already holds every class.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples in the loss.
 
         Returns
         -------
@@ -644,7 +705,7 @@ class SSMClassifier(ClassifierMixin, _BaseSSM):
             if classes is not None:
                 self._partial_classes = unique_labels(classes)
             self.__dict__.pop("_optimizer", None)
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, sample_weight, incremental=True)
 
     def predict_proba(self, X):
         """Class probabilities (softmax of the network's outputs).
@@ -707,7 +768,7 @@ class SSMRegressor(RegressorMixin, _BaseSSM):
     Attributes
     ----------
     n_outputs_ : int
-        Number of targets.{_SHARED_ATTRS_DOC}
+        Number of targets.{_SHARED_ATTRS_DOC}{_NOTES_DOC}
     See Also
     --------
     SSMClassifier : The classification counterpart.
@@ -771,13 +832,13 @@ class SSMRegressor(RegressorMixin, _BaseSSM):
         return torch.as_tensor(y, dtype=_DTYPES[self.dtype], device=self.device_)
 
     def _loss(self, output, target):
-        return torch.nn.functional.mse_loss(output, target)
+        return torch.nn.functional.mse_loss(output, target, reduction="none").mean(dim=1)
 
     def _score_validation(self, X3, y_scaled):
         return r2_score(y_scaled, self._forward_numpy(X3))
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the model to sequences ``X`` and targets ``y``.
 
         Parameters
@@ -786,28 +847,33 @@ class SSMRegressor(RegressorMixin, _BaseSSM):
             Training sequences.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples in the loss (target standardization, the
+            TDI spectrum estimate and the early-stopping score are unweighted).
 
         Returns
         -------
         self : SSMRegressor
             The fitted estimator.
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, sample_weight, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """Run one epoch over ``X``, ``y``, initializing the model on the first call.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples in the loss.
 
         Returns
         -------
         self : SSMRegressor
         """
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
         """Predicted targets, in the units of the training targets.

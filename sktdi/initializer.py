@@ -24,6 +24,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._validation import check_fitted_shape
 from .core import (
     INIT_NAMES,
     DiagonalSSM,
@@ -175,7 +176,11 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         Task spectrum to match (:func:`sktdi.spectral.task_power_spectrum`); ``"auto"`` is
         ``"discriminative"`` for classification and ``"cross"`` for regression. Needs ``y``
         except for ``"input"``.
-    estimation : {"periodogram", "welch"}, default="periodogram"
+    estimation : {"periodogram", "welch"}, default="welch"
+        Per-sequence spectrum estimate (``scipy.signal``). Welch averages overlapping
+        segments: a lower-variance estimate of a narrow band from few sequences, which is
+        what TDI needs at small training sizes (``benchmarks/results/tdi_defaults_sweep.md``).
+        The ``"cross"`` spectrum is built from whole-sequence DFTs whatever this setting.
     nperseg : int, default=None
         Welch segment length (default ``L // 4``).
     smoothing : int, default=3
@@ -184,8 +189,10 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         Weight of the base spectrum in the matched target. ``"auto"`` is
         ``prior_samples / (prior_samples + n_samples)``: strong with few samples, vanishing
         with many.
-    prior_samples : float, default=16
-        The ``"auto"`` shrinkage's pseudo-count.
+    prior_samples : float, default=4
+        The ``"auto"`` shrinkage's pseudo-count: a weight of 0.2 on the base spectrum at
+        16 samples, 0.06 at 64. A pseudo-count of 16 kept too much of the base spectrum at
+        16 samples and cost 20 accuracy points on the high-band task of the sweep.
     method : {"quantile", "gradient", "hybrid"}, default="quantile"
         How modes are moved (module docstring).
     fit_real : bool, default=False
@@ -271,8 +278,8 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
 
     def __init__(
         self, base="S4D-Lin", *, n_states=64, d_model=64, base_options=None,
-        discretization="zoh", spectrum="auto", estimation="periodogram", nperseg=None,
-        smoothing=3, shrinkage="auto", prior_samples=16, method="quantile", fit_real=False,
+        discretization="zoh", spectrum="auto", estimation="welch", nperseg=None,
+        smoothing=3, shrinkage="auto", prior_samples=4, method="quantile", fit_real=False,
         fit_magnitude=False, max_iter=100, tol=1e-6, learning_rate=0.05, features="power",
         random_state=None,
     ):
@@ -297,6 +304,8 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def _validate_X(self, X, reset):
+        if not reset:
+            check_fitted_shape(self, X)
         X = validate_data(self, X, reset=reset, allow_nd=True, dtype=np.float64)
         if X.ndim not in (2, 3):
             raise ValueError(

@@ -273,7 +273,7 @@ _RECORD_COLUMNS = [
 def sample_efficiency_curve(estimators, X, y, train_sizes, *, n_repeats=3, test_size=0.25,
                             X_test=None, y_test=None, scoring=None, n_jobs=None,
                             random_state=None, verbose=0, on_result=None, skip=None,
-                            return_dataframe="auto"):
+                            torch_threads="auto", return_dataframe="auto"):
     """Held-out score against training-set size for several estimators on the same subsets.
 
     For every repeat, a held-out test set is split off (stratified for classification
@@ -312,9 +312,8 @@ def sample_efficiency_curve(estimators, X, y, train_sizes, *, n_repeats=3, test_
         Scorer (see :func:`~sklearn.metrics.check_scoring`); ``None`` uses each
         estimator's ``score`` method.
     n_jobs : int or None, default=None
-        Jobs run in parallel over (estimator, size, repeat). With more than one, torch
-        estimators of sktdi get ``os.cpu_count() // n_workers`` torch threads each. The
-        result does not depend on ``n_jobs``.
+        Jobs run in parallel over (estimator, size, repeat), through joblib (so
+        ``joblib.parallel_config(backend="dask")`` runs them on a Dask cluster).
     random_state : int, RandomState instance or None, default=None
         Seeds the splits and orders of all repeats.
     verbose : int, default=0
@@ -326,6 +325,14 @@ def sample_efficiency_curve(estimators, X, y, train_sizes, *, n_repeats=3, test_
         ``(estimator name, train_size, repeat)`` to leave out, e.g. those already done
         when resuming; they are neither fitted nor returned. Splits and orders do not
         change, so resumed results match an uninterrupted run.
+    torch_threads : int or "auto", default="auto"
+        Torch threads of every fit of an sktdi estimator, set in the worker that runs it.
+        ``"auto"`` gives each of ``n_workers`` parallel jobs ``os.cpu_count() //
+        n_workers`` threads (no oversubscription) and leaves torch alone with one job.
+        Torch's CPU training sums in an order that depends on the thread count, so fits
+        with different thread counts can differ in the last bits; fix ``torch_threads``
+        (1 is the efficient choice for many small fits) for results that are bitwise
+        identical whatever ``n_jobs`` and the machine.
     return_dataframe : bool or "auto", default="auto"
         Return a :class:`pandas.DataFrame`; ``"auto"`` does when pandas is installed.
 
@@ -361,6 +368,9 @@ def sample_efficiency_curve(estimators, X, y, train_sizes, *, n_repeats=3, test_
     as_dataframe = _want_dataframe(return_dataframe)
     if not isinstance(n_repeats, numbers.Integral) or n_repeats < 1:
         raise ValueError(f"n_repeats must be a positive int; got {n_repeats!r}.")
+    if torch_threads != "auto" and not (
+            isinstance(torch_threads, numbers.Integral) and torch_threads >= 1):
+        raise ValueError(f"torch_threads must be 'auto' or a positive int; got {torch_threads!r}.")
     if on_result is not None and not callable(on_result):
         raise TypeError(f"on_result must be callable; got {on_result!r}.")
     if (X_test is None) != (y_test is None):
@@ -411,7 +421,8 @@ def sample_efficiency_curve(estimators, X, y, train_sizes, *, n_repeats=3, test_
         if (name, size, r) not in skip
     ]
     n_workers = min(effective_n_jobs(n_jobs), max(len(tasks), 1))
-    torch_threads = max(1, (os.cpu_count() or 1) // n_workers) if n_workers > 1 else None
+    if torch_threads == "auto":
+        torch_threads = max(1, (os.cpu_count() or 1) // n_workers) if n_workers > 1 else None
 
     def jobs():
         for key in tasks:

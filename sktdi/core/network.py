@@ -91,6 +91,16 @@ class DiagonalSSM(nn.Module):
         K = self.kernel(u.shape[-1])  # (H, L)
         return fft_conv(u, K) + self.D[:, None] * u
 
+    def is_valid(self):
+        """Whether every parameter is finite and ``Re A < 0``, ``dt > 0`` hold in floating point.
+
+        The log storage keeps the signs, but ``exp`` of a huge log over- or underflows.
+        """
+        A, _, _, dt = self._continuous()
+        finite = all(bool(torch.isfinite(p).all()) for p in self.parameters())
+        return (finite and bool(torch.isfinite(A).all()) and bool((A.real < 0).all())
+                and bool(torch.isfinite(dt).all()) and bool((dt > 0).all()))
+
     def ssm_parameters(self):
         """Parameters that get the SSM learning rate and no weight decay."""
         return [getattr(self, name) for name in self.SSM_PARAMETER_NAMES]
@@ -159,6 +169,11 @@ class SSMNetwork(nn.Module):
 
     def ssm_layers(self):
         return [block.ssm for block in self.blocks]
+
+    def is_valid(self):
+        """Every parameter finite and every SSM layer stable (see ``DiagonalSSM.is_valid``)."""
+        return (all(bool(torch.isfinite(p).all()) for p in self.parameters())
+                and all(layer.is_valid() for layer in self.ssm_layers()))
 
     def parameter_groups(self, lr, ssm_lr, weight_decay):
         """Optimizer groups: SSM parameters with ``ssm_lr`` and no decay; the rest with decay."""
