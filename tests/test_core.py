@@ -8,6 +8,7 @@ from sktdi import SSMParams
 from sktdi.core import (
     INIT_NAMES,
     DiagonalSSM,
+    chunked_ssm_conv,
     count_aliased_modes,
     discretize,
     fft_conv,
@@ -182,6 +183,46 @@ def test_fft_conv_equals_direct_convolution():
     y = fft_conv(torch.from_numpy(u), torch.from_numpy(K)).numpy()
     direct = np.array([[np.convolve(u[b, h], K[h])[:50] for h in range(3)] for b in range(5)])
     np.testing.assert_allclose(y, direct, atol=1e-12)
+
+
+@pytest.mark.parametrize("L", [1, 7, 32])
+def test_fft_conv_gradient_matches_finite_differences(L):
+    gen = torch.Generator().manual_seed(0)
+    u = torch.randn(2, 3, L, dtype=torch.float64, generator=gen, requires_grad=True)
+    K = torch.randn(3, L, dtype=torch.float64, generator=gen, requires_grad=True)
+    assert torch.autograd.gradcheck(fft_conv, (u, K))
+
+
+@pytest.mark.parametrize("discretization", ["zoh", "bilinear"])
+@pytest.mark.parametrize("L, chunk", [(1, 4), (5, 4), (16, 4), (37, 8), (200, 64)])
+def test_chunked_conv_equals_fft_conv_of_the_kernel(L, chunk, discretization):
+    layer = DiagonalSSM.from_params(make_params("S4D-Lin", 3, 8, random_state=0,
+                                                discretization=discretization),
+                                    dtype=torch.float64)
+    A, B, C, dt = layer._continuous()
+    log_a, Bbar = discretize(A, B, dt, discretization)
+    gen = torch.Generator().manual_seed(0)
+    u = torch.randn(2, 3, L, dtype=torch.float64, generator=gen, requires_grad=True)
+    g = torch.randn(2, 3, L, dtype=torch.float64, generator=gen)
+    by_fft = fft_conv(u, vandermonde_kernel(C * Bbar, log_a, L))
+    by_chunks = chunked_ssm_conv(u, C * Bbar, log_a, chunk=chunk)
+    torch.testing.assert_close(by_chunks, by_fft, rtol=1e-10, atol=1e-12)
+    inputs = (u, *layer.ssm_parameters(), layer.C)
+    expected = torch.autograd.grad(by_fft, inputs, g, retain_graph=True)
+    for got, want in zip(torch.autograd.grad(by_chunks, inputs, g), expected, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-11)
+
+
+def test_fft_conv_gradient_equals_autograd_of_the_plain_formula():
+    gen = torch.Generator().manual_seed(1)
+    u = torch.randn(4, 3, 40, dtype=torch.float64, generator=gen, requires_grad=True)
+    K = torch.randn(3, 40, dtype=torch.float64, generator=gen, requires_grad=True)
+    g = torch.randn(4, 3, 40, dtype=torch.float64, generator=gen)
+    plain = torch.fft.irfft(torch.fft.rfft(u, n=80) * torch.fft.rfft(K, n=80), n=80)[..., :40]
+    expected = torch.autograd.grad(plain, (u, K), g)
+    got = torch.autograd.grad(fft_conv(u, K), (u, K), g)
+    for e, o in zip(expected, got, strict=True):
+        torch.testing.assert_close(o, e, rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("name", INIT_NAMES)

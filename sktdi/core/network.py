@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .kernel import discretize, fft_conv, vandermonde_kernel
+from .kernel import chunked_ssm_conv, discretize, vandermonde_kernel
 from .params import SSMParams
 
 __all__ = ["DiagonalSSM", "SSMBlock", "SSMNetwork"]
@@ -25,6 +25,9 @@ class DiagonalSSM(nn.Module):
     # Parameters that place the modes in frequency: trained with their own learning rate
     # and no weight decay, as in the S4 code bases.
     SSM_PARAMETER_NAMES = ("log_dt", "log_neg_A_re", "A_im", "B")
+    # Chunk length of the convolution: intra-chunk cost grows with it, the sequential
+    # scan over chunks shrinks with it; 64 is the fastest on CPU for L from 256 to 65,536.
+    CHUNK = 64
 
     def __init__(self, d_model, n_states, discretization="zoh"):
         super().__init__()
@@ -87,9 +90,16 @@ class DiagonalSSM(nn.Module):
         return vandermonde_kernel(C * Bbar, log_Abar, L)
 
     def forward(self, u):
-        """``u`` (B, H, L) -> ``y`` (B, H, L) = causal ``K * u`` + ``D u``."""
-        K = self.kernel(u.shape[-1])  # (H, L)
-        return fft_conv(u, K) + self.D[:, None] * u
+        """``u`` (B, H, L) -> ``y`` (B, H, L) = causal ``K * u`` + ``D u``.
+
+        Computed by chunks in matrix products (:func:`~sktdi.core.kernel.chunked_ssm_conv`)
+        rather than by FFT convolution with the materialised kernel: the same result to
+        rounding, several times faster on CPUs, whose FFTs run far below their matrix
+        product rate.
+        """
+        A, B, C, dt = self._continuous()
+        log_Abar, Bbar = discretize(A, B, dt, self.discretization)
+        return chunked_ssm_conv(u, C * Bbar, log_Abar, self.CHUNK) + self.D[:, None] * u
 
     def is_valid(self):
         """Whether every parameter is finite and ``Re A < 0``, ``dt > 0`` hold in floating point.
@@ -120,15 +130,17 @@ class SSMBlock(nn.Module):
         self.residual = residual
         if residual:
             d_model = ssm.D.shape[0]
-            self.mix = nn.Conv1d(d_model, 2 * d_model, kernel_size=1)
+            # A Linear on (B, L, H), not the S4 code's Conv1d(kernel_size=1): the same map,
+            # but one matrix product, where oneDNN's 1x1 convolution on the CPU is ~4x slower.
+            self.mix = nn.Linear(d_model, 2 * d_model)
             self.norm = nn.LayerNorm(d_model)
 
     def forward(self, x):  # (B, H, L) -> (B, H, L)
         y = self.dropout(nn.functional.gelu(self.ssm(x)))
         if not self.residual:
             return y
-        y = nn.functional.glu(self.mix(y), dim=1)  # (B, H, L)
-        return self.norm((x + y).transpose(1, 2)).transpose(1, 2)
+        y = nn.functional.glu(self.mix(y.transpose(1, 2)), dim=-1)  # (B, L, H)
+        return self.norm(x.transpose(1, 2) + y).transpose(1, 2)
 
 
 class SSMNetwork(nn.Module):

@@ -1,0 +1,428 @@
+"""Performance suite: sktdi against a minimal-S4D implementation, as ratios from one run.
+
+Run from the repository root (with the package installed)::
+
+    python benchmarks/bench_perf.py                 # everything, ~25 min on 2 CPU cores
+    python benchmarks/bench_perf.py --quick         # smoke run: small sizes, no curves
+    python benchmarks/bench_perf.py --cases layer fit --max-len 4096
+    python benchmarks/bench_perf.py --device cuda   # the layer case on a GPU (d_model 256)
+
+Cases (each measurement in a fresh subprocess, so that peak memory is its own):
+
+``layer``
+    One SSM layer, forward + backward, batch 64, ``d_model = n_states = 64``, ``L`` in
+    256 ... 65,536, float32 and float64. *sktdi*: ``SSMBlock(DiagonalSSM, residual=True)``
+    (kernel, FFT convolution, ``D`` skip, GELU, GLU channel mix, residual, LayerNorm).
+    *naive*: the minimal public S4D layer (``state-spaces/s4`` ``models/s4/s4d.py``):
+    kernel as a complex ``einsum`` over an ``(H, N/2, L)`` tensor, FFT convolution with
+    autograd's own backward, ``D`` skip, GELU, ``Conv1d(H, 2H, 1)`` + GLU. Best time of
+    the timed steps and the peak RSS growth over the process's RSS before the first step.
+``fit``
+    ``SSMClassifier.fit`` seconds per epoch against the minimal-S4D training loop of
+    ``bench_fit.py`` (same network, optimizer and batches), random (512, 1024) data.
+``overhead``
+    ``SSMClassifier.fit`` against a bare torch loop over the *same* ``SSMNetwork``
+    (same optimizer groups, batch size and epochs): the estimator's own cost.
+``initializer``
+    ``SpectralInitializer.fit`` on 1,000 x 1,024 against one training epoch of
+    ``SSMClassifier`` on the same data (``n_states = d_model = 64``).
+``curves``
+    The default ``sktdi curves`` run, end to end, wall time.
+``throughput``
+    Achieved FLOP/s of the FFT convolution's forward pass (``5 n log2 n`` real flops per
+    complex FFT of size ``n``, half of it for a real one) next to the machine's float32
+    matrix-multiply rate measured in the same run, and its bytes/s next to a large copy.
+
+Results: ``<out>/perf.json`` and ``<out>/perf.md``.
+"""
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+B, H, N = 64, 64, 64
+LENGTHS = (256, 1024, 4096, 16384, 65536)
+
+
+def _rss_mib():
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+# ----------------------------------------------------------------------------- workers
+def build_layer(impl, dtype, device, d_model=H, n_states=N):
+    from torch import nn
+
+    if impl == "naive":
+        from bench_fit import build_baseline
+
+        ssm = build_baseline(1, 2, d_model=d_model, n_states=n_states).s4d
+        mix = nn.Conv1d(d_model, 2 * d_model, kernel_size=1)
+        modules = nn.ModuleDict({"ssm": ssm, "mix": mix}).to(device=device, dtype=dtype)
+
+        def layer(u):  # (B, H, L), the S4D module of the minimal S4D
+            y = nn.functional.gelu(modules["ssm"](u))
+            return nn.functional.glu(modules["mix"](y), dim=1)
+
+        return layer
+    from sktdi.core import DiagonalSSM, SSMBlock, make_params
+
+    ssm = DiagonalSSM.from_params(make_params("S4D-Lin", d_model, n_states, random_state=0))
+    return SSMBlock(ssm, residual=True).to(device=device, dtype=dtype)
+
+
+def worker_layer(impl, L, dtype_name, device_name, d_model, steps):
+    import torch
+
+    torch.manual_seed(0)
+    dtype, device = getattr(torch, dtype_name), torch.device(device_name)
+    layer = build_layer(impl, dtype, device, d_model=d_model, n_states=N)
+    u = torch.randn(B, d_model, L, dtype=dtype, device=device, requires_grad=True)
+
+    def step():
+        layer(u).sum().backward()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    rss_before = _rss_mib()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+        u.grad = None
+    peak = (torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda"
+            else _peak_mib() - rss_before)
+    return {"seconds": min(times), "peak_mib": peak}
+
+
+def _random_data(n=512, L=1024):
+    import numpy as np
+
+    rng = np.random.RandomState(0)
+    return rng.standard_normal((n, L)), rng.randint(0, 2, size=n)
+
+
+def worker_fit(impl, epochs):
+    from bench_fit import fit_baseline, fit_sktdi
+
+    X, y = _random_data()
+    fit = fit_sktdi if impl == "sktdi" else fit_baseline
+    fit(X[:200], y[:200], 1)  # warm-up
+    start = time.perf_counter()
+    fit(X, y, epochs)
+    return {"sec_per_epoch": (time.perf_counter() - start) / epochs}
+
+
+def worker_overhead(impl, epochs):
+    import warnings
+
+    import numpy as np
+    import torch
+    from sklearn.exceptions import ConvergenceWarning
+
+    from sktdi import SSMClassifier
+
+    X, y = _random_data()
+    params = {"n_states": N, "d_model": H, "max_iter": epochs, "tol": 0.0,
+              "n_iter_no_change": 10**6, "random_state": 0, "device": "cpu"}
+    clf = SSMClassifier(**{**params, "max_iter": 1})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X[:200], y[:200])  # warm-up, and a model to copy for the bare loop
+        if impl == "sktdi":
+            start = time.perf_counter()
+            SSMClassifier(**params).fit(X, y)
+            return {"sec_per_epoch": (time.perf_counter() - start) / epochs}
+    model = clf.model_  # the same SSMNetwork, trained by hand
+    optimizer = torch.optim.AdamW(model.parameter_groups(3e-3, 1e-3, 1e-4))
+    start = time.perf_counter()
+    X_t = torch.as_tensor(X[:, None, :], dtype=torch.float32)
+    y_t = torch.as_tensor(y, dtype=torch.long)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(epochs):
+        order = torch.randperm(len(X_t), generator=generator)
+        for begin in range(0, len(X_t), 200):
+            index = order[begin:begin + 200]
+            optimizer.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(X_t[index]), y_t[index])
+            loss.backward()
+            optimizer.step()
+    _ = np.float64(loss.item())
+    return {"sec_per_epoch": (time.perf_counter() - start) / epochs}
+
+
+def worker_initializer(impl, epochs):
+    import warnings
+
+    import numpy as np
+    from sklearn.exceptions import ConvergenceWarning
+
+    from sktdi import SpectralInitializer, SSMClassifier
+
+    rng = np.random.RandomState(0)
+    X, y = rng.standard_normal((1000, 1024)), rng.randint(0, 2, size=1000)
+    if impl == "initializer":
+        SpectralInitializer(n_states=N, d_model=H, random_state=0).fit(X[:50], y[:50])
+        start = time.perf_counter()
+        SpectralInitializer(n_states=N, d_model=H, random_state=0).fit(X, y)
+        return {"seconds": time.perf_counter() - start}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        SSMClassifier(n_states=N, d_model=H, max_iter=1, random_state=0).fit(X[:50], y[:50])
+        start = time.perf_counter()
+        SSMClassifier(n_states=N, d_model=H, max_iter=epochs, tol=0.0, n_iter_no_change=10**6,
+                      random_state=0).fit(X, y)
+    return {"seconds": (time.perf_counter() - start) / epochs}
+
+
+def worker_throughput(impl, L):
+    import torch
+
+    from sktdi.core import fft_conv
+
+    torch.manual_seed(0)
+    if impl == "matmul":
+        a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+        a @ b
+        start = time.perf_counter()
+        for _ in range(5):
+            a @ b
+        seconds = (time.perf_counter() - start) / 5
+        return {"gflops": 2 * 2048**3 / seconds / 1e9}
+    if impl == "copy":
+        a = torch.randn(64 * 2**20 // 4)  # 64 MiB
+        b = torch.empty_like(a)
+        b.copy_(a)
+        start = time.perf_counter()
+        for _ in range(10):
+            b.copy_(a)
+        seconds = (time.perf_counter() - start) / 10
+        return {"gbytes_per_s": 2 * a.numel() * 4 / seconds / 1e9}
+    u, K = torch.randn(B, H, L), torch.randn(H, L)
+    with torch.no_grad():
+        fft_conv(u, K)
+        start = time.perf_counter()
+        for _ in range(3):
+            fft_conv(u, K)
+        seconds = (time.perf_counter() - start) / 3
+    n = 2 * L
+    real_fft = 2.5 * n * math.log2(n)  # half of 5 n log2 n for a real FFT
+    flops = (2 * B * H + H) * real_fft + 6 * B * H * (L + 1)
+    moved = 4 * (B * H * L * 2 + H * L)  # read u and K, write y (float32)
+    return {"seconds": seconds, "gflops": flops / seconds / 1e9,
+            "gbytes_per_s": moved / seconds / 1e9}
+
+
+WORKERS = {"layer": worker_layer, "fit": worker_fit, "overhead": worker_overhead,
+           "initializer": worker_initializer, "throughput": worker_throughput}
+
+
+def run_in_subprocess(case, *args, timeout=1800):
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", case,
+               *map(str, args)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timeout after {timeout}s"}
+    if done.returncode != 0:
+        reason = "killed (out of memory?)" if done.returncode < 0 else done.stderr[-300:]
+        return {"error": reason}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ----------------------------------------------------------------------------- cases
+def case_layer(args):
+    rows = []
+    d_model = 256 if args.device.startswith("cuda") else H
+    for dtype in ("float32", "float64"):
+        for L in [L for L in LENGTHS if L <= args.max_len]:
+            steps = 3 if L <= 4096 else 1
+            row = {"dtype": dtype, "L": L}
+            for impl in ("naive", "sktdi"):
+                result = run_in_subprocess("layer", impl, L, dtype, args.device, d_model, steps)
+                row[impl] = result
+                print(f"  layer {dtype} L={L} {impl}: {result}", flush=True)
+            rows.append(row)
+    return rows
+
+
+def case_pairs(name, impls, epochs):
+    results = {}
+    for repeat in range(2):  # interleaved, best of two
+        for impl in impls:
+            result = run_in_subprocess(name, impl, epochs)
+            print(f"  {name} {impl} (repeat {repeat}): {result}", flush=True)
+            key = next(k for k in result if k != "error") if "error" not in result else None
+            if key and (impl not in results or result[key] < results[impl][key]):
+                results[impl] = result
+    return results
+
+
+def case_curves(args):
+    out = Path(args.out) / "perf_curves_run"
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "sktdi", "curves", "--out", str(out),
+                           "--quiet"], capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        return {"error": done.stderr[-300:]}
+    return {"seconds": seconds, "device": args.device}
+
+
+def case_throughput(args):
+    machine = {"matmul": run_in_subprocess("throughput", "matmul", 0),
+               "copy": run_in_subprocess("throughput", "copy", 0)}
+    conv = {L: run_in_subprocess("throughput", "fftconv", L) for L in (1024, 16384)}
+    return {"machine": machine, "fft_conv": conv}
+
+
+# ----------------------------------------------------------------------------- report
+def _ratio(a, b):
+    return a / b if a and b else float("nan")
+
+
+def scaling_exponent(rows, impl, dtype, L0=1024, L1=16384):
+    times = {r["L"]: r[impl].get("seconds") for r in rows if r["dtype"] == dtype}
+    if not times.get(L0) or not times.get(L1):
+        return None, None
+    ratio = times[L1] / times[L0]
+    return ratio, math.log(ratio) / math.log(L1 / L0)
+
+
+def write_markdown(path, result):
+    lines = ["# Performance suite", "",
+             f"Machine: {result['machine']['cpu_model']}, {result['machine']['os_cpu_count']} "
+             f"CPUs, torch {result['machine']['torch_version']} "
+             f"({result['machine']['torch_num_threads']} threads). Device: {result['device']}. "
+             f"Wall time {result['wall_minutes']:.1f} min. Ratios are naive / sktdi "
+             "(above 1: sktdi is faster or smaller).", ""]
+    if "layer" in result:
+        lines += ["## SSM layer, forward + backward (batch 64, d_model = n_states = 64)", "",
+                  "| dtype | L | naive (s) | sktdi (s) | speed-up | naive peak (MiB) | "
+                  "sktdi peak (MiB) | memory ratio |", "|---|---|---|---|---|---|---|---|"]
+        for r in result["layer"]:
+            n, s = r["naive"], r["sktdi"]
+            fmt = lambda d, k, f: (f"{d[k]:{f}}" if k in d else d.get("error", "-")[:40])  # noqa: E731
+            lines.append(
+                f"| {r['dtype']} | {r['L']} | {fmt(n, 'seconds', '.3f')} | "
+                f"{fmt(s, 'seconds', '.3f')} | "
+                f"{_ratio(n.get('seconds'), s.get('seconds')):.2f} | "
+                f"{fmt(n, 'peak_mib', '.0f')} | {fmt(s, 'peak_mib', '.0f')} | "
+                f"{_ratio(n.get('peak_mib'), s.get('peak_mib')):.2f} |")
+        lines.append("")
+        for dtype in ("float32", "float64"):
+            for impl in ("sktdi", "naive"):
+                ratio, exponent = scaling_exponent(result["layer"], impl, dtype)
+                if ratio:
+                    lines.append(f"- {impl} {dtype}: time(L=16384) / time(L=1024) = "
+                                 f"{ratio:.1f} (target <= 20), exponent {exponent:.2f}")
+        lines.append("")
+    for name, label, key in (("fit", "SSMClassifier.fit vs minimal-S4D loop", "sec_per_epoch"),
+                             ("overhead", "SSMClassifier.fit vs a bare loop over the same "
+                              "network", "sec_per_epoch"),
+                             ("initializer", "SpectralInitializer.fit vs one epoch",
+                              "seconds")):
+        if name in result:
+            res = result[name]
+            lines += [f"## {label}", ""]
+            for impl, value in res.items():
+                lines.append(f"- {impl}: {value.get(key, float('nan')):.3f} s")
+            lines.append("")
+    if "fit" in result:
+        f = result["fit"]
+        lines.append(f"fit speed-up (baseline / sktdi): "
+                     f"{_ratio(f['baseline']['sec_per_epoch'], f['sktdi']['sec_per_epoch']):.2f}"
+                     " (target >= 2)\n")
+    if "overhead" in result:
+        o = result["overhead"]
+        extra = _ratio(o["sktdi"]["sec_per_epoch"], o["bare"]["sec_per_epoch"]) - 1
+        lines.append(f"estimator overhead: {100 * extra:.1f}% of the bare loop "
+                     "(target < 10%)\n")
+    if "initializer" in result:
+        i = result["initializer"]
+        lines.append(f"initializer / one epoch: "
+                     f"{_ratio(i['initializer']['seconds'], i['epoch']['seconds']):.3f}\n")
+    if "curves" in result:
+        lines += ["## Default `sktdi curves`, end to end", "",
+                  f"{result['curves'].get('seconds', float('nan')):.0f} s", ""]
+    if "throughput" in result:
+        t = result["throughput"]
+        gemm = t["machine"]["matmul"].get("gflops", float("nan"))
+        copy = t["machine"]["copy"].get("gbytes_per_s", float("nan"))
+        lines += ["## Throughput of the FFT convolution (forward, float32, batch 64, H 64)", "",
+                  f"Machine, same run: float32 matmul {gemm:.1f} GFLOP/s; copy {copy:.1f} GB/s.",
+                  "", "| L | ms | GFLOP/s | of matmul | GB/s | of copy |",
+                  "|---|---|---|---|---|---|"]
+        for L, c in t["fft_conv"].items():
+            lines.append(f"| {L} | {1e3 * c['seconds']:.1f} | {c['gflops']:.2f} | "
+                         f"{c['gflops'] / gemm:.0%} | {c['gbytes_per_s']:.2f} | "
+                         f"{c['gbytes_per_s'] / copy:.0%} |")
+        lines.append("")
+    Path(path).write_text("\n".join(lines))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--cases", nargs="+", default=["layer", "fit", "overhead",
+                                                        "initializer", "throughput", "curves"])
+    parser.add_argument("--max-len", type=int, default=65536)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", default=str(HERE / "results"))
+    args = parser.parse_args(argv)
+    if args.worker:
+        case, impl, *rest = args.worker
+        typed = [int(x) if x.lstrip("-").isdigit() else x for x in rest]
+        print(json.dumps(WORKERS[case](impl, *typed)))
+        return 0
+    if args.quick:
+        args.max_len, args.epochs = min(args.max_len, 1024), 1
+        args.cases = [c for c in args.cases if c != "curves"]
+    from bench_fit import machine_info
+
+    start = time.perf_counter()
+    result = {"machine": machine_info(), "device": args.device, "settings": vars(args)}
+    for case in args.cases:
+        print(f"case {case}", flush=True)
+        if case == "layer":
+            result["layer"] = case_layer(args)
+        elif case == "fit":
+            result["fit"] = case_pairs("fit", ("baseline", "sktdi"), args.epochs)
+        elif case == "overhead":
+            result["overhead"] = case_pairs("overhead", ("bare", "sktdi"), args.epochs)
+        elif case == "initializer":
+            result["initializer"] = case_pairs("initializer", ("initializer", "epoch"), 1)
+        elif case == "throughput":
+            result["throughput"] = case_throughput(args)
+        elif case == "curves":
+            result["curves"] = case_curves(args)
+    result["wall_minutes"] = (time.perf_counter() - start) / 60
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = "perf_quick" if args.quick else "perf"
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=1, default=str))
+    write_markdown(out / f"{stem}.md", result)
+    print((out / f"{stem}.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
