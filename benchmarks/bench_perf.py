@@ -11,8 +11,8 @@ Cases (each measurement in a fresh subprocess, so that peak memory is its own):
 
 ``layer``
     One SSM layer, forward + backward, batch 64, ``d_model = n_states = 64``, ``L`` in
-    256 ... 65,536, float32 and float64. *sktdi*: ``SSMBlock(DiagonalSSM, residual=True)``
-    (kernel, FFT convolution, ``D`` skip, GELU, GLU channel mix, residual, LayerNorm).
+    256 ... 65,536, float32 and float64. *sktdi*: ``DiagonalSSM`` (chunked convolution,
+    ``D`` skip), GELU and the GLU channel mix of ``SSMBlock``.
     *naive*: the minimal public S4D layer (``state-spaces/s4`` ``models/s4/s4d.py``):
     kernel as a complex ``einsum`` over an ``(H, N/2, L)`` tensor, FFT convolution with
     autograd's own backward, ``D`` skip, GELU, ``Conv1d(H, 2H, 1)`` + GLU. Best time of
@@ -26,6 +26,9 @@ Cases (each measurement in a fresh subprocess, so that peak memory is its own):
 ``initializer``
     ``SpectralInitializer.fit`` on 1,000 x 1,024 against one training epoch of
     ``SSMClassifier`` on the same data (``n_states = d_model = 64``).
+``long``
+    One training epoch of ``SSMClassifier`` at ``L = 65,536``, batch 16 (32 sequences),
+    float32 and float64: time and peak memory.
 ``curves``
     The default ``sktdi curves`` run, end to end, wall time.
 ``throughput``
@@ -81,7 +84,13 @@ def build_layer(impl, dtype, device, d_model=H, n_states=N):
     from sktdi.core import DiagonalSSM, SSMBlock, make_params
 
     ssm = DiagonalSSM.from_params(make_params("S4D-Lin", d_model, n_states, random_state=0))
-    return SSMBlock(ssm, residual=True).to(device=device, dtype=dtype)
+    block = SSMBlock(ssm, residual=True).to(device=device, dtype=dtype)
+
+    def layer(u):  # the same layer: SSM, GELU, GLU channel mix (SSMBlock without its
+        y = nn.functional.gelu(block.ssm(u))  # residual and LayerNorm, which S4D's
+        return nn.functional.glu(block.mix(y.transpose(1, 2)), dim=-1)  # layer lacks)
+
+    return layer
 
 
 def worker_layer(impl, L, dtype_name, device_name, d_model, steps):
@@ -229,8 +238,30 @@ def worker_throughput(impl, L):
             "gbytes_per_s": moved / seconds / 1e9}
 
 
-WORKERS = {"layer": worker_layer, "fit": worker_fit, "overhead": worker_overhead,
-           "initializer": worker_initializer, "throughput": worker_throughput}
+def worker_long(impl, L):
+    """One epoch of ``SSMClassifier`` on 32 sequences of length ``L`` in batches of 16."""
+    import warnings
+
+    import numpy as np
+    from sklearn.exceptions import ConvergenceWarning
+
+    from sktdi import SSMClassifier
+
+    rng = np.random.RandomState(0)
+    X, y = rng.standard_normal((32, L)).astype(np.float32), np.repeat([0, 1], 16)
+    rss_before = _rss_mib()
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = SSMClassifier(n_states=N, d_model=H, batch_size=16, max_iter=1, dtype=impl,
+                            random_state=0, device="cpu").fit(X, y)
+    return {"seconds": time.perf_counter() - start, "peak_mib": _peak_mib() - rss_before,
+            "loss": clf.loss_}
+
+
+WORKERS = {"layer": worker_layer, "long": worker_long, "fit": worker_fit,
+           "overhead": worker_overhead, "initializer": worker_initializer,
+           "throughput": worker_throughput}
 
 
 def run_in_subprocess(case, *args, timeout=1800):
@@ -283,6 +314,10 @@ def case_curves(args):
     if done.returncode != 0:
         return {"error": done.stderr[-300:]}
     return {"seconds": seconds, "device": args.device}
+
+
+def case_long(args):
+    return {dtype: run_in_subprocess("long", dtype, 65536) for dtype in ("float32", "float64")}
 
 
 def case_throughput(args):
@@ -358,6 +393,13 @@ def write_markdown(path, result):
         i = result["initializer"]
         lines.append(f"initializer / one epoch: "
                      f"{_ratio(i['initializer']['seconds'], i['epoch']['seconds']):.3f}\n")
+    if "long" in result:
+        lines += ["## L = 65,536: one training epoch, batch 16, d_model = n_states = 64", ""]
+        for dtype, res in result["long"].items():
+            lines.append(f"- {dtype}: " + (f"{res['seconds']:.1f} s, peak RSS growth "
+                                           f"{res['peak_mib'] / 1024:.2f} GiB"
+                                           if "seconds" in res else res["error"]))
+        lines.append("")
     if "curves" in result:
         lines += ["## Default `sktdi curves`, end to end", "",
                   f"{result['curves'].get('seconds', float('nan')):.0f} s", ""]
@@ -380,8 +422,8 @@ def write_markdown(path, result):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
-    parser.add_argument("--cases", nargs="+", default=["layer", "fit", "overhead",
-                                                        "initializer", "throughput", "curves"])
+    parser.add_argument("--cases", nargs="+", default=["layer", "fit", "overhead", "initializer",
+                                                        "throughput", "long", "curves"])
     parser.add_argument("--max-len", type=int, default=65536)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--device", default="cpu")
@@ -395,7 +437,7 @@ def main(argv=None):
         return 0
     if args.quick:
         args.max_len, args.epochs = min(args.max_len, 1024), 1
-        args.cases = [c for c in args.cases if c != "curves"]
+        args.cases = [c for c in args.cases if c not in ("curves", "long")]
     from bench_fit import machine_info
 
     start = time.perf_counter()
@@ -412,6 +454,8 @@ def main(argv=None):
             result["initializer"] = case_pairs("initializer", ("initializer", "epoch"), 1)
         elif case == "throughput":
             result["throughput"] = case_throughput(args)
+        elif case == "long":
+            result["long"] = case_long(args)
         elif case == "curves":
             result["curves"] = case_curves(args)
     result["wall_minutes"] = (time.perf_counter() - start) / 60

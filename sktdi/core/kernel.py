@@ -221,9 +221,11 @@ def chunked_ssm_conv(u, c, log_a, chunk=64):
                                 torch.cat([into_state.real, into_state.imag], dim=1))
         entering = torch.complex(*entering.chunk(2, dim=-1))  # (B, H, C, N2)
         a_T = torch.exp(T * log_a)  # (H, N2)
+        # unbind, not entering[:, :, c]: the backward of one slice writes a full-size
+        # zero tensor, which made the scan quadratic in the number of chunks.
         states = [torch.zeros_like(entering[:, :, 0])]
-        for index in range(n_chunks - 1):  # P_{c+1} = a**T P_c + entering_c
-            states.append(a_T * states[-1] + entering[:, :, index])
+        for entering_c in entering.unbind(dim=2)[:-1]:  # P_{c+1} = a**T P_c + entering_c
+            states.append(a_T * states[-1] + entering_c)
         states = torch.stack(states, dim=2)  # (B, H, C, N2)
         out_of_state = c[..., None] * powers * torch.exp(log_a)[..., None]  # c a**(tau+1)
         y = y + 2 * torch.einsum(
