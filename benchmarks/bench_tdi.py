@@ -13,7 +13,12 @@ Exploration of other initializer settings (not part of the committed evidence)::
         --inits S4D-Lin tdi --variant 'tdi:shrink0={"shrinkage": 0.0}'
 
 ``--variant LABEL=JSON`` adds ``init=SpectralInitializer(**JSON)`` under ``LABEL``; it can
-be repeated.
+be repeated. ``--estimator JSON`` changes estimator parameters, e.g. the deep-model
+comparison of ``align_layers`` in ``results/tdi_align_layers_*.md``::
+
+    python benchmarks/bench_tdi.py --tasks high_cls low_cls --sizes 16 64 256 \
+        --inits S4D-Lin tdi --estimator '{"n_layers": 2, "align_layers": "all"}' \
+        --stem tdi_align_layers_all
 
 What is measured
 ----------------
@@ -385,6 +390,8 @@ def parse_args(argv=None):
     parser.add_argument("--variant", action="append", default=[], metavar="LABEL=JSON",
                         help="extra init: SpectralInitializer(**JSON) under LABEL")
     parser.add_argument("--stem", help="output file stem (default tdi_evidence[_quick])")
+    parser.add_argument("--estimator", type=json.loads, default={}, metavar="JSON",
+                        help='estimator parameters over the defaults, e.g. \'{"n_layers": 2}\'')
     return parser.parse_args(argv)
 
 
@@ -399,6 +406,7 @@ def main(argv=None):
     if args.quick:
         grid.update({k: v for k, v in QUICK.items() if k != "estimator"})
         estimator.update(QUICK["estimator"])
+    estimator.update(args.estimator)
     sizes = args.sizes or grid["sizes"]
     seeds = args.seeds or grid["seeds"]
     n_pool = max(grid["n_pool"], max(sizes))

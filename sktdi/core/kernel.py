@@ -213,25 +213,34 @@ def chunked_ssm_conv(u, c, log_a, chunk=64):
     lag = tau[:, None] - tau[None, :]  # (T, T)
     K = vandermonde_kernel(c, log_a, T)  # (H, T)
     toeplitz = K[:, lag.clamp(min=0)] * (lag >= 0).to(K.dtype)  # (H, T, T)
-    y = torch.einsum("bhcs,hts->bhct", u, toeplitz)  # (B, H, C, T)
-    if n_chunks > 1:
-        powers = torch.exp(log_a[..., None] * tau.to(u.dtype))  # a**tau: (H, N2, T)
-        into_state = powers.flip(-1)  # a**(T-1-tau)
-        entering = torch.einsum("bhct,hmt->bhcm", u,
-                                torch.cat([into_state.real, into_state.imag], dim=1))
-        entering = torch.complex(*entering.chunk(2, dim=-1))  # (B, H, C, N2)
-        a_T = torch.exp(T * log_a)  # (H, N2)
-        # unbind, not entering[:, :, c]: the backward of one slice writes a full-size
-        # zero tensor, which made the scan quadratic in the number of chunks.
-        states = [torch.zeros_like(entering[:, :, 0])]
-        for entering_c in entering.unbind(dim=2)[:-1]:  # P_{c+1} = a**T P_c + entering_c
-            states.append(a_T * states[-1] + entering_c)
-        states = torch.stack(states, dim=2)  # (B, H, C, N2)
-        out_of_state = c[..., None] * powers * torch.exp(log_a)[..., None]  # c a**(tau+1)
-        y = y + 2 * torch.einsum(
-            "bhcm,hmt->bhct", torch.cat([states.real, states.imag], dim=-1),
-            torch.cat([out_of_state.real, -out_of_state.imag], dim=1))
+    if n_chunks == 1:
+        return torch.einsum("bhcs,hts->bhct", u, toeplitz).reshape(batch, H, T)[..., :L]
+    N2 = c.shape[-1]
+    powers = torch.exp(log_a[..., None] * tau.to(u.dtype))  # a**tau: (H, N2, T)
+    into_state = powers.flip(-1)  # a**(T-1-tau)
+    # One product gives the chunk's own outputs and what it adds to the states, with
+    # real and imaginary parts interleaved so the states view as contiguous complex.
+    weights = torch.cat([toeplitz, _interleave(into_state.real, into_state.imag)], dim=1)
+    both = torch.einsum("bhcs,hms->cbhm", u, weights)  # (C, B, H, T + 2 N2)
+    y, entering = both.split([T, 2 * N2], dim=-1)
+    entering = torch.view_as_complex(entering.reshape(n_chunks, batch, H, N2, 2))
+    a_T = torch.exp(T * log_a)  # (H, N2)
+    # unbind, not entering[c]: the backward of one slice writes a full-size zero tensor,
+    # which made the scan quadratic in the number of chunks.
+    states = [torch.zeros_like(entering[0])]
+    for entering_c in entering.unbind(dim=0)[:-1]:  # P_{c+1} = a**T P_c + entering_c
+        states.append(a_T * states[-1] + entering_c)
+    states = torch.view_as_real(torch.stack(states)).reshape(n_chunks, batch, H, 2 * N2)
+    out_of_state = c[..., None] * powers * torch.exp(log_a)[..., None]  # c a**(tau+1)
+    y = y + torch.einsum("cbhm,hmt->cbht", states,
+                         _interleave(2 * out_of_state.real, -2 * out_of_state.imag))
+    y = y.permute(1, 2, 0, 3)  # (B, H, C, T)
     return y.reshape(batch, H, n_chunks * T)[..., :L]
+
+
+def _interleave(real, imag):
+    """``(H, N2, T)`` real and imaginary parts -> ``(H, 2 N2, T)`` as re, im, re, im, ..."""
+    return torch.stack([real, imag], dim=2).reshape(real.shape[0], -1, real.shape[-1])
 
 
 def closed_form_response(c, a, L, max_elements=DEFAULT_CHUNK_ELEMENTS):
