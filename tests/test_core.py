@@ -8,7 +8,9 @@ from sktdi import SSMParams
 from sktdi.core import (
     INIT_NAMES,
     DiagonalSSM,
+    SSMNetwork,
     chunked_ssm_conv,
+    chunked_ssm_conv_encoded,
     count_aliased_modes,
     discretize,
     fft_conv,
@@ -213,6 +215,26 @@ def test_chunked_conv_equals_fft_conv_of_the_kernel(L, chunk, discretization):
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-11)
 
 
+@pytest.mark.parametrize("L", [1, 5, 64, 150])
+def test_encoded_chunked_conv_equals_conv_of_the_encoded_input(L):
+    layer = DiagonalSSM.from_params(make_params("S4D-Inv", 4, 8, random_state=1),
+                                    dtype=torch.float64)
+    A, B, C, dt = layer._continuous()
+    log_a, Bbar = discretize(A, B, dt, "zoh")
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(3, 1, L, dtype=torch.float64, generator=gen)
+    weight = torch.randn(4, 1, dtype=torch.float64, generator=gen, requires_grad=True)
+    bias = torch.randn(4, dtype=torch.float64, generator=gen, requires_grad=True)
+    g = torch.randn(3, 4, L, dtype=torch.float64, generator=gen)
+    plain = chunked_ssm_conv(weight[None] * x + bias[None, :, None], C * Bbar, log_a, 16)
+    folded = chunked_ssm_conv_encoded(x, weight, bias, C * Bbar, log_a, 16)
+    torch.testing.assert_close(folded, plain, rtol=1e-10, atol=1e-12)
+    inputs = (weight, bias, *layer.ssm_parameters(), layer.C)
+    expected = torch.autograd.grad(plain, inputs, g, retain_graph=True)
+    for got, want in zip(torch.autograd.grad(folded, inputs, g), expected, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-11)
+
+
 def test_fft_conv_gradient_equals_autograd_of_the_plain_formula():
     gen = torch.Generator().manual_seed(1)
     u = torch.randn(4, 3, 40, dtype=torch.float64, generator=gen, requires_grad=True)
@@ -278,3 +300,29 @@ def test_long_kernel_memory_is_bounded():
     assert K.shape == (64, 65536) and torch.isfinite(K).all()
     K.sum().backward()
     assert torch.isfinite(layer.A_im.grad).all()
+
+
+@pytest.mark.parametrize("n_layers", [1, 2])
+def test_one_channel_network_path_equals_the_generic_one(n_layers):
+    """With one input channel the encoder and D fold into the first layer's chunk
+    operators; outputs and every gradient must equal encode-then-convolve."""
+    layers = [DiagonalSSM.from_params(make_params("S4D-Lin", 4, 8, random_state=i),
+                                      dtype=torch.float64) for i in range(n_layers)]
+    net = SSMNetwork(layers, n_inputs=1, n_outputs=2).double()
+    with torch.no_grad():
+        for layer in layers:
+            layer.D.normal_(generator=torch.Generator().manual_seed(3))
+    x = torch.randn(3, 1, 150, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+
+    def generic(x):
+        z = net.encode(x)
+        for block in net.blocks:
+            z = block(z)
+        return net.head(z.mean(dim=-1))
+
+    params = list(net.parameters())
+    folded_out, generic_out = net(x), generic(x)
+    torch.testing.assert_close(folded_out, generic_out, rtol=1e-10, atol=1e-12)
+    folded = torch.autograd.grad(folded_out.sum(), params)
+    for got, want in zip(folded, torch.autograd.grad(generic_out.sum(), params), strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-11)

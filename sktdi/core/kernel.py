@@ -7,7 +7,8 @@ same code runs in float32 or float64 on any device.
 import torch
 
 __all__ = [
-    "DEFAULT_CHUNK_ELEMENTS", "chunked_ssm_conv", "closed_form_response", "discretize",
+    "DEFAULT_CHUNK_ELEMENTS", "chunked_ssm_conv", "chunked_ssm_conv_encoded",
+    "closed_form_response", "discretize",
     "fft_conv", "vandermonde_kernel",
 ]
 
@@ -173,7 +174,7 @@ def fft_conv(u, K):
     return _FFTConv.apply(u, K)
 
 
-def chunked_ssm_conv(u, c, log_a, chunk=64):
+def chunked_ssm_conv(u, c, log_a, chunk=64, D=None):
     """The SSM's causal convolution ``y = K * u`` by chunks, in matrix products.
 
     ``K[h, l] = 2 Re sum_n c[h, n] a[h, n]**l`` is never convolved through the FFT. The
@@ -197,45 +198,91 @@ def chunked_ssm_conv(u, c, log_a, chunk=64):
         ``log(Abar)``.
     chunk : int
         Chunk length ``T`` (shortened to ``L`` for short sequences).
+    D : real tensor (H,), optional
+        Skip term: ``y + D u``, folded into the diagonal of the Toeplitz products.
 
     Returns
     -------
     y : real tensor (B, H, L)
     """
     batch, H, L = u.shape
+    T, n_chunks, weights, a_T, out_of_state = _chunk_operators(c, log_a, L, chunk, D)
+    u = _pad_to_chunks(u, n_chunks * T).reshape(batch, H, n_chunks, T)  # (B, H, C, T)
+    both = torch.einsum("bhcs,hms->cbhm", u, weights)  # (C, B, H, T [+ 2 N2])
+    own, entering = both.split([T, both.shape[-1] - T], dim=-1)
+    return _finish_chunks(own, entering, a_T, out_of_state, L)
+
+
+def chunked_ssm_conv_encoded(x, weight, bias, c, log_a, chunk=64, D=None):
+    """:func:`chunked_ssm_conv` of ``u = weight x + bias`` for one input channel.
+
+    ``x`` is the raw ``(B, 1, L)`` input of a linear encoder ``weight`` (H, 1), ``bias``
+    (H,). The encoder is folded into the chunk operators (``weight`` scales them, ``bias``
+    adds their row sums), so the chunk products act on ``x`` itself: one large matrix
+    product instead of ``H`` small ones, no ``(B, H, L)`` copy of ``u``, and no gradient
+    with respect to the data.
+    """
+    batch, _, L = x.shape
+    H = weight.shape[0]
+    T, n_chunks, weights, a_T, out_of_state = _chunk_operators(c, log_a, L, chunk, D)
+    # Chunks ordered (C, B): the products then come out in the scan's order, contiguous.
+    x = _pad_to_chunks(x[:, 0], n_chunks * T).reshape(batch, n_chunks, T).transpose(0, 1)
+    x = torch.cat([x, torch.ones_like(x[..., :1])], dim=-1)  # (C, B, T + 1)
+    # [x, 1] @ [weight * weights; bias * row sums], as two products (own outputs, state
+    # inputs) so that neither needs a split in the forward or a concatenation backward.
+    operator = torch.cat([weight[:, 0, None, None] * weights,
+                          bias[:, None, None] * weights.sum(-1, keepdim=True)], dim=-1)
+    own, entering = (x @ part.reshape(-1, T + 1).T
+                     for part in operator.split([T, operator.shape[1] - T], dim=1))
+    return _finish_chunks(own.view(n_chunks, batch, H, T),
+                          entering.view(n_chunks, batch, H, -1), a_T, out_of_state, L)
+
+
+def _pad_to_chunks(u, length):
+    # zeros at the end change nothing before them (causality)
+    return u if u.shape[-1] == length else torch.nn.functional.pad(u, (0, length - u.shape[-1]))
+
+
+def _chunk_operators(c, log_a, L, chunk, D=None):
+    """Chunk length, chunk count, the (H, T [+ 2 N2], T) operator that maps a chunk to its
+    own outputs and (interleaved re, im) state inputs, ``a**T`` and ``c a**(tau+1)``."""
     T = min(chunk, L)
     n_chunks = -(-L // T)
-    if n_chunks * T != L:  # zeros at the end change nothing before them (causality)
-        u = torch.nn.functional.pad(u, (0, n_chunks * T - L))
-    u = u.reshape(batch, H, n_chunks, T)  # (B, H, C, T)
-    tau = torch.arange(T, device=u.device)
-
+    tau = torch.arange(T, device=c.device)
     lag = tau[:, None] - tau[None, :]  # (T, T)
     K = vandermonde_kernel(c, log_a, T)  # (H, T)
+    if D is not None:  # y + D u is the kernel K + D at lag 0
+        K = torch.cat([K[:, :1] + D[:, None], K[:, 1:]], dim=1)
     toeplitz = K[:, lag.clamp(min=0)] * (lag >= 0).to(K.dtype)  # (H, T, T)
     if n_chunks == 1:
-        return torch.einsum("bhcs,hts->bhct", u, toeplitz).reshape(batch, H, T)[..., :L]
-    N2 = c.shape[-1]
-    powers = torch.exp(log_a[..., None] * tau.to(u.dtype))  # a**tau: (H, N2, T)
+        return T, n_chunks, toeplitz, None, None
+    powers = torch.exp(log_a[..., None] * tau.to(K.dtype))  # a**tau: (H, N2, T)
     into_state = powers.flip(-1)  # a**(T-1-tau)
-    # One product gives the chunk's own outputs and what it adds to the states, with
-    # real and imaginary parts interleaved so the states view as contiguous complex.
     weights = torch.cat([toeplitz, _interleave(into_state.real, into_state.imag)], dim=1)
-    both = torch.einsum("bhcs,hms->cbhm", u, weights)  # (C, B, H, T + 2 N2)
-    y, entering = both.split([T, 2 * N2], dim=-1)
+    out_of_state = c[..., None] * powers * torch.exp(log_a)[..., None]  # c a**(tau+1)
+    return T, n_chunks, weights, torch.exp(T * log_a), out_of_state
+
+
+def _finish_chunks(y, entering, a_T, out_of_state, L):
+    """Scan the states over chunks and add what they give each chunk's outputs.
+
+    ``y`` (C, B, H, T) holds every chunk's own outputs, ``entering`` (C, B, H, 2 N2) its
+    inputs to the states, real and imaginary parts interleaved (empty with one chunk).
+    """
+    n_chunks, batch, H, T = y.shape
+    if n_chunks == 1:
+        return y[0, ..., :L]
+    N2 = entering.shape[-1] // 2
     entering = torch.view_as_complex(entering.reshape(n_chunks, batch, H, N2, 2))
-    a_T = torch.exp(T * log_a)  # (H, N2)
     # unbind, not entering[c]: the backward of one slice writes a full-size zero tensor,
     # which made the scan quadratic in the number of chunks.
     states = [torch.zeros_like(entering[0])]
     for entering_c in entering.unbind(dim=0)[:-1]:  # P_{c+1} = a**T P_c + entering_c
         states.append(a_T * states[-1] + entering_c)
     states = torch.view_as_real(torch.stack(states)).reshape(n_chunks, batch, H, 2 * N2)
-    out_of_state = c[..., None] * powers * torch.exp(log_a)[..., None]  # c a**(tau+1)
     y = y + torch.einsum("cbhm,hmt->cbht", states,
                          _interleave(2 * out_of_state.real, -2 * out_of_state.imag))
-    y = y.permute(1, 2, 0, 3)  # (B, H, C, T)
-    return y.reshape(batch, H, n_chunks * T)[..., :L]
+    return y.permute(1, 2, 0, 3).reshape(batch, H, n_chunks * T)[..., :L]  # (B, H, L)
 
 
 def _interleave(real, imag):

@@ -7,7 +7,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from .kernel import chunked_ssm_conv, discretize, vandermonde_kernel
+from .kernel import (
+    chunked_ssm_conv,
+    chunked_ssm_conv_encoded,
+    discretize,
+    vandermonde_kernel,
+)
 from .params import SSMParams
 
 __all__ = ["DiagonalSSM", "SSMBlock", "SSMNetwork"]
@@ -89,17 +94,22 @@ class DiagonalSSM(nn.Module):
         log_Abar, Bbar = discretize(A, B, dt, self.discretization)
         return vandermonde_kernel(C * Bbar, log_Abar, L)
 
-    def forward(self, u):
+    def forward(self, u, encoded_from=None):
         """``u`` (B, H, L) -> ``y`` (B, H, L) = causal ``K * u`` + ``D u``.
 
         Computed by chunks in matrix products (:func:`~sktdi.core.kernel.chunked_ssm_conv`)
         rather than by FFT convolution with the materialised kernel: the same result to
-        rounding, several times faster on CPUs, whose FFTs run far below their matrix
-        product rate.
+        rounding, and faster on CPUs, whose FFTs run far below their matrix product rate.
+        ``encoded_from=(x, weight, bias)`` says that ``u = weight x + bias`` for a
+        one-channel ``x`` (B, 1, L); the convolution then runs on ``x``
+        (:func:`~sktdi.core.kernel.chunked_ssm_conv_encoded`) and ``u`` may be ``None``.
         """
         A, B, C, dt = self._continuous()
         log_Abar, Bbar = discretize(A, B, dt, self.discretization)
-        return chunked_ssm_conv(u, C * Bbar, log_Abar, self.CHUNK) + self.D[:, None] * u
+        # D u rides along as the kernel's lag-0 term: no separate pass over (B, H, L)
+        if encoded_from is None:
+            return chunked_ssm_conv(u, C * Bbar, log_Abar, self.CHUNK, D=self.D)
+        return chunked_ssm_conv_encoded(*encoded_from, C * Bbar, log_Abar, self.CHUNK, D=self.D)
 
     def is_valid(self):
         """Whether every parameter is finite and ``Re A < 0``, ``dt > 0`` hold in floating point.
@@ -135,8 +145,8 @@ class SSMBlock(nn.Module):
             self.mix = nn.Linear(d_model, 2 * d_model)
             self.norm = nn.LayerNorm(d_model)
 
-    def forward(self, x):  # (B, H, L) -> (B, H, L)
-        y = self.dropout(nn.functional.gelu(self.ssm(x)))
+    def forward(self, x, encoded_from=None):  # (B, H, L) -> (B, H, L)
+        y = self.dropout(nn.functional.gelu(self.ssm(x, encoded_from)))
         if not self.residual:
             return y
         y = nn.functional.glu(self.mix(y.transpose(1, 2)), dim=-1)  # (B, L, H)
@@ -171,8 +181,13 @@ class SSMNetwork(nn.Module):
         return torch.einsum("bcl,hc->bhl", x, self.encoder.weight) + self.encoder.bias[:, None]
 
     def features(self, x):  # (B, C, L) -> (B, H)
-        z = self.encode(x)
-        for block in self.blocks:
+        first = self.blocks[0]
+        if x.shape[1] == 1:  # the first layer's chunk products run on x itself
+            z = self.encode(x) if first.residual else None  # only the residual needs it
+            z = first(z, (x, self.encoder.weight, self.encoder.bias))
+        else:
+            z = first(self.encode(x))
+        for block in self.blocks[1:]:
             z = block(z)
         return z.mean(dim=-1) if self.pooling == "mean" else z[..., -1]
 
