@@ -5,6 +5,7 @@ The distributed (Dask) and kill-and-resume tests are in ``test_distributed.py``.
 
 import os
 import pickle
+import re
 import subprocess
 import sys
 import warnings
@@ -161,14 +162,8 @@ BAD_INPUT = [
 def test_bad_input_raises_a_named_error(call, exception, message):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        with pytest.raises(exception, match=_escape(message)):
+        with pytest.raises(exception, match=re.escape(message)):
             call()
-
-
-def _escape(fragment):
-    import re
-
-    return re.escape(fragment)
 
 
 def test_bad_input_table_is_large_and_unique():
