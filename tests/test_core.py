@@ -215,6 +215,20 @@ def test_chunked_conv_equals_fft_conv_of_the_kernel(L, chunk, discretization):
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-11)
 
 
+@pytest.mark.parametrize("L, chunk", [(5, 5), (13, 4), (24, 8)])
+def test_chunked_conv_gradient_matches_finite_differences(L, chunk):
+    # every input of the hand-written backward, the complex ones and the skip D included
+    gen = torch.Generator().manual_seed(3)
+    u = torch.randn(2, 3, L, dtype=torch.float64, generator=gen, requires_grad=True)
+    c = torch.randn(3, 2, dtype=torch.complex128, generator=gen, requires_grad=True)
+    log_a = torch.complex(-torch.rand(3, 2, dtype=torch.float64, generator=gen) - 0.05,
+                          torch.randn(3, 2, dtype=torch.float64, generator=gen))
+    log_a.requires_grad_(True)
+    D = torch.randn(3, dtype=torch.float64, generator=gen, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda u, c, log_a, D: chunked_ssm_conv(u, c, log_a, chunk, D), (u, c, log_a, D))
+
+
 @pytest.mark.parametrize("L", [1, 5, 64, 150])
 def test_encoded_chunked_conv_equals_conv_of_the_encoded_input(L):
     layer = DiagonalSSM.from_params(make_params("S4D-Inv", 4, 8, random_state=1),

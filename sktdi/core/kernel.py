@@ -174,6 +174,115 @@ def fft_conv(u, K):
     return _FFTConv.apply(u, K)
 
 
+class _ChunkedConv(torch.autograd.Function):
+    """The chunk products and the state scan of :func:`chunked_ssm_conv`, with a hand-written
+    backward pass that saves only ``u`` and the small ``(H, ., T)`` operators.
+
+    Autograd of the same expression kept every intermediate of the forward pass (the chunk
+    outputs, the state inputs, every state and several layout copies, about six tensors the
+    size of ``u``); here the backward pass recomputes the states from ``u``, which costs one
+    of the layer's six matrix products. Rows of every product are ordered (chunk, batch), so
+    that the scan reads and writes whole contiguous ``(H, B, N2)`` slices, and shifting
+    rows by ``B`` shifts chunks by one.
+
+    Operators, for chunk length ``T`` and ``N2`` complex modes per channel:
+    ``toeplitz`` (H, T, T) maps a chunk to its own outputs; ``into_state`` (H, 2 N2, T) to
+    its inputs to the states (real and imaginary rows interleaved); ``a_T`` (H, N2) complex
+    carries a state over one chunk; ``out_of_state`` (H, 2 N2, T) maps the state entering a
+    chunk to the chunk's outputs.
+    """
+
+    @staticmethod
+    def forward(ctx, u, toeplitz, into_state, a_T, out_of_state):
+        ctx.save_for_backward(u, toeplitz, into_state, a_T, out_of_state)
+        batch, _, L = u.shape
+        T = toeplitz.shape[-1]
+        n_chunks = -(-L // T)
+        u_rows = _to_rows(u, T)  # (H, C B, T)
+        y_rows = torch.bmm(u_rows, toeplitz.transpose(1, 2))  # each chunk's own outputs
+        if n_chunks > 1:
+            leaving = _scan_states(u_rows, into_state, a_T, n_chunks, batch)
+            del u_rows
+            # the state leaving chunk c enters chunk c + 1: rows shifted by one chunk
+            y_rows[:, batch:].baddbmm_(leaving[:, :-batch], out_of_state)
+            del leaving
+        return _from_rows(y_rows, batch, L)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_y):
+        u, toeplitz, into_state, a_T, out_of_state = ctx.saved_tensors
+        batch, _, L = u.shape
+        T = toeplitz.shape[-1]
+        n_chunks = -(-L // T)
+        u_rows = _to_rows(u, T)  # (H, C B, T)
+        g_rows = _to_rows(grad_y, T)
+        grad_u_rows = torch.bmm(g_rows, toeplitz)
+        grad_toeplitz = torch.bmm(g_rows.transpose(1, 2), u_rows)
+        grad_into = grad_a_T = grad_out = None
+        if n_chunks > 1:
+            leaving = _scan_states(u_rows, into_state, a_T, n_chunks, batch)  # recomputed
+            entered = leaving[:, :-batch]  # states entering chunks 1 .. C-1
+            grad_out = torch.bmm(entered.transpose(1, 2), g_rows[:, batch:])
+            # gradients of the states entering chunks 1 .. C-1, made total by a reverse
+            # scan; the state entering chunk c + 1 is the one chunk c leaves, so these are
+            # also the gradients of what chunks 0 .. C-2 put into the states
+            grad_entered = torch.bmm(g_rows[:, batch:], out_of_state.transpose(1, 2))
+            del g_rows
+            grad_a_T = _reverse_scan(grad_entered, entered, a_T, n_chunks - 1, batch)
+            del leaving, entered
+            grad_u_rows[:, :-batch].baddbmm_(grad_entered, into_state)
+            grad_into = torch.bmm(grad_entered.transpose(1, 2), u_rows[:, :-batch])
+        del u_rows
+        return _from_rows(grad_u_rows, batch, L), grad_toeplitz, grad_into, grad_a_T, grad_out
+
+
+def _to_rows(u, T):
+    """(B, H, L) -> (H, C B, T): chunk rows per channel, ordered (chunk, batch); the last
+    chunk is padded with zeros."""
+    batch, H, L = u.shape
+    n_chunks = -(-L // T)
+    u = _pad_to_chunks(u, n_chunks * T).view(batch, H, n_chunks, T)
+    return u.permute(1, 2, 0, 3).reshape(H, n_chunks * batch, T)
+
+
+def _from_rows(rows, batch, L):
+    """(H, C B, T) -> (B, H, L), the inverse of :func:`_to_rows`."""
+    H, n_rows, T = rows.shape
+    n_chunks = n_rows // batch
+    y = rows.view(H, n_chunks, batch, T).permute(2, 0, 1, 3).reshape(batch, H, n_chunks * T)
+    return y if y.shape[-1] == L else y[..., :L].contiguous()
+
+
+def _scan_states(u_rows, into_state, a_T, n_chunks, batch):
+    """The state leaving every chunk, ``Q_c = a**T Q_{c-1} + entering_c`` (``Q_{-1} = 0``),
+    scanned in place over the chunks' inputs to the states: (H, C B, 2 N2) real, real and
+    imaginary parts interleaved."""
+    H = u_rows.shape[0]
+    leaving = torch.bmm(u_rows, into_state.transpose(1, 2))  # entering_c: (H, C B, 2 N2)
+    states = torch.view_as_complex(leaving.view(H, n_chunks, batch, -1, 2))  # (H, C, B, N2)
+    a_T = a_T[:, None, :]  # (H, 1, N2)
+    for c in range(1, n_chunks):
+        states[:, c].addcmul_(a_T, states[:, c - 1])
+    return leaving
+
+
+def _reverse_scan(grad_states, states, a_T, n_chunks, batch):
+    """Make the gradients of ``n_chunks`` successive states (H, C B, 2 N2) total, in place
+    (each state also feeds the next one through ``a**T``), and return the gradient of
+    ``a**T``. Complex gradients follow torch's convention: ``y = a x`` gives
+    ``grad_x = conj(a) grad_y``."""
+    H = grad_states.shape[0]
+    grad = torch.view_as_complex(grad_states.view(H, n_chunks, batch, -1, 2))  # (H, C, B, N2)
+    states = torch.view_as_complex(states.reshape(H, n_chunks, batch, -1, 2))
+    a_conj = a_T.conj()[:, None, :]
+    grad_a_T = torch.zeros_like(a_T)
+    for c in range(n_chunks - 1, 0, -1):  # grad of state c is total: pass it to state c - 1
+        grad_a_T += (grad[:, c] * states[:, c - 1].conj()).sum(dim=1)
+        grad[:, c - 1].addcmul_(a_conj, grad[:, c])
+    return grad_a_T
+
+
 def chunked_ssm_conv(u, c, log_a, chunk=64, D=None):
     """The SSM's causal convolution ``y = K * u`` by chunks, in matrix products.
 
@@ -205,12 +314,9 @@ def chunked_ssm_conv(u, c, log_a, chunk=64, D=None):
     -------
     y : real tensor (B, H, L)
     """
-    batch, H, L = u.shape
-    T, n_chunks, weights, a_T, out_of_state = _chunk_operators(c, log_a, L, chunk, D)
-    u = _pad_to_chunks(u, n_chunks * T).reshape(batch, H, n_chunks, T)  # (B, H, C, T)
-    both = torch.einsum("bhcs,hms->cbhm", u, weights)  # (C, B, H, T [+ 2 N2])
-    own, entering = both.split([T, both.shape[-1] - T], dim=-1)
-    return _finish_chunks(own, entering, a_T, out_of_state, L)
+    _, toeplitz, into_state, a_T, out_of_state = _chunk_operators(c, log_a, u.shape[-1],
+                                                                  chunk, D)
+    return _ChunkedConv.apply(u, toeplitz, into_state, a_T, out_of_state)
 
 
 def chunked_ssm_conv_encoded(x, weight, bias, c, log_a, chunk=64, D=None):
@@ -224,7 +330,9 @@ def chunked_ssm_conv_encoded(x, weight, bias, c, log_a, chunk=64, D=None):
     """
     batch, _, L = x.shape
     H = weight.shape[0]
-    T, n_chunks, weights, a_T, out_of_state = _chunk_operators(c, log_a, L, chunk, D)
+    T, toeplitz, into_state, a_T, out_of_state = _chunk_operators(c, log_a, L, chunk, D)
+    n_chunks = -(-L // T)
+    weights = toeplitz if into_state is None else torch.cat([toeplitz, into_state], dim=1)
     # Chunks ordered (C, B): the products then come out in the scan's order, contiguous.
     x = _pad_to_chunks(x[:, 0], n_chunks * T).reshape(batch, n_chunks, T).transpose(0, 1)
     x = torch.cat([x, torch.ones_like(x[..., :1])], dim=-1)  # (C, B, T + 1)
@@ -244,23 +352,24 @@ def _pad_to_chunks(u, length):
 
 
 def _chunk_operators(c, log_a, L, chunk, D=None):
-    """Chunk length, chunk count, the (H, T [+ 2 N2], T) operator that maps a chunk to its
-    own outputs and (interleaved re, im) state inputs, ``a**T`` and ``c a**(tau+1)``."""
+    """Chunk length ``T`` and the operators of :class:`_ChunkedConv`: ``toeplitz``
+    (H, T, T), ``into_state`` (H, 2 N2, T), ``a**T`` (H, N2) and ``out_of_state``
+    (H, 2 N2, T); the last three are ``None`` when one chunk covers ``L``."""
     T = min(chunk, L)
-    n_chunks = -(-L // T)
     tau = torch.arange(T, device=c.device)
     lag = tau[:, None] - tau[None, :]  # (T, T)
     K = vandermonde_kernel(c, log_a, T)  # (H, T)
     if D is not None:  # y + D u is the kernel K + D at lag 0
         K = torch.cat([K[:, :1] + D[:, None], K[:, 1:]], dim=1)
     toeplitz = K[:, lag.clamp(min=0)] * (lag >= 0).to(K.dtype)  # (H, T, T)
-    if n_chunks == 1:
-        return T, n_chunks, toeplitz, None, None
+    if T == L:
+        return T, toeplitz, None, None, None
     powers = torch.exp(log_a[..., None] * tau.to(K.dtype))  # a**tau: (H, N2, T)
     into_state = powers.flip(-1)  # a**(T-1-tau)
-    weights = torch.cat([toeplitz, _interleave(into_state.real, into_state.imag)], dim=1)
     out_of_state = c[..., None] * powers * torch.exp(log_a)[..., None]  # c a**(tau+1)
-    return T, n_chunks, weights, torch.exp(T * log_a), out_of_state
+    # y gets 2 Re(c a**(tau+1) P) = 2 Re(q) Re(P) - 2 Im(q) Im(P)
+    return (T, toeplitz, _interleave(into_state.real, into_state.imag), torch.exp(T * log_a),
+            _interleave(2 * out_of_state.real, -2 * out_of_state.imag))
 
 
 def _finish_chunks(y, entering, a_T, out_of_state, L):
@@ -280,8 +389,7 @@ def _finish_chunks(y, entering, a_T, out_of_state, L):
     for entering_c in entering.unbind(dim=0)[:-1]:  # P_{c+1} = a**T P_c + entering_c
         states.append(a_T * states[-1] + entering_c)
     states = torch.view_as_real(torch.stack(states)).reshape(n_chunks, batch, H, 2 * N2)
-    y = y + torch.einsum("cbhm,hmt->cbht", states,
-                         _interleave(2 * out_of_state.real, -2 * out_of_state.imag))
+    y = y + torch.einsum("cbhm,hmt->cbht", states, out_of_state)
     return y.permute(1, 2, 0, 3).reshape(batch, H, n_chunks * T)[..., :L]  # (B, H, L)
 
 
