@@ -8,6 +8,7 @@ from sktdi import SSMParams
 from sktdi.core import (
     INIT_NAMES,
     DiagonalSSM,
+    SSMBlock,
     SSMNetwork,
     chunked_ssm_conv,
     chunked_ssm_conv_encoded,
@@ -340,3 +341,10 @@ def test_one_channel_network_path_equals_the_generic_one(n_layers):
     folded = torch.autograd.grad(folded_out.sum(), params)
     for got, want in zip(folded, torch.autograd.grad(generic_out.sum(), params), strict=True):
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-11)
+
+
+def test_channel_mix_is_the_linear_map_and_glu_at_every_step():
+    block = SSMBlock(DiagonalSSM(4, 8), residual=True).double()
+    y = torch.randn(3, 4, 10, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    by_linear = torch.nn.functional.glu(block.mix(y.transpose(1, 2)), dim=-1).transpose(1, 2)
+    torch.testing.assert_close(block.channel_mix(y), by_linear, rtol=1e-12, atol=1e-12)
