@@ -296,7 +296,9 @@ def chunked_ssm_conv(u, c, log_a, chunk=64, D=None):
 
     ``2 B H L (T + 4 N2)`` flops, all in batched matrix products (which a CPU runs tens of
     times faster per flop than an FFT), plus a scan over ``L / T`` chunks on
-    ``(B, H, N2)`` states. Exact up to rounding; differentiable by autograd.
+    ``(B, H, N2)`` states. Exact up to rounding. Differentiable in every argument; the
+    backward pass recomputes the states instead of storing them, so that nothing the size
+    of ``u`` is kept between the passes but ``u`` itself.
 
     Parameters
     ----------
@@ -313,6 +315,23 @@ def chunked_ssm_conv(u, c, log_a, chunk=64, D=None):
     Returns
     -------
     y : real tensor (B, H, L)
+
+    Examples
+    --------
+    The same output as the FFT convolution with the materialised kernel:
+
+    >>> import torch
+    >>> from sktdi.core import chunked_ssm_conv, fft_conv, vandermonde_kernel
+    >>> gen = torch.Generator().manual_seed(0)
+    >>> c = torch.randn(3, 4, dtype=torch.complex128, generator=gen)
+    >>> log_a = torch.complex(-torch.rand(3, 4, dtype=torch.float64, generator=gen),
+    ...                       torch.randn(3, 4, dtype=torch.float64, generator=gen))
+    >>> u = torch.randn(2, 3, 100, dtype=torch.float64, generator=gen)
+    >>> y = chunked_ssm_conv(u, c, log_a, chunk=16)
+    >>> y.shape
+    torch.Size([2, 3, 100])
+    >>> torch.allclose(y, fft_conv(u, vandermonde_kernel(c, log_a, 100)))
+    True
     """
     _, toeplitz, into_state, a_T, out_of_state = _chunk_operators(c, log_a, u.shape[-1],
                                                                   chunk, D)
