@@ -217,9 +217,8 @@ class _ChunkedConv(torch.autograd.Function):
         n_chunks = -(-L // T)
         u_rows = _to_rows(u, T)  # (H, C B, T)
         g_rows = _to_rows(grad_y, T)
-        grad_u_rows = torch.bmm(g_rows, toeplitz)
         grad_toeplitz = torch.bmm(g_rows.transpose(1, 2), u_rows)
-        grad_into = grad_a_T = grad_out = None
+        grad_into = grad_a_T = grad_out = grad_entered = None
         if n_chunks > 1:
             leaving = _scan_states(u_rows, into_state, a_T, n_chunks, batch)  # recomputed
             entered = leaving[:, :-batch]  # states entering chunks 1 .. C-1
@@ -228,22 +227,26 @@ class _ChunkedConv(torch.autograd.Function):
             # scan; the state entering chunk c + 1 is the one chunk c leaves, so these are
             # also the gradients of what chunks 0 .. C-2 put into the states
             grad_entered = torch.bmm(g_rows[:, batch:], out_of_state.transpose(1, 2))
-            del g_rows
             grad_a_T = _reverse_scan(grad_entered, entered, a_T, n_chunks - 1, batch)
             del leaving, entered
-            grad_u_rows[:, :-batch].baddbmm_(grad_entered, into_state)
             grad_into = torch.bmm(grad_entered.transpose(1, 2), u_rows[:, :-batch])
-        del u_rows
+        # u_rows is no longer needed (and is a fresh copy): the gradient of u takes its place
+        grad_u_rows = torch.bmm(g_rows, toeplitz, out=u_rows)
+        del g_rows
+        if n_chunks > 1:
+            grad_u_rows[:, :-batch].baddbmm_(grad_entered, into_state)
         return _from_rows(grad_u_rows, batch, L), grad_toeplitz, grad_into, grad_a_T, grad_out
 
 
 def _to_rows(u, T):
     """(B, H, L) -> (H, C B, T): chunk rows per channel, ordered (chunk, batch); the last
-    chunk is padded with zeros."""
+    chunk is padded with zeros. Always a new tensor, never a view of ``u``."""
     batch, H, L = u.shape
     n_chunks = -(-L // T)
-    u = _pad_to_chunks(u, n_chunks * T).view(batch, H, n_chunks, T)
-    return u.permute(1, 2, 0, 3).reshape(H, n_chunks * batch, T)
+    chunks = _pad_to_chunks(u, n_chunks * T).view(batch, H, n_chunks, T)
+    rows = u.new_empty(H, n_chunks, batch, T)
+    rows.copy_(chunks.permute(1, 2, 0, 3))
+    return rows.view(H, n_chunks * batch, T)
 
 
 def _from_rows(rows, batch, L):
