@@ -421,6 +421,15 @@ def _layer_lines(rows):
                 if ratio:
                     lines.append(f"- {impl} {dtype}, {label}: time(L=16384) / time(L=1024) = "
                                  f"{ratio:.1f} (target <= 20), exponent {exponent:.2f}")
+    # Above glibc's 32 MiB mmap threshold every large tensor is a fresh mapping at every
+    # length, so the growth from L = 4,096 on is free of the allocator's step.
+    for dtype in ("float32", "float64"):
+        for impl in ("sktdi", "naive"):
+            ratio, exponent = scaling_exponent(rows, impl, dtype, L0=4096, L1=65536)
+            if ratio:
+                lines.append(f"- {impl} {dtype}, default allocator: time(L=65536) / "
+                             f"time(L=4096) = {ratio:.1f} for 16x the length, exponent "
+                             f"{exponent:.2f}")
     return lines + [""]
 
 
