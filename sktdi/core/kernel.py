@@ -178,12 +178,12 @@ class _ChunkedConv(torch.autograd.Function):
     """The chunk products and the state scan of :func:`chunked_ssm_conv`, with a hand-written
     backward pass that saves only ``u`` and the small ``(H, ., T)`` operators.
 
-    Autograd of the same expression kept every intermediate of the forward pass (the chunk
-    outputs, the state inputs, every state and several layout copies, about six tensors the
-    size of ``u``); here the backward pass recomputes the states from ``u``, which costs one
-    of the layer's six matrix products. Rows of every product are ordered (chunk, batch), so
-    that the scan reads and writes whole contiguous ``(H, B, N2)`` slices, and shifting
-    rows by ``B`` shifts chunks by one.
+    Autograd of the same expression kept the forward pass's intermediates (the chunk
+    outputs, the state inputs, every state, layout copies of ``u``) alive until the
+    backward pass; here the backward pass recomputes the states from ``u``, at the cost of
+    one more matrix product (ten in all) and scan. Rows of every product are ordered
+    (chunk, batch), so that the scan reads and writes whole contiguous ``(H, B, N2)``
+    slices, and shifting rows by ``B`` shifts chunks by one.
 
     Operators, for chunk length ``T`` and ``N2`` complex modes per channel:
     ``toeplitz`` (H, T, T) maps a chunk to its own outputs; ``into_state`` (H, 2 N2, T) to
