@@ -313,7 +313,7 @@ def case_layer(args):
     d_model = 256 if args.device.startswith("cuda") else H
     for dtype in ("float32", "float64"):
         for L in [L for L in LENGTHS if L <= args.max_len]:
-            steps = 5 if L <= 4096 else 2 if L <= 16384 else 1
+            steps = 5 if L <= 4096 else 3 if L <= 16384 else 1
             row = {"dtype": dtype, "L": L}
             for impl in ("naive", "sktdi"):
                 timed = run_in_subprocess("layer", impl, L, dtype, args.device, d_model, steps)
@@ -391,7 +391,7 @@ def _cell(result, key, spec):
 
 def _layer_lines(rows):
     lines = ["## SSM layer, forward + backward (batch 64, d_model = n_states = 64)", "",
-             "Time: best of 5 steps (2 at L = 16,384, 1 at 65,536) with the default "
+             "Time: best of 5 steps (3 at L = 16,384, 1 at 65,536) with the default "
              "allocator. Memory: peak RSS growth with glibc's mmap threshold fixed at 64 KiB, "
              "so that it is the memory the step holds, not what the allocator keeps "
              "(`MEMORY_ENV` in `bench_perf.py`).", "",
