@@ -15,11 +15,12 @@ Cases (each measurement in a fresh subprocess, so that peak memory is its own):
     ``D`` skip), GELU and the GLU channel mix of ``SSMBlock``.
     *naive*: the minimal public S4D layer (``state-spaces/s4`` ``models/s4/s4d.py``):
     kernel as a complex ``einsum`` over an ``(H, N/2, L)`` tensor, FFT convolution with
-    autograd's own backward, ``D`` skip, GELU, ``Conv1d(H, 2H, 1)`` + GLU. Best time of
-    the timed steps with the default allocator; the peak RSS growth over the process's
-    RSS before the first step, in a second process whose freed tensors go straight back
-    to the system (``MEMORY_ENV``); and, for float32 up to ``L = 16,384``, the time with
-    PyTorch's huge-page allocation (``HUGE_PAGES_ENV``).
+    autograd's own backward, ``D`` skip, GELU, ``Conv1d(H, 2H, 1)`` + GLU. Time: best
+    step, both layers in one process taking steps in turn (up to ``L = 16,384``; at
+    65,536 one step each, in separate processes), with the default allocator and, for
+    float32, with PyTorch's huge-page allocation (``HUGE_PAGES_ENV``). Memory: the peak
+    RSS growth over the process's RSS before the first step, one process per layer, with
+    freed tensors going straight back to the system (``MEMORY_ENV``).
 ``fit``
     ``SSMClassifier.fit`` seconds per epoch against the minimal-S4D training loop of
     ``bench_fit.py`` (same network, optimizer and batches), random (512, 1024) data: the
@@ -125,6 +126,30 @@ def worker_layer(impl, L, dtype_name, device_name, d_model, steps):
     peak = (torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda"
             else _peak_mib() - rss_before)
     return {"seconds": min(times), "peak_mib": peak}
+
+
+def worker_layer_pair(L, dtype_name, device_name, d_model, steps):
+    """Both layers in one process, one step of each in turn after a warm-up round: the
+    best time of each. Neighbouring steps see the same machine; separate processes on a
+    shared machine drifted apart by up to 25%."""
+    import torch
+
+    torch.manual_seed(0)
+    dtype, device = getattr(torch, dtype_name), torch.device(device_name)
+    layers = {impl: build_layer(impl, dtype, device, d_model=d_model, n_states=N)
+              for impl in ("naive", "sktdi")}
+    u = torch.randn(B, d_model, L, dtype=dtype, device=device, requires_grad=True)
+    times = {impl: [] for impl in layers}
+    for round_ in range(steps + 1):
+        for impl, layer in layers.items():
+            start = time.perf_counter()
+            layer(u).sum().backward()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            if round_:  # round 0 is the warm-up
+                times[impl].append(time.perf_counter() - start)
+            u.grad = None
+    return {impl: min(values) for impl, values in times.items()}
 
 
 def _random_data(n=512, L=1024):
@@ -277,8 +302,8 @@ def worker_long(impl, L):
             "loss": clf.loss_}
 
 
-WORKERS = {"layer": worker_layer, "long": worker_long, "fit": worker_fit,
-           "overhead": worker_overhead, "initializer": worker_initializer,
+WORKERS = {"layer": worker_layer, "layer_pair": worker_layer_pair, "long": worker_long,
+           "fit": worker_fit, "overhead": worker_overhead, "initializer": worker_initializer,
            "throughput": worker_throughput}
 
 
@@ -313,24 +338,36 @@ def case_layer(args):
     d_model = 256 if args.device.startswith("cuda") else H
     for dtype in ("float32", "float64"):
         for L in [L for L in LENGTHS if L <= args.max_len]:
-            steps = 5 if L <= 4096 else 3 if L <= 16384 else 1
-            row = {"dtype": dtype, "L": L}
-            for impl in ("naive", "sktdi"):
-                timed = run_in_subprocess("layer", impl, L, dtype, args.device, d_model, steps)
-                result = {"seconds": timed.get("seconds"), **timed}
-                if args.device == "cpu":
-                    held = run_in_subprocess("layer", impl, L, dtype, args.device, d_model,
-                                             min(steps, 2), env=MEMORY_ENV)
-                    result["peak_mib"] = held.get("peak_mib")
-                    result["peak_mib_default_malloc"] = timed.get("peak_mib")
-                    if dtype == "float32" and L <= 16384:
-                        huge = run_in_subprocess("layer", impl, L, dtype, args.device,
-                                                 d_model, steps, env=HUGE_PAGES_ENV)
-                        result["seconds_huge_pages"] = huge.get("seconds")
-                row[impl] = {k: v for k, v in result.items() if v is not None}
-                print(f"  layer {dtype} L={L} {impl}: {row[impl]}", flush=True)
+            row = {"dtype": dtype, "L": L, "naive": {}, "sktdi": {}}
+            if L <= 16384:  # time: both layers in one process, a step of each in turn
+                steps = 5 if L <= 4096 else 3
+                _add_times(row, "seconds", run_in_subprocess(
+                    "layer_pair", L, dtype, args.device, d_model, steps))
+                if args.device == "cpu" and dtype == "float32":
+                    _add_times(row, "seconds_huge_pages", run_in_subprocess(
+                        "layer_pair", L, dtype, args.device, d_model, steps,
+                        env=HUGE_PAGES_ENV))
+            for impl in ("naive", "sktdi"):  # memory (and the longest times): one each
+                if L > 16384:
+                    timed = run_in_subprocess("layer", impl, L, dtype, args.device, d_model, 1)
+                    _add_times(row, "seconds", {impl: timed.get("seconds"), **timed})
+                held = run_in_subprocess("layer", impl, L, dtype, args.device, d_model, 1,
+                                         env=MEMORY_ENV if args.device == "cpu" else None)
+                if "peak_mib" in held:
+                    row[impl]["peak_mib"] = held["peak_mib"]
+                else:
+                    row[impl].setdefault("error", held.get("error"))
+            print(f"  layer {dtype} L={L}: {row}", flush=True)
             rows.append(row)
     return rows
+
+
+def _add_times(row, key, result):
+    for impl in ("naive", "sktdi"):
+        if result.get(impl) is not None:
+            row[impl][key] = result[impl]
+        elif "error" in result:
+            row[impl].setdefault("error", result["error"])
 
 
 def case_pairs(name, impls, epochs):
@@ -391,7 +428,8 @@ def _cell(result, key, spec):
 
 def _layer_lines(rows):
     lines = ["## SSM layer, forward + backward (batch 64, d_model = n_states = 64)", "",
-             "Time: best of 5 steps (3 at L = 16,384, 1 at 65,536) with the default "
+             "Time: best of 5 steps (3 at L = 16,384), the two layers in one process taking "
+             "steps in turn; at L = 65,536 one step, each in its own process; default "
              "allocator. Memory: peak RSS growth with glibc's mmap threshold fixed at 64 KiB, "
              "so that it is the memory the step holds, not what the allocator keeps "
              "(`MEMORY_ENV` in `bench_perf.py`).", "",
