@@ -350,7 +350,7 @@ def case_layer(args):
             for impl in ("naive", "sktdi"):  # memory (and the longest times): one each
                 if L > 16384:
                     timed = run_in_subprocess("layer", impl, L, dtype, args.device, d_model, 1)
-                    _add_times(row, "seconds", {impl: timed.get("seconds"), **timed})
+                    _add_times(row, "seconds", {impl: timed.get("seconds"), **timed}, [impl])
                 held = run_in_subprocess("layer", impl, L, dtype, args.device, d_model, 1,
                                          env=MEMORY_ENV if args.device == "cpu" else None)
                 if "peak_mib" in held:
@@ -362,8 +362,8 @@ def case_layer(args):
     return rows
 
 
-def _add_times(row, key, result):
-    for impl in ("naive", "sktdi"):
+def _add_times(row, key, result, impls=("naive", "sktdi")):
+    for impl in impls:
         if result.get(impl) is not None:
             row[impl][key] = result[impl]
         elif "error" in result:
