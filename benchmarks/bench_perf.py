@@ -29,7 +29,7 @@ Cases (each measurement in a fresh subprocess, so that peak memory is its own):
     ``SSMClassifier.fit`` against a bare torch loop over the *same* ``SSMNetwork``
     (same optimizer groups, batch size and epochs): the estimator's own cost, as the
     median ratio over seven alternating pairs in one process (so that both see the same
-    machine state; fits in separate processes varied by 30% from one run to the next).
+    machine state; the same fit in separate processes varied by up to 50%).
 ``initializer``
     ``SpectralInitializer.fit`` on 1,000 x 1,024 against one training epoch of
     ``SSMClassifier`` on the same data (``n_states = d_model = 64``).
@@ -130,8 +130,8 @@ def worker_layer(impl, L, dtype_name, device_name, d_model, steps):
 
 def worker_layer_pair(L, dtype_name, device_name, d_model, steps):
     """Both layers in one process, one step of each in turn after a warm-up round: the
-    best time of each. Neighbouring steps see the same machine; separate processes on a
-    shared machine drifted apart by up to 25%."""
+    best time of each. Neighbouring steps see the same machine; the same layer timed in
+    separate processes on a shared machine varied by up to 30%."""
     import torch
 
     torch.manual_seed(0)
