@@ -324,8 +324,8 @@ def run_in_subprocess(case, *args, timeout=1800, env=None):
 # Environments of the layer workers. "memory": glibc's mmap threshold fixed at 64 KiB, so
 # that every freed tensor gives its pages back at once and the peak RSS is the peak of the
 # memory the layer holds. (With the default, dynamic threshold, freed blocks of up to
-# 32 MiB stay in the heap and the high-water mark depends on fragmentation: 267-315 MiB
-# against 121 MiB held, for the same sktdi step at L = 1,024.) "huge pages": PyTorch's
+# 32 MiB stay in the heap and the high-water mark depends on fragmentation: 203-315 MiB
+# against 116-121 MiB held, for the same sktdi step at L = 1,024.) "huge pages": PyTorch's
 # THP_MEM_ALLOC_ENABLE, which backs large tensors with 2 MiB pages; by default every
 # fresh tensor above 32 MiB is a new mmap whose 4 KiB pages each fault on first touch.
 MEMORY_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536"}
