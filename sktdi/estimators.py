@@ -569,8 +569,9 @@ _NOTES_DOC = """
     logarithms. Input whose values overflow the training ``dtype`` is a ``ValueError``.
 
     **Determinism.** On the CPU the same integer ``random_state`` gives bitwise identical
-    predictions across runs and processes. On CUDA some kernels (FFT, scatter-add in the
-    backward pass) are not bitwise deterministic; results then agree to rounding only.
+    predictions across runs and processes. On CUDA some kernels (the scatter-add in the
+    backward pass of the kernel's Toeplitz indexing) are not bitwise deterministic;
+    results then agree to rounding only.
 """
 
 

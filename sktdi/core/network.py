@@ -31,8 +31,9 @@ class DiagonalSSM(nn.Module):
     # and no weight decay, as in the S4 code bases.
     SSM_PARAMETER_NAMES = ("log_dt", "log_neg_A_re", "A_im", "B")
     # Chunk length of the convolution: the Toeplitz products cost ~T per step, the
-    # sequential scan over chunks runs L / T times. 64 balances the two for N = 64 (other
-    # values were not benchmarked).
+    # sequential scan over chunks runs L / T times. For N = 64, batch 64, 64 channels,
+    # T = 64 and 128 were the fastest of 32, 48, 64, 96, 128 at L = 4,096 (0.38 s
+    # forward + backward against 0.48-0.51 s); 64 keeps the Toeplitz products smaller.
     CHUNK = 64
 
     def __init__(self, d_model, n_states, discretization="zoh"):
