@@ -1,5 +1,13 @@
-"""The torch core: SSM parameters, named initializations, kernel numerics and modules."""
+"""The torch core: SSM parameters, named initializations, kernel numerics, modules and the
+training-free feature map."""
 
+from .features import (
+    DEFAULT_STATISTICS,
+    STATISTICS,
+    SSMFeatureMap,
+    input_views,
+    pooled_statistics,
+)
 from .inits import ALIASING_OPTIONS, INIT_NAMES, hippo_legs_diagonal, make_params
 from .kernel import (
     chunked_ssm_conv,
@@ -9,12 +17,13 @@ from .kernel import (
     fft_conv,
     vandermonde_kernel,
 )
-from .network import DiagonalSSM, SSMBlock, SSMNetwork
+from .network import POOLINGS, DiagonalSSM, SSMBlock, SSMNetwork, parse_pooling
 from .params import SSMParams, count_aliased_modes
 
 __all__ = [
-    "ALIASING_OPTIONS", "INIT_NAMES", "DiagonalSSM", "SSMBlock", "SSMNetwork", "SSMParams",
+    "ALIASING_OPTIONS", "DEFAULT_STATISTICS", "INIT_NAMES", "POOLINGS", "STATISTICS",
+    "DiagonalSSM", "SSMBlock", "SSMFeatureMap", "SSMNetwork", "SSMParams",
     "chunked_ssm_conv", "chunked_ssm_conv_encoded", "closed_form_response",
-    "count_aliased_modes", "discretize", "fft_conv",
-    "hippo_legs_diagonal", "make_params", "vandermonde_kernel",
+    "count_aliased_modes", "discretize", "fft_conv", "hippo_legs_diagonal", "input_views",
+    "make_params", "parse_pooling", "pooled_statistics", "vandermonde_kernel",
 ]

@@ -341,14 +341,16 @@ def chunked_ssm_conv(u, c, log_a, chunk=64, D=None):
     return _ChunkedConv.apply(u, toeplitz, into_state, a_T, out_of_state)
 
 
-def chunked_ssm_conv_encoded(x, weight, bias, c, log_a, chunk=64, D=None):
+def chunked_ssm_conv_encoded(x, weight, bias, c, log_a, chunk=64, D=None, time_major=False):
     """:func:`chunked_ssm_conv` of ``u = weight x + bias`` for one input channel.
 
     ``x`` is the raw ``(B, 1, L)`` input of a linear encoder ``weight`` (H, 1), ``bias``
     (H,). The encoder is folded into the chunk operators (``weight`` scales them, ``bias``
     adds their row sums), so the chunk products act on ``x`` itself: one large matrix
     product instead of ``H`` small ones, no ``(B, H, L)`` copy of ``u``, and no gradient
-    with respect to the data.
+    with respect to the data. ``time_major=True`` returns ``(L, B, H)`` instead of
+    ``(B, H, L)`` (the layout that per-step statistics read), for the price of the same
+    one copy.
     """
     batch, _, L = x.shape
     H = weight.shape[0]
@@ -362,10 +364,15 @@ def chunked_ssm_conv_encoded(x, weight, bias, c, log_a, chunk=64, D=None):
     # inputs) so that neither needs a split in the forward or a concatenation backward.
     operator = torch.cat([weight[:, 0, None, None] * weights,
                           bias[:, None, None] * weights.sum(-1, keepdim=True)], dim=-1)
-    own, entering = (x @ part.reshape(-1, T + 1).T
-                     for part in operator.split([T, operator.shape[1] - T], dim=1))
-    return _finish_chunks(own.view(n_chunks, batch, H, T),
-                          entering.view(n_chunks, batch, H, -1), a_T, out_of_state, L)
+    own, into = operator.split([T, operator.shape[1] - T], dim=1)  # (H, T | 2 N2, T + 1)
+    if time_major:  # rows of the product ordered (step, channel): own outputs (C, B, T, H)
+        own = (x @ own.transpose(0, 1).reshape(-1, T + 1).T).view(n_chunks, batch, T, H)
+    else:
+        own = (x @ own.reshape(-1, T + 1).T).view(n_chunks, batch, H, T)
+    entering = (x @ into.reshape(-1, T + 1).T).view(n_chunks, batch, H, -1)
+    if time_major:
+        return _finish_chunks_time_major(own, entering, a_T, out_of_state, L)
+    return _finish_chunks(own, entering, a_T, out_of_state, L)
 
 
 def _pad_to_chunks(u, length):
@@ -413,6 +420,31 @@ def _finish_chunks(y, entering, a_T, out_of_state, L):
     states = torch.view_as_real(torch.stack(states)).reshape(n_chunks, batch, H, 2 * N2)
     y = y + torch.einsum("cbhm,hmt->cbht", states, out_of_state)
     return y.permute(1, 2, 0, 3).reshape(batch, H, n_chunks * T)[..., :L]  # (B, H, L)
+
+
+def _scan_entering(entering, a_T):
+    """States entering every chunk, ``P_{c+1} = a**T P_c + entering_c`` (``P_0 = 0``):
+    complex (C, B, H, N2) from the interleaved real (C, B, H, 2 N2) inputs."""
+    n_chunks, batch, H, two_n2 = entering.shape
+    entering = torch.view_as_complex(entering.reshape(n_chunks, batch, H, two_n2 // 2, 2))
+    states = torch.zeros_like(entering)
+    for c in range(1, n_chunks):
+        torch.addcmul(entering[c - 1], a_T, states[c - 1], out=states[c])
+    return states
+
+
+def _finish_chunks_time_major(y, entering, a_T, out_of_state, L):
+    """:func:`_finish_chunks` for own outputs ``y`` (C, B, T, H); returns (L, B, H).
+
+    No gradient: the in-place additions are for the training-free feature map.
+    """
+    n_chunks, batch, T, H = y.shape
+    if n_chunks > 1:
+        states = torch.view_as_real(_scan_entering(entering, a_T))  # (C, B, H, N2, 2)
+        states = states.reshape(n_chunks * batch, H, -1).transpose(0, 1)  # (H, C B, 2 N2)
+        from_states = torch.bmm(states, out_of_state)  # (H, C B, T)
+        y.view(n_chunks * batch, T, H).add_(from_states.permute(1, 2, 0))
+    return y.transpose(1, 2).reshape(n_chunks * T, batch, H)[:L]  # (L, B, H)
 
 
 def _interleave(real, imag):

@@ -15,7 +15,19 @@ from .kernel import (
 )
 from .params import SSMParams
 
-__all__ = ["DiagonalSSM", "SSMBlock", "SSMNetwork"]
+__all__ = ["POOLINGS", "DiagonalSSM", "SSMBlock", "SSMNetwork", "parse_pooling"]
+
+# Poolings over time of the network's last activations (B, H, L) -> (B, H).
+POOLINGS = ("mean", "max", "last")
+
+
+def parse_pooling(pooling):
+    """``"mean+max"`` or ``("mean", "max")`` -> ``("mean", "max")``; ``ValueError`` otherwise."""
+    names = tuple(pooling.split("+")) if isinstance(pooling, str) else tuple(pooling)
+    if not names or any(name not in POOLINGS for name in names) or len(set(names)) < len(names):
+        raise ValueError(f"pooling must name distinct poolings from {POOLINGS}, joined by '+' "
+                         f"(e.g. 'mean+max'); got {pooling!r}.")
+    return names
 
 
 class DiagonalSSM(nn.Module):
@@ -176,7 +188,9 @@ class SSMNetwork(nn.Module):
     n_outputs : int
         Output size (classes or targets).
     dropout : float
-    pooling : {"mean", "last"}
+    pooling : str or tuple of str
+        Poolings over time from :data:`POOLINGS`, concatenated (``"mean+max"`` or
+        ``("mean", "max")``): the head reads ``d_model`` values per pooling.
     """
 
     def __init__(self, layers, n_inputs, n_outputs, dropout=0.0, pooling="mean"):
@@ -185,13 +199,13 @@ class SSMNetwork(nn.Module):
         self.encoder = nn.Linear(n_inputs, d_model)
         residual = len(layers) > 1
         self.blocks = nn.ModuleList(SSMBlock(layer, dropout, residual) for layer in layers)
-        self.head = nn.Linear(d_model, n_outputs)
-        self.pooling = pooling
+        self.pooling = parse_pooling(pooling)
+        self.head = nn.Linear(d_model * len(self.pooling), n_outputs)
 
     def encode(self, x):  # (B, C, L) -> (B, H, L)
         return torch.einsum("bcl,hc->bhl", x, self.encoder.weight) + self.encoder.bias[:, None]
 
-    def features(self, x):  # (B, C, L) -> (B, H)
+    def features(self, x):  # (B, C, L) -> (B, P H), P poolings
         first = self.blocks[0]
         if x.shape[1] == 1:  # the first layer's chunk products run on x itself
             z = self.encode(x) if first.residual else None  # only the residual needs it
@@ -200,7 +214,9 @@ class SSMNetwork(nn.Module):
             z = first(self.encode(x))
         for block in self.blocks[1:]:
             z = block(z)
-        return z.mean(dim=-1) if self.pooling == "mean" else z[..., -1]
+        pooled = {"mean": lambda: z.mean(dim=-1), "max": lambda: z.amax(dim=-1),
+                  "last": lambda: z[..., -1]}
+        return torch.cat([pooled[name]() for name in self.pooling], dim=-1)  # (B, P H)
 
     def forward(self, x):  # (B, C, L) -> (B, n_outputs)
         return self.head(self.features(x))

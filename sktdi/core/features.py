@@ -1,0 +1,364 @@
+"""The training-free feature map: pooled statistics of a fixed diagonal SSM filter bank.
+
+A fixed SSM layer of ``H`` channels filters the input *views*: every input channel and,
+with ``differences=True``, its first difference (which removes the level of a sequence
+and keeps its shape, as MultiRocket's difference view does). The views share the channels
+in contiguous blocks: SSM channel ``h`` reads view ``h * V // H``. Every channel's output
+``y[h]`` (``L`` steps) is pooled over time:
+
+* ``"ppv"``: proportion of positive values of ``y - b`` for ``n_biases`` biases ``b``
+  drawn from the training outputs of the channel (MiniRocket's pooling);
+* ``"lspv"``: longest stretch of consecutive positive values of ``y - b``, over ``L``
+  (MultiRocket's): *how long* an event lasts, which a proportion cannot tell;
+* ``"max"``, ``"min"``: extremes of the output;
+* ``"last"``: the output at the last step, a linear read of the final state, which
+  remembers *when* things happened through the modes' decay;
+* ``"mean"`` and ``"power"`` (mean square): the linear and quadratic means.
+
+The map is fitted on training sequences (the views' means and scales, the biases) and then
+fixed. The filtering runs in float32 (four times faster than float64 on a CPU, and ample for
+features read through thresholds and a ridge); every sequence is computed on rows of
+matrix products of its own, so features do not depend on which other sequences share a
+batch, and the biases sit halfway between training outputs, so no output sits on one.
+"""
+
+import numpy as np
+import torch
+
+from .kernel import chunked_ssm_conv_encoded, discretize
+
+__all__ = [
+    "DEFAULT_STATISTICS", "STATISTICS", "SSMFeatureMap", "bias_levels", "input_views",
+    "pooled_statistics", "weighted_quantile_midpoints",
+]
+
+STATISTICS = ("ppv", "lspv", "max", "min", "last", "mean", "power")
+DEFAULT_STATISTICS = ("ppv", "lspv", "max", "min", "last")
+# Statistics with one value per bias; the others give one value per channel.
+PER_BIAS = frozenset({"ppv", "lspv"})
+# Bounds on one batch of sequences: its outputs (batch, H, L) and the running counters of
+# the per-bias statistics (batch, H, n_biases), which stay small enough for the caches.
+_OUTPUT_ELEMENTS = 2**24
+_COUNTER_ELEMENTS = 2**17
+# Training outputs kept between reading the biases and pooling (fit_transform): 2**26
+# float32 are 256 MiB; larger training sets are filtered twice instead.
+_KEPT_ELEMENTS = 2**26
+_DTYPE = torch.float32
+# Training outputs per channel from which the biases are read (a strided subsample of
+# every sequence's steps beyond this).
+_BIAS_SAMPLE = 2**13
+_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
+
+
+def input_views(X3, differences):
+    """``(n, C, L)`` -> ``(n, V, L)``: the channels and, with ``differences``, their first
+    differences (``x[t] - x[t-1]``, 0 at ``t = 0``), so ``V = 2 C``."""
+    if not differences:
+        return X3
+    diff = np.diff(X3, axis=-1, prepend=X3[..., :1])
+    return np.concatenate([X3, diff], axis=1)
+
+
+def bias_levels(n_channels, n_biases):
+    """Quantile levels of the biases, ``(H, n_biases)`` in ``[0.1, 0.9]``.
+
+    Channel ``h`` takes ``n_biases`` evenly spaced levels shifted by ``h`` times the golden
+    ratio: together the channels cover the range densely (a low-discrepancy sequence, as
+    MiniRocket draws its quantiles), and no two channels share their levels.
+    """
+    shift = np.arange(n_channels)[:, None] * _GOLDEN
+    levels = (shift + np.arange(n_biases)[None, :] / n_biases) % 1.0
+    return 0.1 + 0.8 * levels
+
+
+def weighted_quantile_midpoints(values, weights, levels):
+    """Per row, the point halfway between the weighted ``level``-quantile and the next larger
+    value: a threshold that no value sits on, so that ``y > b`` does not flip with the
+    last bit of ``y``.
+
+    Parameters
+    ----------
+    values : tensor (H, m)
+    weights : tensor (m,)
+        Non-negative, not all zero. A weight of ``k`` counts like ``k`` repeated values.
+    levels : tensor (H, q)
+        Levels in ``[0, 1]``.
+
+    Returns
+    -------
+    thresholds : tensor (H, q)
+    """
+    sorted_values, order = torch.sort(values.contiguous(), dim=1)
+    sorted_values = sorted_values.contiguous()  # a one-value row can come back strided
+    cumulative = torch.cumsum(weights[order], dim=1)  # (H, m)
+    total = cumulative[:, -1:]
+    last = values.shape[1] - 1
+    below = torch.searchsorted(cumulative, levels * total).clamp(max=last)  # (H, q)
+    low = torch.gather(sorted_values, 1, below)
+    above = torch.searchsorted(sorted_values, low, right=True)  # first larger value
+    high = torch.gather(sorted_values, 1, above.clamp(max=last))
+    return torch.where(above <= last, (low + high) / 2, low)
+
+
+def pooled_statistics(y, biases, statistics):
+    """Pool every channel's output over time.
+
+    Parameters
+    ----------
+    y : tensor (L, B, H)
+        Outputs, time-major: the layout in which one step of every sequence and channel
+        is one contiguous block.
+    biases : tensor (H, q)
+    statistics : sequence of str
+        Names from :data:`STATISTICS`.
+
+    Returns
+    -------
+    features : tensor (B, n_features)
+        Statistic by statistic (in the given order), channel-major within each; per-bias
+        statistics give ``H * q`` columns, the others ``H``.
+    """
+    L = y.shape[0]
+    per_bias = {}
+    if PER_BIAS.intersection(statistics):
+        count, longest = _threshold_counts(y, biases, "lspv" in statistics)
+        per_bias = {"ppv": count, "lspv": longest}
+    columns = []
+    for name in statistics:
+        if name in PER_BIAS:
+            columns.append(per_bias[name].to(y.dtype).flatten(1) / L)
+        elif name == "max":
+            columns.append(y.amax(0))
+        elif name == "min":
+            columns.append(y.amin(0))
+        elif name == "last":
+            columns.append(y[-1])
+        elif name == "mean":
+            columns.append(y.mean(0))
+        elif name == "power":
+            columns.append(y.pow(2).mean(0))
+        else:
+            raise ValueError(f"Unknown statistic {name!r}; expected one of {STATISTICS}.")
+    return torch.cat(columns, dim=1)
+
+
+def _threshold_counts(y, biases, longest_runs):
+    """Steps above every bias, and the longest run of consecutive such steps.
+
+    One pass over time on ``(B, H, q)`` counters (a run grows by one above the bias and
+    restarts at zero below it), instead of a ``(B, H, q, L)`` block of comparisons and
+    cumulative scans, which is several times slower and larger.
+
+    Returns
+    -------
+    count, longest : int tensors (B, H, q); ``longest`` is None unless ``longest_runs``.
+    """
+    L, batch, H = y.shape
+    counter = torch.int16 if L < torch.iinfo(torch.int16).max else torch.int32
+    count = torch.zeros(batch, H, biases.shape[1], dtype=counter)
+    above = torch.empty(count.shape, dtype=torch.bool)
+    run = torch.zeros_like(count) if longest_runs else None
+    longest = torch.zeros_like(count) if longest_runs else None
+    for step in y.unsqueeze(-1):  # (B, H, 1)
+        torch.gt(step, biases, out=above)
+        count.add_(above)
+        if longest_runs:
+            run.add_(1).mul_(above)
+            torch.maximum(longest, run, out=longest)
+    return count, longest
+
+
+class SSMFeatureMap:
+    """A fixed SSM layer and the pooled statistics of its outputs (fitted state included).
+
+    Parameters
+    ----------
+    params : SSMParams
+        The filter bank: one SSM layer of ``H`` channels.
+    differences : bool, default=True
+        Also filter the first difference of every input channel.
+    statistics : sequence of str, default=DEFAULT_STATISTICS
+        What to pool (module docstring).
+    n_biases : int, default=5
+        Biases per channel of the per-bias statistics.
+
+    Attributes (after :meth:`fit`)
+    -------------------------------
+    view_mean_, view_scale_ : ndarray (V,)
+        Standardization of every input view (mean and standard deviation over training
+        sequences and steps).
+    biases_ : ndarray (H, n_biases)
+        Thresholds of ``"ppv"`` and ``"lspv"``, read from the training outputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktdi.core import SSMFeatureMap, make_params
+    >>> X = np.random.RandomState(0).normal(size=(20, 1, 50))
+    >>> bank = SSMFeatureMap(make_params("S4D-LegS", 4, 8, random_state=0)).fit(X)
+    >>> bank.transform(X).shape  # 4 channels x (5 ppv + 5 lspv + max + min + last)
+    (20, 52)
+    """
+
+    def __init__(self, params, *, differences=True, statistics=DEFAULT_STATISTICS,
+                 n_biases=5):
+        unknown = sorted(set(statistics) - set(STATISTICS))
+        if unknown or not statistics:
+            raise ValueError(f"statistics must be a non-empty selection of {STATISTICS}; "
+                             f"got {tuple(statistics)}.")
+        self.params = params
+        self.differences = bool(differences)
+        self.statistics = tuple(statistics)
+        self.n_biases = int(n_biases)
+
+    @property
+    def n_features(self):
+        """Number of output features."""
+        H = self.params.n_channels
+        return sum(H * self.n_biases if s in PER_BIAS else H for s in self.statistics)
+
+    def feature_names(self):
+        """Names of the output columns: ``ssm{h}_{statistic}[{bias}]``.
+
+        Returns
+        -------
+        names : list of str
+        """
+        names = []
+        for stat in self.statistics:
+            for h in range(self.params.n_channels):
+                if stat in PER_BIAS:
+                    names += [f"ssm{h}_{stat}{j}" for j in range(self.n_biases)]
+                else:
+                    names.append(f"ssm{h}_{stat}")
+        return names
+
+    def fit(self, X3, sample_weight=None):
+        """Fit the views' standardization and the biases on training sequences.
+
+        Parameters
+        ----------
+        X3 : ndarray (n, C, L)
+        sample_weight : ndarray (n,), default=None
+            Non-negative weights; a weight ``k`` counts like ``k`` copies of the sequence
+            and rows of weight 0 are ignored.
+
+        Returns
+        -------
+        self : SSMFeatureMap
+        """
+        views, weights = self._fit_views(X3, sample_weight)
+        self.biases_ = self._fit_biases(self._outputs(views, n_biases=1), weights)
+        return self
+
+    def fit_transform(self, X3, sample_weight=None):
+        """:meth:`fit`, then :meth:`transform` of the same sequences, filtering them once
+        when their outputs fit in memory.
+
+        Parameters
+        ----------
+        X3 : ndarray (n, C, L)
+        sample_weight : ndarray (n,), default=None
+
+        Returns
+        -------
+        features : ndarray (n, n_features), float64
+        """
+        n, _, L = X3.shape
+        if n * L * self.params.n_channels > _KEPT_ELEMENTS:
+            return self.fit(X3, sample_weight).transform(X3)
+        self._fit_views(X3, sample_weight)
+        views = self._standardize(input_views(X3, self.differences))
+        outputs = list(self._outputs(views, n_biases=self.n_biases))
+        weights = (np.ones(n) if sample_weight is None
+                   else np.asarray(sample_weight, dtype=np.float64))
+        keep = np.flatnonzero(weights > 0)
+        kept = ((begin, y[:, keep[(keep >= begin) & (keep < begin + y.shape[1])] - begin])
+                for begin, y in outputs)
+        self.biases_ = self._fit_biases(kept, weights[keep])
+        return self._pool(outputs, n)
+
+    def _fit_views(self, X3, sample_weight):
+        """Fit the views' standardization; return the standardized training views and
+        weights of the rows with positive weight."""
+        weights = (np.ones(len(X3)) if sample_weight is None
+                   else np.asarray(sample_weight, dtype=np.float64))
+        keep = weights > 0
+        X3, weights = X3[keep], weights[keep]
+        views = input_views(X3, self.differences)
+        total = weights.sum() * views.shape[-1]
+        self.view_mean_ = np.einsum("n,nvl->v", weights, views) / total
+        centred = views - self.view_mean_[:, None]
+        variance = np.einsum("n,nvl->v", weights, centred**2) / total
+        scale = np.sqrt(variance)
+        self.view_scale_ = np.where(scale > 0, scale, 1.0)
+        return self._standardize(views), weights
+
+    def _standardize(self, views):
+        return (views - self.view_mean_[:, None]) / self.view_scale_[:, None]
+
+    def _fit_biases(self, outputs, weights):
+        """Biases at the levels of :func:`bias_levels`, read from training outputs.
+
+        ``outputs`` yields ``(first row, (L, b, H))`` blocks of the sequences whose
+        ``weights`` are given; every ``stride``-th step of every sequence is read, at most
+        about ``_BIAS_SAMPLE`` values per channel.
+        """
+        H = self.params.n_channels
+        samples, stride = [], None
+        for _, y in outputs:  # (L, b, H)
+            stride = stride or max(1, -(-len(weights) * y.shape[0] // _BIAS_SAMPLE))
+            samples.append(y[::stride].clone())  # a copy: the block itself is not kept
+        sample = torch.cat(samples, dim=1).permute(2, 1, 0)  # (H, n, L')
+        per_value = torch.as_tensor(weights, dtype=_DTYPE)[:, None].expand(-1, sample.shape[-1])
+        levels = torch.as_tensor(bias_levels(H, self.n_biases), dtype=_DTYPE)
+        return weighted_quantile_midpoints(sample.reshape(H, -1), per_value.reshape(-1),
+                                           levels).numpy()
+
+    def transform(self, X3):
+        """Pooled statistics of the fixed bank's outputs.
+
+        Parameters
+        ----------
+        X3 : ndarray (n, C, L)
+            Any length ``L``; the channel count seen by :meth:`fit`.
+
+        Returns
+        -------
+        features : ndarray (n, n_features), float64
+        """
+        views = self._standardize(input_views(X3, self.differences))
+        return self._pool(self._outputs(views, n_biases=self.n_biases), len(X3))
+
+    def _pool(self, outputs, n):
+        biases = torch.as_tensor(self.biases_, dtype=_DTYPE)
+        features = np.empty((n, self.n_features))
+        for begin, y in outputs:
+            features[begin:begin + y.shape[1]] = pooled_statistics(y, biases,
+                                                                   self.statistics).numpy()
+        return features
+
+    def _outputs(self, views, n_biases):
+        """Yield ``(first row, outputs (L, b, H))`` of the bank over batches of sequences."""
+        params = self.params
+        H = params.n_channels
+        n, V, L = views.shape
+        A, B, C = (torch.from_numpy(x) for x in (params.A, params.B, params.C))
+        log_a, Bbar = discretize(A, B, torch.from_numpy(params.dt), params.discretization)
+        complex_dtype = torch.complex64 if _DTYPE == torch.float32 else torch.complex128
+        c, log_a = (C * Bbar).to(complex_dtype), log_a.to(complex_dtype)
+        D = torch.from_numpy(params.D).to(_DTYPE)
+        rows = max(1, min(_OUTPUT_ELEMENTS // (H * L), _COUNTER_ELEMENTS // (H * n_biases)))
+        first = [h * V // H for h in range(H)]  # view read by every channel
+        blocks = [(v, first.index(v), H - first[::-1].index(v)) for v in sorted(set(first))]
+        with torch.no_grad():
+            for begin in range(0, n, rows):
+                block = torch.from_numpy(views[begin:begin + rows]).to(_DTYPE)  # (b, V, L)
+                y = block.new_empty(L, len(block), H)  # time-major
+                for v, start, stop in blocks:
+                    y[:, :, start:stop] = chunked_ssm_conv_encoded(
+                        block[:, v:v + 1], block.new_ones(stop - start, 1),
+                        block.new_zeros(stop - start), c[start:stop], log_a[start:stop],
+                        D=D[start:stop], time_major=True,
+                    )
+                yield begin, y
