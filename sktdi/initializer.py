@@ -11,6 +11,12 @@ base SSM's modes so that the model power spectrum ``sum_h |H_h(w)|^2`` matches i
 - ``"gradient"``: Adam on the matching loss over ``log dt`` and ``Im A`` (optionally
   ``log(-Re A)`` and ``log |C|``), through the closed-form frequency response;
 - ``"hybrid"``: the quantile placement, then gradient steps from there.
+
+``keep_base`` leaves a fraction of the channels at the base initialization, spread evenly
+over the layer, and aligns the others: a filter bank then holds both the base's filters
+and filters placed on the task's band(s), and a readout can use either. ``transform``
+gives the pooled statistics of the fixed layer (:mod:`sktdi.core.features`), the
+features of :class:`~sktdi.SSMFeatureClassifier`.
 """
 
 import time
@@ -22,20 +28,24 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._validation import check_fitted_shape
 from .core import (
+    DEFAULT_STATISTICS,
     INIT_NAMES,
+    STATISTICS,
     DiagonalSSM,
+    SSMFeatureMap,
     SSMParams,
     closed_form_response,
     count_aliased_modes,
     discretize,
-    fft_conv,
+    input_views,
     make_params,
 )
 from .spectral import (
+    MIN_SPECTRUM_LENGTH,
     SPECTRUM_KINDS,
     frequency_grid,
     infer_task,
@@ -45,7 +55,7 @@ from .spectral import (
     task_power_spectrum,
 )
 
-__all__ = ["SpectralInitializer", "match_quantiles", "match_gradient"]
+__all__ = ["SpectralInitializer", "aligned_channels", "match_quantiles", "match_gradient"]
 
 # Bounds that keep the fitted SSM sane: dt within these, Re A below -_MIN_DECAY.
 _DT_BOUNDS = (1e-4, 10.0)
@@ -142,20 +152,32 @@ def _state(layer, log_c_mag):
     return layer.to_params(), log_c_mag.detach().clone()
 
 
-def _ssm_features(params, X3, kind, batch_size=256):
-    """Pooled outputs of a fixed SSM layer: (n, H). SSM channel h reads input channel h % C."""
-    H = params.n_channels
-    n, C, L = X3.shape
-    layer = DiagonalSSM.from_params(params, dtype=torch.float64)
-    route = np.arange(H) % C
-    features = []
-    with torch.no_grad():
-        K = layer.kernel(L)  # (H, L), built once for all batches
-        for begin in range(0, n, batch_size):
-            u = torch.as_tensor(X3[begin:begin + batch_size][:, route, :])  # (B, H, L)
-            y = fft_conv(u, K) + layer.D[:, None] * u
-            features.append((y.pow(2) if kind == "power" else y).mean(dim=-1).numpy())
-    return np.concatenate(features)
+def aligned_channels(n_channels, keep_base):
+    """Indices of the channels that TDI moves when ``keep_base`` of them keep the base.
+
+    The kept channels are spread evenly over the layer (every other one for 0.5), so that
+    kept and aligned channels share the time-scales and input views of the layer alike.
+
+    Returns
+    -------
+    aligned : ndarray of int
+    """
+    h = np.arange(n_channels)
+    kept = np.floor((h + 1) * keep_base) > np.floor(h * keep_base)
+    return h[~kept]
+
+
+def _with_channels(params, channels, source):
+    """``params`` with the given channels replaced by those of ``source`` (same shape)."""
+    values = {name: getattr(params, name).copy() for name in ("A", "B", "C", "dt", "D")}
+    for name in values:
+        values[name][channels] = getattr(source, name)
+    return SSMParams(**values, discretization=params.discretization)
+
+
+def _channel_subset(params, channels):
+    return SSMParams(params.A[channels], params.B[channels], params.C[channels],
+                     params.dt[channels], params.D[channels], params.discretization)
 
 
 class SpectralInitializer(TransformerMixin, BaseEstimator):
@@ -205,9 +227,24 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         Gradient stops when 10 steps improve the loss by less.
     learning_rate : float, default=0.05
         Adam step of the gradient methods.
-    features : {"power", "mean"}, default="power"
-        What :meth:`transform` pools over time per SSM channel: the mean square of the
-        output (band power, useful for random-phase signals) or its mean.
+    keep_base : float in [0, 1), default=0.0
+        Fraction of the channels left at the base initialization, spread evenly over the
+        layer; TDI places the modes of the others. 0 aligns the whole layer (the paper's
+        TDI); :class:`~sktdi.SSMFeatureClassifier` keeps half, so that its ridge readout
+        can use the base's filters and the aligned ones side by side.
+    differences : bool, default=False
+        Let the channels read the first difference of every input channel as well (the
+        input *views* of :func:`sktdi.core.input_views`); the task spectrum is then that
+        of both views together.
+    features : "pooled", "power", "mean" or tuple of str, default="pooled"
+        What :meth:`transform` pools over time per SSM channel: ``"pooled"`` the
+        statistics of :data:`sktdi.core.DEFAULT_STATISTICS` (proportion and longest
+        stretch of positive values against ``n_biases`` data-drawn biases, max, min and
+        last value: the features of :class:`~sktdi.SSMFeatureClassifier`); ``"power"``
+        the mean square (band power); ``"mean"`` the mean; or a tuple of names from
+        :data:`sktdi.core.STATISTICS`.
+    n_biases : int, default=5
+        Biases per channel of the per-bias statistics.
     random_state : int, RandomState instance or None, default=None
         Seeds the base initialization.
 
@@ -230,13 +267,20 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
     loss_ : float
         Matching loss of the aligned layer.
     n_iter_ : int
-        Gradient steps taken (0 for ``"quantile"``).
+        Matching iterations: the quantile placement counts one, every gradient step one
+        more (``"gradient"`` counts its steps alone); a fallback that keeps the base
+        evaluated the task once and counts one.
     fit_time_ : float
         Wall time of ``fit`` in seconds.
     n_aliased_modes_ : int
         Aliased modes of the aligned layer.
     fallback_ : bool
-        True when the task had no spectrum (constant sequences) and the base was kept.
+        True when the task had no spectrum to match (sequences shorter than 4 steps,
+        constant sequences) and the base was kept, with a warning.
+    aligned_channels_ : ndarray of int
+        Channels whose modes TDI placed (all but those ``keep_base`` keeps).
+    feature_map_ : SSMFeatureMap
+        The fixed layer and the fitted statistics of :meth:`transform`.
     n_features_in_ : int
     seq_len_ : int
 
@@ -272,7 +316,10 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "features": [StrOptions({"power", "mean"})],
+        "keep_base": [Interval(Real, 0, 1, closed="left")],
+        "differences": ["boolean"],
+        "features": [StrOptions({"pooled", "power", "mean"}), tuple, list],
+        "n_biases": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
     }
 
@@ -280,8 +327,8 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         self, base="S4D-Lin", *, n_states=64, d_model=64, base_options=None,
         discretization="zoh", spectrum="auto", estimation="welch", nperseg=None,
         smoothing=3, shrinkage="auto", prior_samples=4, method="quantile", fit_real=False,
-        fit_magnitude=False, max_iter=100, tol=1e-6, learning_rate=0.05, features="power",
-        random_state=None,
+        fit_magnitude=False, max_iter=100, tol=1e-6, learning_rate=0.05, keep_base=0.0,
+        differences=False, features="pooled", n_biases=5, random_state=None,
     ):
         self.base = base
         self.n_states = n_states
@@ -300,7 +347,10 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.learning_rate = learning_rate
+        self.keep_base = keep_base
+        self.differences = differences
         self.features = features
+        self.n_biases = n_biases
         self.random_state = random_state
 
     def _validate_X(self, X, reset):
@@ -339,7 +389,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Estimate the task spectrum of ``X`` (and ``y``) and align the SSM with it.
 
         Parameters
@@ -347,11 +397,40 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
         y : array-like of shape (n_samples,) or (n_samples, n_targets), default=None
             Labels or targets; required unless ``spectrum="input"``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the sequences in the task spectrum, the ``"auto"``
+            shrinkage (which counts ``sum(sample_weight)`` sequences) and the statistics
+            of :meth:`transform`; a weight ``k`` counts like ``k`` copies.
 
         Returns
         -------
         self : SpectralInitializer
         """
+        X3, sample_weight = self._align(X, y, sample_weight)
+        self.feature_map_.fit(X3, sample_weight)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None, sample_weight=None):
+        """:meth:`fit`, then :meth:`transform` of ``X``, filtering ``X`` once.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets), default=None
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_features)
+        """
+        X3, sample_weight = self._align(X, y, sample_weight)
+        return self.feature_map_.fit_transform(X3, sample_weight)
+
+    def _align(self, X, y, sample_weight=None):
+        """Validate, estimate the task spectrum, place the modes; set every fitted attribute
+        but the feature map's statistics. Returns the validated ``(n, C, L)`` input and
+        sample weights."""
         start = time.perf_counter()
         X3 = self._validate_X(X, reset=True)
         if y is not None:
@@ -359,26 +438,36 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
             if y.shape[0] != X3.shape[0]:
                 raise ValueError(f"y has {y.shape[0]} entries but X has {X3.shape[0]} "
                                  "samples (inconsistent numbers of samples).")
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X3, dtype=np.float64,
+                                                 ensure_non_negative=True)
         base = self.base_params()
         L = X3.shape[-1]
         self.spectrum_kind_ = self._resolve_kind(y)
-        raw = task_power_spectrum(X3, y, self.spectrum_kind_, method=self.estimation,
-                                  nperseg=self.nperseg, smoothing=self.smoothing)
         self.base_params_ = base
-        self.raw_task_spectrum_ = raw
+        self.aligned_channels_ = aligned_channels(base.n_channels, self.keep_base)
         prior = model_power_spectrum(base, L)
+        if L < MIN_SPECTRUM_LENGTH:
+            raw = np.zeros(L // 2 + 1)
+            reason = (f"sequences of length {L} are too short for a task spectrum (TDI "
+                      f"needs at least {MIN_SPECTRUM_LENGTH} steps)")
+        else:
+            views = input_views(X3, self.differences)
+            raw = task_power_spectrum(views, y, self.spectrum_kind_, method=self.estimation,
+                                      nperseg=self.nperseg, smoothing=self.smoothing,
+                                      sample_weight=sample_weight)
+            reason = "the task spectrum is zero (constant or all-zero sequences)"
+        self.raw_task_spectrum_ = raw
         self.fallback_ = not np.any(raw > 0)
         if self.fallback_:
-            warnings.warn(
-                "The task spectrum is zero (constant or all-zero sequences): nothing to "
-                f"match, so the base initialization {self.base!r} is kept.",
-                UserWarning, stacklevel=2,
-            )
+            warnings.warn(f"{reason[0].upper()}{reason[1:]}: nothing to match, so the base "
+                          f"initialization {self.base!r} is kept.", UserWarning, stacklevel=3)
             self.shrinkage_ = 1.0
             self.task_spectrum_ = prior
-            self.params_, self.n_iter_ = base, 0
+            self.params_, self.n_iter_ = base, 1
         else:
-            n = X3.shape[0]
+            # sequences counted as repeated ones when weighted
+            n = X3.shape[0] if sample_weight is None else float(sample_weight.sum())
             self.shrinkage_ = (self.prior_samples / (self.prior_samples + n)
                                if self.shrinkage == "auto" else float(self.shrinkage))
             self.task_spectrum_ = shrink_spectrum(raw, prior, self.shrinkage_)
@@ -387,8 +476,22 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         self.loss_ = spectral_matching_loss(model_power_spectrum(self.params_, L),
                                             self.task_spectrum_)
         self.n_aliased_modes_ = count_aliased_modes(self.params_)
+        self.feature_map_ = SSMFeatureMap(
+            self.params_, differences=self.differences, statistics=self._statistics(),
+            n_biases=self.n_biases,
+        )
         self.fit_time_ = time.perf_counter() - start
-        return self
+        return X3, sample_weight
+
+    def _statistics(self):
+        if isinstance(self.features, str):
+            return {"pooled": DEFAULT_STATISTICS, "power": ("power",),
+                    "mean": ("mean",)}[self.features]
+        unknown = sorted(set(self.features) - set(STATISTICS))
+        if unknown or not self.features:
+            raise ValueError(f"features must be 'pooled', 'power', 'mean' or a non-empty "
+                             f"tuple of {STATISTICS}; got {self.features!r}.")
+        return tuple(self.features)
 
     def _resolve_kind(self, y):
         if self.spectrum == "input":
@@ -403,12 +506,19 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         return "cross" if infer_task(y) == "regression" else "discriminative"
 
     def _match(self, base, S_task):
+        """Place the modes of the aligned channels; the others keep the base's."""
+        channels = self.aligned_channels_
+        if channels.size == 0:
+            return base, 1
+        moving = _channel_subset(base, channels)
         if self.method == "gradient":
-            return match_gradient(base, S_task, **self._gradient_options())
-        placed = match_quantiles(base, S_task)
-        if self.method == "quantile" or self.max_iter == 0:
-            return placed, 0
-        return match_gradient(placed, S_task, **self._gradient_options())
+            placed, n_iter = match_gradient(moving, S_task, **self._gradient_options())
+        else:
+            placed, n_iter = match_quantiles(moving, S_task), 1
+            if self.method == "hybrid" and self.max_iter > 0:
+                placed, steps = match_gradient(placed, S_task, **self._gradient_options())
+                n_iter += steps
+        return _with_channels(base, channels, placed), n_iter
 
     def _gradient_options(self):
         return {"max_iter": self.max_iter, "tol": self.tol,
@@ -416,7 +526,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
                 "fit_magnitude": self.fit_magnitude}
 
     def transform(self, X):
-        """Features of the fixed aligned SSM: one pooled output per SSM channel.
+        """Features of the fixed aligned SSM: statistics of every channel's output.
 
         Parameters
         ----------
@@ -424,14 +534,17 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        features : ndarray of shape (n_samples, d_model)
+        features : ndarray of shape (n_samples, n_features)
+            ``features="pooled"`` gives ``d_model * (2 * n_biases + 3)`` columns
+            (:meth:`get_feature_names_out` names them); ``"power"`` and ``"mean"`` one
+            per channel.
         """
-        check_is_fitted(self, "params_")
+        check_is_fitted(self, "feature_map_")
         X3 = self._validate_X(X, reset=False)
-        return _ssm_features(self.params_, X3, self.features)
+        return self.feature_map_.transform(X3)
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output features: one per SSM channel.
+        """Names of the output features: channel and statistic.
 
         Parameters
         ----------
@@ -441,10 +554,10 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         Returns
         -------
         feature_names_out : ndarray of str objects
-            ``ssm0`` ... ``ssm{d_model - 1}``.
+            ``ssm{h}_{statistic}`` (``ssm{h}_ppv{j}`` for the ``j``-th bias).
         """
-        check_is_fitted(self, "params_")
-        return np.asarray([f"ssm{h}" for h in range(self.d_model)], dtype=object)
+        check_is_fitted(self, "feature_map_")
+        return np.asarray(self.feature_map_.feature_names(), dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

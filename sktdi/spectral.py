@@ -175,7 +175,14 @@ def _periodograms(Xc, method, nperseg):
     raise ValueError(f"Unknown method {method!r}; expected 'periodogram' or 'welch'.")
 
 
-def _targets_matrix(y, n, task):
+def _weighted_mean(values, weights):
+    """Mean over the first axis; ``weights`` (n,) or None for equal weights."""
+    if weights is None:
+        return values.mean(axis=0)
+    return np.tensordot(weights, values, axes=1) / weights.sum()
+
+
+def _targets_matrix(y, n, task, weights=None):
     """Centred target matrix (n, n_targets): one-hot classes or the regression targets."""
     y = np.asarray(y)
     if y.shape[0] != n:
@@ -189,7 +196,16 @@ def _targets_matrix(y, n, task):
         Y = y.astype(np.float64).reshape(n, -1)
         if not np.all(np.isfinite(Y)):
             raise ValueError("y contains NaN or infinity.")
-    return Y - Y.mean(axis=0)
+    return Y - _weighted_mean(Y, weights)
+
+
+def _check_weights(sample_weight, n):
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.shape != (n,):
+        raise ValueError(f"sample_weight has shape {weights.shape}, expected ({n},).")
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
+        raise ValueError("sample_weight must be finite, non-negative and not all zero.")
+    return weights
 
 
 def infer_task(y):
@@ -199,28 +215,32 @@ def infer_task(y):
         "classification")
 
 
-def _cross_spectrum(Xc, Y):
+def _cross_spectrum(Xc, Y, weights=None):
     """``sum_c |E[(y_c - mean) conj(U_j)]|^2``, (C, F)."""
     U = np.fft.rfft(Xc, axis=-1)  # (n, C, F)
-    cross = np.einsum("nk,ncf->kcf", Y, np.conj(U)) / Xc.shape[0]  # (K, C, F)
+    w = np.ones(len(Xc)) if weights is None else weights
+    cross = np.einsum("n,nk,ncf->kcf", w, Y, np.conj(U)) / w.sum()  # (K, C, F)
     return np.sum(np.abs(cross) ** 2, axis=0) / Xc.shape[-1]
 
 
-def _fisher_ratio(log_power, Y):
+def _fisher_ratio(log_power, Y, weights=None):
     """Between- over within-group variance of the log power, per frequency: (C, F).
 
     For classes the groups are the classes; for a continuous target it is the variance of
     the log power explained by a linear fit on ``y`` over the unexplained variance.
+    ``weights`` count like repeated sequences.
     """
-    centred = log_power - log_power.mean(axis=0)
-    # Least-squares fit of the log power on the centred targets. For one-hot classes the
-    # fitted values are the class means, so ``between`` and ``within`` are the classical
-    # between- and within-class variances.
+    w = np.ones(len(Y)) if weights is None else weights
+    centred = log_power - _weighted_mean(log_power, weights)
+    # Weighted least-squares fit of the log power on the centred targets. For one-hot
+    # classes the fitted values are the class means, so ``between`` and ``within`` are the
+    # classical between- and within-class variances.
     flat = centred.reshape(centred.shape[0], -1)
-    coef, *_ = np.linalg.lstsq(Y, flat, rcond=None)
+    root = np.sqrt(w)[:, None]
+    coef, *_ = np.linalg.lstsq(root * Y, root * flat, rcond=None)
     fitted = Y @ coef
-    between = np.mean(fitted**2, axis=0)
-    within = np.mean((flat - fitted) ** 2, axis=0)
+    between = _weighted_mean(fitted**2, w)
+    within = _weighted_mean((flat - fitted) ** 2, w)
     ratio = between / np.maximum(within, 1e-12 * max(1.0, float(np.max(within))))
     return ratio.reshape(centred.shape[1:])
 
@@ -262,7 +282,7 @@ def shrink_spectrum(S, prior, shrinkage):
 
 def task_power_spectrum(
     X, y=None, kind="auto", *, method="periodogram", nperseg=None, smoothing=1,
-    per_channel=False, task=None,
+    per_channel=False, task=None, sample_weight=None,
 ):
     """Power spectrum of a task on the real-FFT grid (SPEC section 3).
 
@@ -298,6 +318,9 @@ def task_power_spectrum(
         Return ``(n_channels, L // 2 + 1)``.
     task : {"classification", "regression"}, default=None
         How to read ``y``; inferred with ``type_of_target`` when None.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights of the sequences in every mean; a weight ``k`` counts like
+        ``k`` copies of the sequence, 0 like its absence.
 
     Returns
     -------
@@ -315,7 +338,8 @@ def task_power_spectrum(
     if kind not in SPECTRUM_KINDS:
         raise ValueError(f"Unknown spectrum kind {kind!r}; expected one of {SPECTRUM_KINDS}.")
     X = _as_channels(X)
-    Xc = X - X.mean(axis=0)
+    weights = None if sample_weight is None else _check_weights(sample_weight, X.shape[0])
+    Xc = X - _weighted_mean(X, weights)
     if kind != "input":
         if y is None:
             raise ValueError(f"The {kind!r} task spectrum needs y; pass y or use 'input'.")
@@ -324,16 +348,16 @@ def task_power_spectrum(
             raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
         if kind == "auto":
             kind = "cross" if task == "regression" else "discriminative"
-        Y = _targets_matrix(y, X.shape[0], task)
+        Y = _targets_matrix(y, X.shape[0], task, weights)
 
     if kind == "input":
-        S = _periodograms(Xc, method, nperseg).mean(axis=0)
+        S = _weighted_mean(_periodograms(Xc, method, nperseg), weights)
     elif kind == "cross":
-        S = _cross_spectrum(Xc, Y)
+        S = _cross_spectrum(Xc, Y, weights)
     else:
         power = _periodograms(Xc, method, nperseg)
         floor = 1e-12 * max(float(power.max()), 1e-300)
-        S = _fisher_ratio(np.log(power + floor), Y)
+        S = _fisher_ratio(np.log(power + floor), Y, weights)
     S = smooth_spectrum(S, smoothing)
     return S if per_channel else S.sum(axis=0)
 

@@ -125,8 +125,8 @@ BAD_INPUT = [
     # -------------------------------------------------------------- transform / initializer
     ("transform-other-length", lambda: fitted_initializer().transform(X[:, :8]), ValueError,
      "sequences of length 8"),
-    ("initializer-too-short", lambda: SpectralInitializer().fit(X[:, :3], Y), ValueError,
-     "at least 4"),
+    ("initializer-too-long-keep-base", lambda: SpectralInitializer(keep_base=1.0).fit(X, Y),
+     ValueError, "'keep_base' parameter"),
     ("initializer-unknown-spectrum", lambda: SpectralInitializer(spectrum="bogus").fit(X, Y),
      ValueError, "'spectrum' parameter"),
     ("initializer-cross-without-y", lambda: SpectralInitializer(spectrum="cross").fit(X),
