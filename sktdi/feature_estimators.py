@@ -1,0 +1,504 @@
+"""Training-free SSM estimators: `SSMFeatureClassifier`, `SSMFeatureRegressor`.
+
+The setting of the paper's kernel view, as an estimator: a *fixed* bank of diagonal SSM
+filters (a named initialization, or aligned with the task's power spectrum by TDI), pooled
+statistics of every filter's output (:mod:`sktdi.core.features`), and a ridge readout whose
+penalty is chosen by efficient leave-one-out. Nothing is trained by gradient descent: a fit
+is one pass of the bank over the training sequences and one eigendecomposition.
+"""
+
+import time
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, clone
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+from ._validation import validate_sequences
+from .core import DEFAULT_STATISTICS, INIT_NAMES, STATISTICS, SSMFeatureMap, make_params
+from .initializer import SpectralInitializer
+from .selection import DEFAULT_ALPHAS, auto_candidates, fit_ridge_readout, select_candidate
+
+__all__ = ["SSMFeatureClassifier", "SSMFeatureRegressor", "bank_time_scales"]
+
+_SEED_MAX = np.iinfo(np.int32).max
+# Fraction of the bank that init="tdi" leaves at the base initialization.
+_KEEP_BASE = 0.5
+# Relative margin by which an init="auto" candidate must beat the base's evidence.
+_AUTO_MARGIN = 0.01
+
+
+def bank_time_scales(time_scales, seq_len):
+    """``dt_min, dt_max`` of a bank whose memories span ``time_scales`` steps.
+
+    A mode with ``Re A = -1/2`` (S4D-Lin, S4D-Inv, S4D-LegS, scaled) forgets with time
+    constant ``2 / dt`` steps, so memories from ``shortest`` to ``longest`` steps need
+    ``dt`` from ``2 / longest`` to ``2 / shortest``.
+
+    Parameters
+    ----------
+    time_scales : "auto" or (float, float)
+        ``(shortest, longest)`` memory in steps; ``"auto"`` is from 4 steps to the
+        sequence length.
+    seq_len : int
+
+    Returns
+    -------
+    dt_min, dt_max : float
+
+    Examples
+    --------
+    >>> from sktdi.feature_estimators import bank_time_scales
+    >>> bank_time_scales("auto", 200)
+    (0.01, 0.5)
+    """
+    if isinstance(time_scales, str):
+        shortest, longest = 4.0, float(max(seq_len, 4))
+    else:
+        try:
+            shortest, longest = (float(v) for v in time_scales)
+        except (TypeError, ValueError) as exc:
+            raise ValueError("time_scales must be 'auto' or a pair (shortest, longest) of "
+                             f"memories in steps; got {time_scales!r}.") from exc
+        if not 0 < shortest <= longest < np.inf:
+            raise ValueError("time_scales needs 0 < shortest <= longest (memories in steps); "
+                             f"got {time_scales!r}.")
+    return 2.0 / longest, 2.0 / shortest
+
+
+class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
+    """Shared parameters, fitting and prediction of the training-free SSM estimators."""
+
+    _parameter_constraints: dict = {
+        "init": [StrOptions({*INIT_NAMES, "tdi", "auto"}), HasMethods(["fit", "base_params"])],
+        "base": [StrOptions(set(INIT_NAMES))],
+        "n_states": [Interval(Integral, 2, None, closed="left")],
+        "d_model": [Interval(Integral, 1, None, closed="left")],
+        "init_options": [dict, None],
+        "discretization": [StrOptions({"zoh", "bilinear"})],
+        "time_scales": [StrOptions({"auto"}), tuple, list],
+        "differences": ["boolean"],
+        "statistics": [tuple, list],
+        "n_biases": [Interval(Integral, 1, None, closed="left")],
+        "alphas": ["array-like", None],
+        "cv": ["cv_object"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    @abstractmethod
+    def __init__(self, init, *, base, n_states, d_model, init_options, discretization,
+                 time_scales, differences, statistics, n_biases, alphas, cv, random_state,
+                 verbose):
+        self.init = init
+        self.base = base
+        self.n_states = n_states
+        self.d_model = d_model
+        self.init_options = init_options
+        self.discretization = discretization
+        self.time_scales = time_scales
+        self.differences = differences
+        self.statistics = statistics
+        self.n_biases = n_biases
+        self.alphas = alphas
+        self.cv = cv
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ subclass hooks
+    @abstractmethod
+    def _validate_targets(self, y):
+        """Targets ready for the ridge readout (sets the target attributes)."""
+
+    _classification = False
+
+    # ------------------------------------------------------------------ fitting
+    def _check_settings(self, seq_len):
+        if self.n_states % 2:
+            raise ValueError(
+                f"n_states must be even (conjugate pairs of modes), got {self.n_states}."
+            )
+        unknown = sorted(set(self.statistics) - set(STATISTICS))
+        if unknown or len(self.statistics) == 0:
+            raise ValueError(f"statistics must be a non-empty selection of {STATISTICS}; "
+                             f"got {tuple(self.statistics)!r}.")
+        dt_min, dt_max = bank_time_scales(self.time_scales, seq_len)
+        return {"dt_min": dt_min, "dt_max": dt_max, **(self.init_options or {})}
+
+    def _candidates(self):
+        """Label -> ``init`` value of every initialization this fit evaluates."""
+        if isinstance(self.init, str) and self.init == "auto":
+            return auto_candidates(self.base, _KEEP_BASE)
+        if isinstance(self.init, str) and self.init == "tdi":
+            return {"tdi": SpectralInitializer(base=self.base, keep_base=_KEEP_BASE)}
+        label = self.init if isinstance(self.init, str) else "SpectralInitializer"
+        return {label: self.init}
+
+    def _feature_transformer(self, init, seed, base_options):
+        """The fixed bank of ``init``: an unfitted SpectralInitializer (TDI) or the
+        SSMParams of a named initialization."""
+        if isinstance(init, str):
+            return make_params(init, self.d_model, self.n_states, random_state=seed,
+                               discretization=self.discretization, **base_options)
+        return clone(init).set_params(
+            n_states=self.n_states, d_model=self.d_model, discretization=self.discretization,
+            base_options={**base_options, **(init.base_options or {})},
+            differences=self.differences, features=tuple(self.statistics),
+            n_biases=self.n_biases, random_state=seed,
+        )
+
+    def _fit_candidate(self, init, seed, base_options, X3, y, sample_weight):
+        """Fit one candidate bank; return ``(feature map, initializer or None, features)``."""
+        transformer = self._feature_transformer(init, seed, base_options)
+        if isinstance(transformer, SpectralInitializer):
+            # in the user's layout, so that initializer_.transform takes what predict takes
+            X_user = X3[:, 0] if self._input_ndim == 2 else X3
+            features = transformer.fit_transform(X_user, y, sample_weight)
+            return transformer.feature_map_, transformer, features
+        feature_map = SSMFeatureMap(transformer, differences=self.differences,
+                                    statistics=tuple(self.statistics), n_biases=self.n_biases)
+        return feature_map, None, feature_map.fit_transform(X3, sample_weight)
+
+    def _fit(self, X, y, sample_weight):
+        start = time.perf_counter()
+        X3, y = validate_sequences(self, X, y, reset=True, **self._target_check_params())
+        y = self._validate_targets(y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X3, dtype=np.float64,
+                                                 ensure_non_negative=True)
+        base_options = self._check_settings(X3.shape[-1])
+        seed = check_random_state(self.random_state).randint(_SEED_MAX)
+        alphas = DEFAULT_ALPHAS if self.alphas is None else self.alphas
+        fits, scores = {}, {}
+        for label, init in self._candidates().items():
+            feature_map, initializer, features = self._fit_candidate(
+                init, seed, base_options, X3, y, sample_weight)
+            scaler, ridge = fit_ridge_readout(features, y, classification=self._classification,
+                                              alphas=alphas, sample_weight=sample_weight,
+                                              cv=self.cv)
+            fits[label] = (feature_map, initializer, scaler, ridge)
+            scores[label] = float(ridge.best_score_)
+            if self.verbose:
+                print(f"[{type(self).__name__}] {label}: {feature_map.n_features} features, "
+                      f"validation score {scores[label]:.4f} (alpha {ridge.alpha_:.3g}), "
+                      f"{time.perf_counter() - start:.2f}s", flush=True)
+        auto = isinstance(self.init, str) and self.init == "auto"
+        chosen = select_candidate(scores, self.base, _AUTO_MARGIN) if auto else next(iter(fits))
+        self.feature_map_, self.initializer_, self.scaler_, self.ridge_ = fits[chosen]
+        self.params_ = self.feature_map_.params
+        self.alpha_ = float(self.ridge_.alpha_)
+        self.init_selected_ = chosen
+        self.init_scores_ = scores if auto else None
+        self.fit_time_ = time.perf_counter() - start
+        return self
+
+    def _features(self, X):
+        X3 = validate_sequences(self, X, reset=False)
+        return self.scaler_.transform(self.feature_map_.transform(X3))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+_SHARED_PARAMS_DOC = """
+    init : str or SpectralInitializer, default="tdi"
+        The filter bank. A base name (``"S4D-Lin"``, ``"S4D-Inv"``, ``"S4D-LegS"``,
+        ``"S4D-Real"``, ``"LRU"``, ``"scaled"``) uses that initialization as it is.
+        ``"tdi"`` aligns half of the channels with the task's power spectrum (a default
+        :class:`~sktdi.SpectralInitializer` from ``base`` with ``keep_base=0.5``) and
+        keeps the other half at ``base``: the readout gets both the base's filters and
+        filters placed on the task's band(s). A ``SpectralInitializer`` is used with its
+        own settings (cloned; its architecture, ``differences`` and statistics set to this
+        estimator's). ``"auto"`` compares ``base`` and TDI with each spectrum kind by the
+        leave-one-out score of the ridge readout on the training data (or the ``cv`` score),
+        and keeps the base unless a candidate's score is better by 1%: ``init_scores_``
+        holds the evidence.
+    base : str, default="S4D-LegS"
+        Named initialization that ``"tdi"`` and ``"auto"`` start from. The diagonalized
+        HiPPO-LegS modes give polynomial-like filters that describe shapes well.
+    n_states : int, default=16
+        States per channel ``N`` (even).
+    d_model : int, default=256
+        Channels of the bank ``H``.
+    init_options : dict, default=None
+        Extra keyword arguments of :func:`sktdi.core.make_params` (also the
+        ``base_options`` of the TDI candidates); ``dt_min``/``dt_max`` here override
+        ``time_scales``.
+    discretization : {"zoh", "bilinear"}, default="zoh"
+    time_scales : "auto" or (float, float), default="auto"
+        Memories of the channels in steps, ``(shortest, longest)``: ``dt`` is drawn
+        log-uniformly so that the time constants ``2 / dt`` span them
+        (:func:`bank_time_scales`). ``"auto"`` is from 4 steps to the sequence length.
+    differences : bool, default=True
+        Half of the channels read the first difference of every input channel instead of
+        the channel itself: a view without the sequence's level, in which shapes stand out.
+    statistics : tuple of str, default=("ppv", "lspv", "max", "min", "last")
+        Statistics of every channel's output, from :data:`sktdi.core.STATISTICS`.
+    n_biases : int, default=5
+        Biases per channel of ``"ppv"`` and ``"lspv"``, drawn from quantiles of the
+        training outputs.
+    alphas : array-like of float, default=None
+        Ridge penalties to choose from (on standardized features); None is
+        ``numpy.logspace(-3, 3, 10)``.
+    cv : int, cross-validation generator, iterable or None, default=None
+        How the penalty, and with ``init="auto"`` the bank, are chosen: None is the
+        efficient leave-one-out of the ridge readout (one eigendecomposition); otherwise
+        as the ``cv`` of :class:`~sklearn.linear_model.RidgeCV` (folds refit the ridge,
+        not the bank).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the bank (``C``, ``D``, ``dt``). The same integer gives identical results.
+    verbose : bool, default=False
+        Print every evaluated bank's size, leave-one-out score and the time so far.
+"""
+
+_SHARED_ATTRS_DOC = """
+    feature_map_ : SSMFeatureMap
+        The fitted bank and statistics; ``feature_map_.transform`` gives the features
+        (before standardization) of any ``(n, C, L)`` array.
+    params_ : SSMParams
+        The bank's SSM layer.
+    initializer_ : SpectralInitializer or None
+        The fitted initializer of a TDI bank (its ``transform`` gives the same features).
+    scaler_ : StandardScaler
+        Standardization of the features.
+    ridge_ : RidgeClassifierCV or RidgeCV
+        The readout.
+    alpha_ : float
+        Penalty chosen by leave-one-out (or ``cv``).
+    init_selected_ : str
+        The bank used: the base name, ``"tdi"``, ``"SpectralInitializer"``, or with
+        ``init="auto"`` the chosen candidate (``"S4D-LegS"``, ``"tdi:discriminative"``,
+        ...).
+    init_scores_ : dict or None
+        ``init="auto"`` only: candidate -> validation score of its ridge readout (with
+        ``cv=None`` the leave-one-out score, minus the mean squared error; higher is
+        better). :func:`sktdi.plotting.plot_init_scores`
+        draws it.
+    fit_time_ : float
+        Wall time of ``fit`` in seconds.
+    n_features_in_ : int
+        ``X.shape[1]`` at fit: the sequence length for 2-D input, channels for 3-D input.
+    n_channels_ : int
+        Input channels.
+    seq_len_ : int
+        Sequence length seen at fit.
+"""
+
+
+class SSMFeatureClassifier(ClassifierMixin, _BaseSSMFeatures):
+    __doc__ = f"""Training-free sequence classifier: a fixed SSM filter bank and a ridge readout.
+
+    Every channel of a fixed diagonal SSM layer filters the sequences (the input and,
+    with ``differences``, its first difference); the outputs are pooled over time into
+    statistics that keep *how often*, *how long*, *how far* and *how recently* they exceed
+    data-drawn thresholds, and a :class:`~sklearn.linear_model.RidgeClassifierCV` on the
+    standardized statistics predicts. This is the SSM-induced kernel of the theory with a
+    nonlinear pooling: the bank's frequency response decides which signals the readout
+    can see, and TDI puts part of it where the task's spectrum is.
+
+    Parameters
+    ----------{_SHARED_PARAMS_DOC}
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.{_SHARED_ATTRS_DOC}
+    See Also
+    --------
+    SSMFeatureRegressor : The regression counterpart.
+    SSMClassifier : The same model class, trained by gradient descent.
+    SpectralInitializer : Its ``transform`` gives these features for any scikit-learn model.
+
+    Examples
+    --------
+    >>> from sktdi import SSMFeatureClassifier
+    >>> from sktdi.datasets import make_spectral_task
+    >>> X, y = make_spectral_task(80, 128, random_state=0)
+    >>> clf = SSMFeatureClassifier(d_model=32, random_state=0).fit(X[:40], y[:40])
+    >>> clf.predict(X[40:43]).shape
+    (3,)
+    >>> clf = SSMFeatureClassifier(init="auto", d_model=32, random_state=0).fit(X[:40], y[:40])
+    >>> sorted(clf.init_scores_)
+    ['S4D-LegS', 'tdi:cross', 'tdi:discriminative', 'tdi:input']
+    """
+
+    _classification = True
+
+    def __init__(
+        self, init="tdi", *, base="S4D-LegS", n_states=16, d_model=256, init_options=None,
+        discretization="zoh", time_scales="auto", differences=True,
+        statistics=DEFAULT_STATISTICS, n_biases=5, alphas=None, cv=None, random_state=None,
+        verbose=False,
+    ):
+        super().__init__(
+            init, base=base, n_states=n_states, d_model=d_model, init_options=init_options,
+            discretization=discretization, time_scales=time_scales, differences=differences,
+            statistics=statistics, n_biases=n_biases, alphas=alphas, cv=cv,
+            random_state=random_state, verbose=verbose,
+        )
+
+    def _target_check_params(self):
+        return {"multi_output": False}
+
+    def _validate_targets(self, y):
+        check_classification_targets(y)
+        classes = np.unique(y)
+        if classes.size < 2:
+            raise ValueError(
+                f"SSMFeatureClassifier needs samples of at least 2 classes; got 1 class "
+                f"({classes[0]!r})."
+            )
+        return y
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the bank's statistics and the ridge readout.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
+            Training sequences.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples in every step of the fit (the TDI spectrum,
+            the standardization, the biases and the readout); a weight ``k`` counts like
+            ``k`` copies of the sample.
+
+        Returns
+        -------
+        self : SSMFeatureClassifier
+        """
+        with warnings.catch_warnings():
+            # A base fallback of TDI is announced once, by the initializer, not per candidate.
+            warnings.simplefilter("once", UserWarning)
+            self._fit(X, y, sample_weight)
+        self.classes_ = self.ridge_.classes_
+        return self
+
+    def decision_function(self, X):
+        """Ridge scores of every class (of the positive class for binary problems).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        check_is_fitted(self, "ridge_")
+        return self.ridge_.decision_function(self._features(X))
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "ridge_")
+        return self.ridge_.predict(self._features(X))
+
+
+class SSMFeatureRegressor(RegressorMixin, _BaseSSMFeatures):
+    __doc__ = f"""Training-free sequence regressor: a fixed SSM filter bank and a ridge readout.
+
+    The bank and statistics of :class:`SSMFeatureClassifier`, with a
+    :class:`~sklearn.linear_model.RidgeCV` readout (one or several targets).
+
+    Parameters
+    ----------{_SHARED_PARAMS_DOC}
+    Attributes
+    ----------
+    n_outputs_ : int
+        Number of targets.{_SHARED_ATTRS_DOC}
+    See Also
+    --------
+    SSMFeatureClassifier : The classification counterpart.
+    SSMRegressor : The same model class, trained by gradient descent.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktdi import SSMFeatureRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(60, 64))
+    >>> y = X[:, -16:].mean(axis=1)
+    >>> reg = SSMFeatureRegressor(d_model=32, random_state=0).fit(X[:40], y[:40])
+    >>> reg.predict(X[40:43]).shape
+    (3,)
+    """
+
+    def __init__(
+        self, init="tdi", *, base="S4D-LegS", n_states=16, d_model=256, init_options=None,
+        discretization="zoh", time_scales="auto", differences=True,
+        statistics=DEFAULT_STATISTICS, n_biases=5, alphas=None, cv=None, random_state=None,
+        verbose=False,
+    ):
+        super().__init__(
+            init, base=base, n_states=n_states, d_model=d_model, init_options=init_options,
+            discretization=discretization, time_scales=time_scales, differences=differences,
+            statistics=statistics, n_biases=n_biases, alphas=alphas, cv=cv,
+            random_state=random_state, verbose=verbose,
+        )
+
+    def _target_check_params(self):
+        return {"multi_output": True, "y_numeric": True}
+
+    def _validate_targets(self, y):
+        y = np.asarray(y, dtype=np.float64)
+        self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+        return y
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the bank's statistics and the ridge readout.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
+            Training sequences.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples in every step of the fit (the TDI spectrum,
+            the standardization, the biases and the readout); a weight ``k`` counts like
+            ``k`` copies of the sample.
+
+        Returns
+        -------
+        self : SSMFeatureRegressor
+        """
+        with warnings.catch_warnings():
+            warnings.simplefilter("once", UserWarning)
+            return self._fit(X, y, sample_weight)
+
+    def predict(self, X):
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        check_is_fitted(self, "ridge_")
+        return self.ridge_.predict(self._features(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
