@@ -25,9 +25,18 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._validation import validate_sequences
-from .core import INIT_NAMES, DiagonalSSM, SSMNetwork, count_aliased_modes, make_params
+from .core import (
+    INIT_NAMES,
+    DiagonalSSM,
+    SSMNetwork,
+    count_aliased_modes,
+    input_views,
+    make_params,
+    parse_pooling,
+)
 from .initializer import SpectralInitializer
-from .spectral import MIN_SPECTRUM_LENGTH, model_power_spectrum, spectral_matching_loss
+from .selection import fit_ridge_readout
+from .spectral import model_power_spectrum, spectral_matching_loss
 
 __all__ = ["SSMClassifier", "SSMRegressor"]
 
@@ -66,7 +75,9 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         "n_layers": [Interval(Integral, 1, None, closed="left")],
         "init_options": [dict, None],
         "discretization": [StrOptions({"zoh", "bilinear"})],
-        "pooling": [StrOptions({"mean", "last"})],
+        "pooling": [str, tuple, list],
+        "differences": ["boolean"],
+        "head_init": [StrOptions({"random", "ridge"})],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -88,9 +99,9 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
     @abstractmethod
     def __init__(
         self, init, *, n_states, d_model, n_layers, align_layers, init_options, discretization,
-        pooling, dropout, alpha, batch_size, learning_rate_init, ssm_learning_rate, max_iter,
-        shuffle, random_state, tol, verbose, warm_start, early_stopping, validation_fraction,
-        n_iter_no_change, device, dtype,
+        pooling, differences, head_init, dropout, alpha, batch_size, learning_rate_init,
+        ssm_learning_rate, max_iter, shuffle, random_state, tol, verbose, warm_start,
+        early_stopping, validation_fraction, n_iter_no_change, device, dtype,
     ):
         self.init = init
         self.n_states = n_states
@@ -100,6 +111,8 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         self.init_options = init_options
         self.discretization = discretization
         self.pooling = pooling
+        self.differences = differences
+        self.head_init = head_init
         self.dropout = dropout
         self.alpha = alpha
         self.batch_size = batch_size
@@ -144,6 +157,12 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
             raise ValueError(
                 f"n_states must be even (conjugate pairs of modes), got {self.n_states}."
             )
+        parse_pooling(self.pooling)
+
+    def _views(self, X3):
+        """What the network reads: the channels and, with ``differences``, their first
+        differences (:func:`sktdi.core.input_views`)."""
+        return input_views(X3, self.differences)
 
     def _uses_tdi(self):
         return not isinstance(self.init, str) or self.init == "tdi"
@@ -156,7 +175,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
             initializer = clone(self.init)
         return initializer.set_params(
             n_states=self.n_states, d_model=self.d_model, discretization=self.discretization,
-            random_state=rng.randint(np.iinfo(np.int32).max),
+            differences=self.differences, random_state=rng.randint(np.iinfo(np.int32).max),
         )
 
     def _initial_layer_params(self, X3, y, rng):
@@ -167,16 +186,8 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
                 clone(template).set_params(random_state=rng.randint(np.iinfo(np.int32).max))
                 for _ in range(self.n_layers - 1)
             ]
-            if X3.shape[-1] < MIN_SPECTRUM_LENGTH:
-                # An estimator accepts every length a named initialization accepts: with
-                # no spectrum to match, TDI leaves the base initialization in place.
-                warnings.warn(
-                    f"Sequences of length {X3.shape[-1]} are too short for a task spectrum "
-                    f"(TDI needs at least {MIN_SPECTRUM_LENGTH} steps): using the base "
-                    f"initialization {template.base!r} unchanged.", UserWarning, stacklevel=4,
-                )
-                self.initializer_, self.layer_initializers_ = None, []
-                return [template.base_params()] + [init.base_params() for init in deeper]
+            # Sequences too short for a spectrum: the initializer keeps the base, with a
+            # warning, so an estimator accepts every length a named initialization accepts.
             self.initializer_ = clone(template).fit(X3, y)
             self.layer_initializers_ = [self.initializer_]
             return [self.initializer_.params_] + [init.base_params() for init in deeper]
@@ -190,25 +201,27 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
             for _ in range(self.n_layers)
         ]
 
-    def _align_deeper_layers(self, X3, y):
+    def _align_deeper_layers(self, U, y):
         """Align layer l > 0 with the task spectrum of the activations reaching it at init."""
         dtype = _DTYPES[self.dtype]
-        rows = self._random_state.permutation(X3.shape[0])[:_ALIGN_SAMPLES]
+        rows = self._random_state.permutation(U.shape[0])[:_ALIGN_SAMPLES]
         y_sub = y[rows]
         with torch.no_grad():
-            z = self.model_.encode(torch.tensor(X3[rows], dtype=dtype, device=self.device_))
+            z = self.model_.encode(torch.tensor(U[rows], dtype=dtype, device=self.device_))
             blocks = self.model_.blocks
             for block, next_block in zip(blocks[:-1], blocks[1:], strict=True):
                 z = block(z)  # (B, H, L): what the next block sees at initialization
                 initializer = clone(self.initializer_).set_params(
+                    differences=False, features="mean",  # activations, not input views
                     random_state=self._random_state.randint(np.iinfo(np.int32).max))
                 initializer.fit(z.double().cpu().numpy(), y_sub)
                 next_block.ssm.set_params(initializer.params_)
                 self.layer_initializers_.append(initializer)
 
-    def _build_model(self, X3, y):
+    def _build_model(self, X3, y, sample_weight):
         self.layer_initializers_ = []
         layer_params = self._initial_layer_params(X3, y, self._random_state)
+        U = self._views(X3)
         torch_dtype = _DTYPES[self.dtype]
         seed = self._random_state.randint(np.iinfo(np.int32).max)
         # Default torch initializers (encoder, head, norms) draw from the global generator:
@@ -217,12 +230,15 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
             torch.manual_seed(seed)
             layers = [DiagonalSSM.from_params(p, torch_dtype) for p in layer_params]
             model = SSMNetwork(
-                layers, n_inputs=self.n_channels_, n_outputs=self._n_outputs(),
+                layers, n_inputs=U.shape[1], n_outputs=self._n_outputs(),
                 dropout=self.dropout, pooling=self.pooling,
             )
         self.model_ = model.to(dtype=torch_dtype, device=self.device_)
-        if self.layer_initializers_ and self.align_layers == "all" and self.n_layers > 1:
-            self._align_deeper_layers(X3, y)
+        if (self.layer_initializers_ and not self.initializer_.fallback_
+                and self.align_layers == "all" and self.n_layers > 1):
+            self._align_deeper_layers(U, y)
+        if self.head_init == "ridge":
+            self._init_head_from_ridge(U, y, sample_weight)
         self.params_init_ = layer_params[0]
         self.n_aliased_modes_ = sum(count_aliased_modes(layer.to_params())
                                     for layer in self.model_.ssm_layers())
@@ -237,13 +253,32 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
 
     def _spectral_alignment(self):
         """Matching loss of the first layer against the TDI task spectrum, before and after."""
-        if getattr(self, "initializer_", None) is None:
+        if getattr(self, "initializer_", None) is None or self.initializer_.fallback_:
             return None
         S_trained = model_power_spectrum(self.params_, self.seq_len_)
         return {
             "init": self.initializer_.loss_,  # params_init_ is the initializer's params_
             "trained": spectral_matching_loss(S_trained, self.initializer_.task_spectrum_),
         }
+
+    def _init_head_from_ridge(self, U, y, sample_weight):
+        """Linear probe: start the head from the leave-one-out ridge solution on the pooled
+        features of the initial network (standardized inside the ridge, folded back into
+        the head's weights and bias)."""
+        features = self._forward_numpy(U, head=False)
+        scaler, ridge = fit_ridge_readout(features, y, classification=self._is_classifier(),
+                                          sample_weight=sample_weight)
+        coef = np.atleast_2d(ridge.coef_) / scaler.scale_  # (outputs, features)
+        intercept = np.atleast_1d(ridge.intercept_) - coef @ scaler.mean_
+        if coef.shape[0] == 1 and self._n_outputs() == 2:  # binary: one score, two logits
+            coef, intercept = np.vstack([-coef, coef]) / 2, np.array([-1, 1]) * intercept / 2
+        head = self.model_.head
+        with torch.no_grad():
+            head.weight.copy_(torch.as_tensor(coef, dtype=head.weight.dtype))
+            head.bias.copy_(torch.as_tensor(intercept, dtype=head.bias.dtype))
+
+    def _is_classifier(self):
+        return isinstance(self, ClassifierMixin)
 
     def _make_optimizer(self):
         ssm_lr = self.ssm_learning_rate or self.learning_rate_init
@@ -266,17 +301,19 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
                              "overflow to inf); rescale X or use dtype='float64'.")
         if first_pass:
             self._random_state = check_random_state(self.random_state)
-            self._build_model(X3, y)
-        if self._optimizer is None or not incremental:
-            self._optimizer = self._make_optimizer()
-
+        # split first: TDI and the linear probe must not see the validation rows
         if self.early_stopping and not incremental:
             X3, X_val, y, y_val, sample_weight = self._validation_split(X3, y, sample_weight)
         else:
             X_val = y_val = None
+        if first_pass:
+            self._build_model(X3, y, sample_weight)
+        if self._optimizer is None or not incremental:
+            self._optimizer = self._make_optimizer()
         n_epochs = 1 if incremental else self.max_iter
+        U_val = None if X_val is None else self._views(X_val)
         try:
-            self._train(X3, y, sample_weight, X_val, y_val, n_epochs, incremental)
+            self._train(self._views(X3), y, sample_weight, U_val, y_val, n_epochs, incremental)
         finally:  # also after a non-finite loss: the restored model is a fitted one
             self.params_ = self.model_.ssm_layers()[0].to_params()
             self.spectral_alignment_ = self._spectral_alignment()
@@ -292,7 +329,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         return weights / weights.mean()
 
     def _validation_split(self, X3, y, sample_weight):
-        stratify = y if isinstance(self, ClassifierMixin) else None
+        stratify = y if self._is_classifier() else None
         X_train, X_val, y_train, y_val, *weights = train_test_split(
             X3, y, *([] if sample_weight is None else [sample_weight]),
             random_state=self._random_state, test_size=self.validation_fraction,
@@ -401,8 +438,9 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         return improved
 
     # ----------------------------------------------------------------- prediction
-    def _forward_numpy(self, X3):
-        """Network outputs for ``(n, C, L)`` NumPy input, in batches, as float64 NumPy.
+    def _forward_numpy(self, U, head=True):
+        """Network outputs (or, without ``head``, the pooled features the head reads) for
+        ``(n, V, L)`` NumPy views, in batches, as float64 NumPy.
 
         Inference runs in float64 whatever the training dtype: float32 kernels (FFT,
         matrix products) round differently for different batch sizes, and predictions must
@@ -415,15 +453,15 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         device = parameter.device
         outputs = []
         with torch.no_grad():
-            for begin in range(0, X3.shape[0], _PREDICT_BATCH):
-                batch = torch.tensor(X3[begin:begin + _PREDICT_BATCH], dtype=torch.float64,
+            for begin in range(0, U.shape[0], _PREDICT_BATCH):
+                batch = torch.tensor(U[begin:begin + _PREDICT_BATCH], dtype=torch.float64,
                                      device=device)
-                outputs.append(model(batch).cpu().numpy())
+                outputs.append((model(batch) if head else model.features(batch)).cpu().numpy())
         return np.concatenate(outputs, axis=0)
 
     def _validated_outputs(self, X):
         check_is_fitted(self, "model_")
-        return self._forward_numpy(validate_sequences(self, X, reset=False))
+        return self._forward_numpy(self._views(validate_sequences(self, X, reset=False)))
 
     # ----------------------------------------------------------------- persistence
     def __getstate__(self):
@@ -476,8 +514,16 @@ _SHARED_PARAMS_DOC = """
         ``aliasing``).
     discretization : {"zoh", "bilinear"}, default="zoh"
         Discretization of the continuous SSM.
-    pooling : {"mean", "last"}, default="mean"
-        Pooling over time before the linear head.
+    pooling : str, default="mean"
+        Pooling over time before the linear head: ``"mean"``, ``"max"``, ``"last"``, or
+        several joined by ``+`` (``"mean+max"``), whose outputs are concatenated.
+    differences : bool, default=False
+        Also feed the first difference of every input channel to the encoder (the input
+        views of :func:`sktdi.core.input_views`; TDI estimates its spectrum on them too).
+    head_init : {"random", "ridge"}, default="random"
+        How the linear head starts: torch's default random initialization, or the
+        leave-one-out ridge solution on the pooled features of the initial network (a
+        linear probe, which training then fine-tunes).
     dropout : float, default=0.0
         Dropout after each SSM activation.
     alpha : float, default=1e-4
@@ -524,13 +570,14 @@ _SHARED_ATTRS_DOC = """
     params_ : SSMParams
         First SSM layer after training.
     initializer_ : SpectralInitializer
-        The fitted initializer of the first layer (TDI only).
+        The fitted initializer of the first layer (TDI only; ``initializer_.fallback_`` says
+        whether it kept the base because the sequences had no spectrum to match).
     layer_initializers_ : list of SpectralInitializer
         One per aligned layer (TDI only).
     spectral_alignment_ : dict or None
-        TDI only: ``{"init": loss, "trained": loss}``, the spectral matching loss of the
-        first layer against ``initializer_.task_spectrum_`` at initialization and after
-        training, i.e. whether the alignment survives training.
+        TDI only (None after a fallback): ``{"init": loss, "trained": loss}``, the spectral
+        matching loss of the first layer against ``initializer_.task_spectrum_`` at
+        initialization and after training, i.e. whether the alignment survives training.
     n_aliased_modes_ : int
         Modes of the initialization whose ``dt |Im A|`` exceeds ``pi`` (all layers).
     n_features_in_ : int
@@ -608,7 +655,8 @@ class SSMClassifier(ClassifierMixin, _BaseSSM):
     def __init__(
         self, init="S4D-Lin", *, n_states=64, d_model=64, n_layers=1, align_layers="first",
         init_options=None,
-        discretization="zoh", pooling="mean", dropout=0.0, alpha=1e-4, batch_size="auto",
+        discretization="zoh", pooling="mean", differences=False, head_init="random",
+        dropout=0.0, alpha=1e-4, batch_size="auto",
         learning_rate_init=3e-3, ssm_learning_rate=1e-3, max_iter=200, shuffle=True,
         random_state=None, tol=1e-4, verbose=False, warm_start=False, early_stopping=False,
         validation_fraction=0.1, n_iter_no_change=10, device="auto", dtype="float32",
@@ -616,8 +664,8 @@ class SSMClassifier(ClassifierMixin, _BaseSSM):
         super().__init__(
             init, n_states=n_states, d_model=d_model, n_layers=n_layers,
             align_layers=align_layers, init_options=init_options,
-            discretization=discretization, pooling=pooling,
-            dropout=dropout, alpha=alpha, batch_size=batch_size,
+            discretization=discretization, pooling=pooling, differences=differences,
+            head_init=head_init, dropout=dropout, alpha=alpha, batch_size=batch_size,
             learning_rate_init=learning_rate_init, ssm_learning_rate=ssm_learning_rate,
             max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
             verbose=verbose, warm_start=warm_start, early_stopping=early_stopping,
@@ -789,7 +837,8 @@ class SSMRegressor(RegressorMixin, _BaseSSM):
     def __init__(
         self, init="S4D-Lin", *, n_states=64, d_model=64, n_layers=1, align_layers="first",
         init_options=None,
-        discretization="zoh", pooling="mean", dropout=0.0, alpha=1e-4, batch_size="auto",
+        discretization="zoh", pooling="mean", differences=False, head_init="random",
+        dropout=0.0, alpha=1e-4, batch_size="auto",
         learning_rate_init=3e-3, ssm_learning_rate=1e-3, max_iter=200, shuffle=True,
         random_state=None, tol=1e-4, verbose=False, warm_start=False, early_stopping=False,
         validation_fraction=0.1, n_iter_no_change=10, device="auto", dtype="float32",
@@ -797,8 +846,8 @@ class SSMRegressor(RegressorMixin, _BaseSSM):
         super().__init__(
             init, n_states=n_states, d_model=d_model, n_layers=n_layers,
             align_layers=align_layers, init_options=init_options,
-            discretization=discretization, pooling=pooling,
-            dropout=dropout, alpha=alpha, batch_size=batch_size,
+            discretization=discretization, pooling=pooling, differences=differences,
+            head_init=head_init, dropout=dropout, alpha=alpha, batch_size=batch_size,
             learning_rate_init=learning_rate_init, ssm_learning_rate=ssm_learning_rate,
             max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
             verbose=verbose, warm_start=warm_start, early_stopping=early_stopping,
