@@ -17,9 +17,12 @@ in contiguous blocks: SSM channel ``h`` reads view ``h * V // H``. Every channel
 
 The map is fitted on training sequences (the views' means and scales, the biases) and then
 fixed. The filtering runs in float32 (four times faster than float64 on a CPU, and ample for
-features read through thresholds and a ridge); every sequence is computed on rows of
-matrix products of its own, so features do not depend on which other sequences share a
-batch, and the biases sit halfway between training outputs, so no output sits on one.
+features read through thresholds and a ridge). Sequences are filtered in blocks of a fixed
+number of rows (padded with zeros), a number set by the bank and the sequence length only:
+matrix products of one shape compute every row alike, whereas a product of one row takes
+another path and rounds differently, which a threshold can turn into a step of ``1 / L``.
+So a sequence's features do not depend on which other sequences share its batch, and the
+biases sit halfway between training outputs, so that no training output sits on one.
 """
 
 import numpy as np
@@ -248,7 +251,7 @@ class SSMFeatureMap:
         self : SSMFeatureMap
         """
         views, weights = self._fit_views(X3, sample_weight)
-        self.biases_ = self._fit_biases(self._outputs(views, n_biases=1), weights)
+        self.biases_ = self._fit_biases(self._outputs(views), weights)
         return self
 
     def fit_transform(self, X3, sample_weight=None):
@@ -269,7 +272,7 @@ class SSMFeatureMap:
             return self.fit(X3, sample_weight).transform(X3)
         self._fit_views(X3, sample_weight)
         views = self._standardize(input_views(X3, self.differences))
-        outputs = list(self._outputs(views, n_biases=self.n_biases))
+        outputs = list(self._outputs(views))
         weights = (np.ones(n) if sample_weight is None
                    else np.asarray(sample_weight, dtype=np.float64))
         keep = np.flatnonzero(weights > 0)
@@ -328,7 +331,7 @@ class SSMFeatureMap:
         features : ndarray (n, n_features), float64
         """
         views = self._standardize(input_views(X3, self.differences))
-        return self._pool(self._outputs(views, n_biases=self.n_biases), len(X3))
+        return self._pool(self._outputs(views), len(X3))
 
     def _pool(self, outputs, n):
         biases = torch.as_tensor(self.biases_, dtype=_DTYPE)
@@ -338,8 +341,12 @@ class SSMFeatureMap:
                                                                    self.statistics).numpy()
         return features
 
-    def _outputs(self, views, n_biases):
-        """Yield ``(first row, outputs (L, b, H))`` of the bank over batches of sequences."""
+    def _outputs(self, views):
+        """Yield ``(first row, outputs (L, b, H))`` of the bank over blocks of sequences.
+
+        Every block is filtered as ``rows`` sequences, the last one padded with zeros, so
+        that all products have one shape whatever the number of sequences.
+        """
         params = self.params
         H = params.n_channels
         n, V, L = views.shape
@@ -348,17 +355,18 @@ class SSMFeatureMap:
         complex_dtype = torch.complex64 if _DTYPE == torch.float32 else torch.complex128
         c, log_a = (C * Bbar).to(complex_dtype), log_a.to(complex_dtype)
         D = torch.from_numpy(params.D).to(_DTYPE)
-        rows = max(1, min(_OUTPUT_ELEMENTS // (H * L), _COUNTER_ELEMENTS // (H * n_biases)))
+        rows = max(1, min(_OUTPUT_ELEMENTS // (H * L), _COUNTER_ELEMENTS // (H * self.n_biases)))
         first = [h * V // H for h in range(H)]  # view read by every channel
         blocks = [(v, first.index(v), H - first[::-1].index(v)) for v in sorted(set(first))]
         with torch.no_grad():
             for begin in range(0, n, rows):
-                block = torch.from_numpy(views[begin:begin + rows]).to(_DTYPE)  # (b, V, L)
-                y = block.new_empty(L, len(block), H)  # time-major
+                block = torch.zeros(rows, V, L, dtype=_DTYPE)
+                block[:min(rows, n - begin)] = torch.from_numpy(views[begin:begin + rows])
+                y = block.new_empty(L, rows, H)  # time-major
                 for v, start, stop in blocks:
                     y[:, :, start:stop] = chunked_ssm_conv_encoded(
                         block[:, v:v + 1], block.new_ones(stop - start, 1),
                         block.new_zeros(stop - start), c[start:stop], log_a[start:stop],
                         D=D[start:stop], time_major=True,
                     )
-                yield begin, y
+                yield begin, y[:, :min(rows, n - begin)]
