@@ -22,15 +22,19 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from ._validation import validate_sequences
 from .core import DEFAULT_STATISTICS, INIT_NAMES, STATISTICS, SSMFeatureMap, make_params
 from .initializer import SpectralInitializer
-from .selection import DEFAULT_ALPHAS, auto_candidates, fit_ridge_readout, select_candidate
+from .selection import (
+    DEFAULT_ALPHAS,
+    auto_candidates,
+    fit_ridge_readout,
+    leave_one_out_errors,
+    select_candidate,
+)
 
 __all__ = ["SSMFeatureClassifier", "SSMFeatureRegressor", "bank_time_scales"]
 
 _SEED_MAX = np.iinfo(np.int32).max
 # Fraction of the bank that init="tdi" leaves at the base initialization.
 _KEEP_BASE = 0.5
-# Relative margin by which an init="auto" candidate must beat the base's evidence.
-_AUTO_MARGIN = 0.01
 
 
 def bank_time_scales(time_scales, seq_len):
@@ -188,7 +192,13 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
                       f"validation score {scores[label]:.4f} (alpha {ridge.alpha_:.3g}), "
                       f"{time.perf_counter() - start:.2f}s", flush=True)
         auto = isinstance(self.init, str) and self.init == "auto"
-        chosen = select_candidate(scores, self.base, _AUTO_MARGIN) if auto else next(iter(fits))
+        if auto:
+            errors = None if self.cv is not None else {
+                label: leave_one_out_errors(fit[3]) for label, fit in fits.items()}
+            chosen = select_candidate(scores, self.base, errors=errors,
+                                      sample_weight=sample_weight)
+        else:
+            chosen = next(iter(fits))
         self.feature_map_, self.initializer_, self.scaler_, self.ridge_ = fits[chosen]
         self.params_ = self.feature_map_.params
         self.alpha_ = float(self.ridge_.alpha_)
@@ -217,8 +227,9 @@ _SHARED_PARAMS_DOC = """
         filters placed on the task's band(s). A ``SpectralInitializer`` is used with its
         own settings (cloned; its architecture, ``differences`` and statistics set to this
         estimator's). ``"auto"`` compares ``base`` and TDI with each spectrum kind by the
-        leave-one-out score of the ridge readout on the training data (or the ``cv`` score),
-        and keeps the base unless a candidate's score is better by 1%: ``init_scores_``
+        leave-one-out errors of the ridge readout on the training data, and keeps the base
+        unless a candidate's errors are lower by more than two standard errors of the
+        paired difference (with a ``cv``, by the best fold score): ``init_scores_``
         holds the evidence.
     base : str, default="S4D-LegS"
         Named initialization that ``"tdi"`` and ``"auto"`` start from. The diagonalized

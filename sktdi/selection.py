@@ -4,11 +4,13 @@ With a linear readout, a fixed SSM layer is a feature map, and ridge regression 
 features is kernel regression with the SSM-induced kernel. Which initialization suits a
 task can then be read off the training data: give every candidate (the base and TDI
 variants) the same pooled statistics and a ridge readout, and compare their closed-form
-leave-one-out scores (the efficient leave-one-out of :class:`~sklearn.linear_model.RidgeCV`,
+leave-one-out errors (the efficient leave-one-out of :class:`~sklearn.linear_model.RidgeCV`,
 a by-product of one eigendecomposition). Nothing but the training data is used, and a
-candidate replaces the base only when its evidence is better by a margin, so that noise in
-a handful of scores does not move the choice: "TDI never hurts" becomes something the
-estimator checks rather than hopes.
+candidate replaces the base only when it is better *significantly*: its per-sequence
+leave-one-out errors, paired with the base's, must improve on them by more than two
+standard errors of the mean difference. With few sequences the scores of different banks
+scatter by several percent on pure noise; the paired test adapts to that scatter, so that
+"TDI never hurts" becomes something the estimator checks rather than hopes.
 """
 
 import numpy as np
@@ -18,12 +20,14 @@ from sklearn.preprocessing import StandardScaler
 from .initializer import SpectralInitializer
 
 __all__ = ["AUTO_SPECTRA", "DEFAULT_ALPHAS", "auto_candidates", "fit_ridge_readout",
-           "select_candidate"]
+           "leave_one_out_errors", "select_candidate"]
 
 # Spectrum kinds of the TDI candidates of init="auto".
 AUTO_SPECTRA = ("discriminative", "cross", "input")
 # Penalties of the ridge readout, as in MiniRocket; the features are standardized first.
 DEFAULT_ALPHAS = tuple(np.logspace(-3, 3, 10))
+# Standard errors by which a candidate's mean leave-one-out error must beat the base's.
+SIGNIFICANCE = 2.0
 
 
 def auto_candidates(base, keep_base):
@@ -76,23 +80,50 @@ def fit_ridge_readout(features, y, *, classification, alphas=DEFAULT_ALPHAS,
         codes for classification), otherwise the mean score over the folds.
     """
     scaler = StandardScaler().fit(features, sample_weight=sample_weight)
-    ridge = (RidgeClassifierCV if classification else RidgeCV)(alphas=np.asarray(alphas),
-                                                                cv=cv)
+    ridge = (RidgeClassifierCV if classification else RidgeCV)(
+        alphas=np.asarray(alphas), cv=cv, store_cv_results=cv is None)
     ridge.fit(scaler.transform(features), y, sample_weight=sample_weight)
     return scaler, ridge
 
 
-def select_candidate(scores, base_label, margin):
-    """The label with the best score, or the base unless a candidate beats it by ``margin``.
+def leave_one_out_errors(ridge):
+    """Per-sample leave-one-out squared errors of a readout at its chosen penalty.
+
+    Parameters
+    ----------
+    ridge : RidgeClassifierCV or RidgeCV
+        Fitted by :func:`fit_ridge_readout` with ``cv=None``.
+
+    Returns
+    -------
+    errors : ndarray of shape (n_samples,)
+        Mean over targets (classes) of the squared leave-one-out error.
+    """
+    results = ridge.cv_results_  # (n, alphas) or (n, targets, alphas)
+    results = results.reshape(results.shape[0], -1, results.shape[-1])
+    chosen = int(np.flatnonzero(np.asarray(ridge.alphas) == ridge.alpha_)[0])
+    return results[:, :, chosen].mean(axis=1)
+
+
+def select_candidate(scores, base_label, *, errors=None, sample_weight=None,
+                     significance=SIGNIFICANCE):
+    """The candidate that beats the base significantly, else the base.
+
+    With per-sample leave-one-out ``errors``, a candidate qualifies when its mean paired
+    improvement over the base, ``mean(e_base - e_candidate)``, exceeds ``significance``
+    standard errors of that mean (weighted by ``sample_weight``); the qualifying candidate
+    with the best score wins. Without ``errors`` (scores from folds), the best score wins
+    and the base is kept on ties.
 
     Parameters
     ----------
     scores : dict
-        Label -> leave-one-out score (higher is better).
+        Label -> validation score (higher is better).
     base_label : str
-        The label kept unless the evidence against it is clear.
-    margin : float
-        Relative margin: a candidate must score above ``s_base + margin * |s_base|``.
+    errors : dict or None, default=None
+        Label -> per-sample leave-one-out errors (:func:`leave_one_out_errors`).
+    sample_weight : ndarray or None, default=None
+    significance : float, default=2.0
 
     Returns
     -------
@@ -100,12 +131,32 @@ def select_candidate(scores, base_label, margin):
 
     Examples
     --------
+    >>> import numpy as np
     >>> from sktdi.selection import select_candidate
-    >>> select_candidate({"S4D-Lin": -0.50, "tdi": -0.499}, "S4D-Lin", margin=0.01)
-    'S4D-Lin'
-    >>> select_candidate({"S4D-Lin": -0.50, "tdi": -0.40}, "S4D-Lin", margin=0.01)
+    >>> e_base = np.array([0.5, 0.4, 0.6, 0.5])
+    >>> scores = {"base": -0.5, "tdi": -0.45}
+    >>> select_candidate(scores, "base", errors={"base": e_base, "tdi": e_base - 0.05})
     'tdi'
+    >>> noisy = e_base + np.array([-0.3, 0.2, -0.2, 0.1])  # better on average, not reliably
+    >>> select_candidate(scores, "base", errors={"base": e_base, "tdi": noisy})
+    'base'
     """
-    threshold = scores[base_label] + margin * abs(scores[base_label])
-    better = {label: s for label, s in scores.items() if s > threshold}
-    return max(better, key=better.get) if better else base_label
+    if errors is None:
+        best = max(scores, key=scores.get)
+        return best if scores[best] > scores[base_label] else base_label
+    weights = np.ones(len(errors[base_label])) if sample_weight is None else sample_weight
+    qualified = [label for label in scores if label != base_label and _significantly_lower(
+        errors[label], errors[base_label], weights, significance)]
+    return max(qualified, key=scores.get) if qualified else base_label
+
+
+def _significantly_lower(candidate, base, weights, significance):
+    """Whether ``mean(base - candidate) > significance * standard error`` (weighted)."""
+    keep = weights > 0
+    gain, weights = (base - candidate)[keep], weights[keep]
+    if gain.size < 2:
+        return False
+    mean = np.average(gain, weights=weights)
+    variance = np.average((gain - mean) ** 2, weights=weights)
+    n_effective = weights.sum() ** 2 / np.sum(weights**2)
+    return mean > significance * np.sqrt(variance / max(n_effective - 1, 1))
