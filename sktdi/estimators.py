@@ -35,12 +35,20 @@ from .core import (
     parse_pooling,
 )
 from .initializer import SpectralInitializer
-from .selection import fit_ridge_readout
+from .selection import (
+    auto_candidates,
+    fit_ridge_readout,
+    leave_one_out_errors,
+    select_candidate,
+)
 from .spectral import model_power_spectrum, spectral_matching_loss
 
 __all__ = ["SSMClassifier", "SSMRegressor"]
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
+_SEED_MAX = np.iinfo(np.int32).max
+# Base initialization of init="auto" in the trained estimators (their default).
+_AUTO_BASE = "S4D-Lin"
 # Rows per forward pass at predict time: bounds memory for large X.
 _PREDICT_BATCH = 1024
 # Training rows whose activations deeper layers are aligned with (align_layers="all").
@@ -68,7 +76,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
     """Shared hyperparameters, training loop and prediction of the SSM estimators."""
 
     _parameter_constraints: dict = {
-        "init": [StrOptions({*INIT_NAMES, "tdi"}), HasMethods(["fit", "base_params"])],
+        "init": [StrOptions({*INIT_NAMES, "tdi", "auto"}), HasMethods(["fit", "base_params"])],
         "align_layers": [StrOptions({"first", "all"})],
         "n_states": [Interval(Integral, 2, None, closed="left")],
         "d_model": [Interval(Integral, 1, None, closed="left")],
@@ -164,66 +172,39 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         differences (:func:`sktdi.core.input_views`)."""
         return input_views(X3, self.differences)
 
-    def _uses_tdi(self):
-        return not isinstance(self.init, str) or self.init == "tdi"
-
-    def _make_initializer(self, rng):
+    def _make_initializer(self, init, rng):
         """The SpectralInitializer of a TDI fit, with this estimator's architecture."""
-        if isinstance(self.init, str):  # "tdi": defaults, the base options of init_options
-            initializer = SpectralInitializer(base_options=self.init_options)
-        else:
-            initializer = clone(self.init)
+        initializer = SpectralInitializer() if isinstance(init, str) else clone(init)
+        if initializer.base_options is None:  # the base of "tdi" takes init_options
+            initializer.set_params(base_options=self.init_options)
         return initializer.set_params(
             n_states=self.n_states, d_model=self.d_model, discretization=self.discretization,
-            differences=self.differences, random_state=rng.randint(np.iinfo(np.int32).max),
+            differences=self.differences, random_state=rng.randint(_SEED_MAX),
         )
 
-    def _initial_layer_params(self, X3, y, rng):
-        """`SSMParams` of every layer at initialization (TDI aligns the first here)."""
-        if self._uses_tdi():
-            template = self._make_initializer(rng)
-            deeper = [
-                clone(template).set_params(random_state=rng.randint(np.iinfo(np.int32).max))
-                for _ in range(self.n_layers - 1)
-            ]
-            # Sequences too short for a spectrum: the initializer keeps the base, with a
-            # warning, so an estimator accepts every length a named initialization accepts.
-            self.initializer_ = clone(template).fit(X3, y)
-            self.layer_initializers_ = [self.initializer_]
-            return [self.initializer_.params_] + [init.base_params() for init in deeper]
-        options = dict(self.init_options or {})
-        return [
-            make_params(
-                self.init, self.d_model, self.n_states,
-                random_state=rng.randint(np.iinfo(np.int32).max),
-                discretization=self.discretization, **options,
-            )
-            for _ in range(self.n_layers)
-        ]
+    def _initial_layer_params(self, init, X3, y, rng):
+        """`SSMParams` of every layer at initialization, and the fitted initializers (TDI
+        aligns the first layer here; the list is empty for a named initialization)."""
+        if isinstance(init, str) and init in INIT_NAMES:
+            options = dict(self.init_options or {})
+            return [
+                make_params(init, self.d_model, self.n_states, random_state=rng.randint(_SEED_MAX),
+                            discretization=self.discretization, **options)
+                for _ in range(self.n_layers)
+            ], []
+        template = self._make_initializer(init, rng)
+        deeper = [clone(template).set_params(random_state=rng.randint(_SEED_MAX))
+                  for _ in range(self.n_layers - 1)]
+        # Sequences too short for a spectrum: the initializer keeps the base, with a
+        # warning, so an estimator accepts every length a named initialization accepts.
+        first = clone(template).fit(X3, y)
+        return [first.params_] + [initializer.base_params() for initializer in deeper], [first]
 
-    def _align_deeper_layers(self, U, y):
-        """Align layer l > 0 with the task spectrum of the activations reaching it at init."""
-        dtype = _DTYPES[self.dtype]
-        rows = self._random_state.permutation(U.shape[0])[:_ALIGN_SAMPLES]
-        y_sub = y[rows]
-        with torch.no_grad():
-            z = self.model_.encode(torch.tensor(U[rows], dtype=dtype, device=self.device_))
-            blocks = self.model_.blocks
-            for block, next_block in zip(blocks[:-1], blocks[1:], strict=True):
-                z = block(z)  # (B, H, L): what the next block sees at initialization
-                initializer = clone(self.initializer_).set_params(
-                    differences=False, features="mean",  # activations, not input views
-                    random_state=self._random_state.randint(np.iinfo(np.int32).max))
-                initializer.fit(z.double().cpu().numpy(), y_sub)
-                next_block.ssm.set_params(initializer.params_)
-                self.layer_initializers_.append(initializer)
-
-    def _build_model(self, X3, y, sample_weight):
-        self.layer_initializers_ = []
-        layer_params = self._initial_layer_params(X3, y, self._random_state)
-        U = self._views(X3)
+    def _initial_network(self, init, X3, U, y, rng):
+        """The network at initialization for ``init``: ``(model, layer params, initializers)``."""
+        layer_params, initializers = self._initial_layer_params(init, X3, y, rng)
         torch_dtype = _DTYPES[self.dtype]
-        seed = self._random_state.randint(np.iinfo(np.int32).max)
+        seed = rng.randint(_SEED_MAX)
         # Default torch initializers (encoder, head, norms) draw from the global generator:
         # fork it so that fitting neither depends on nor disturbs the user's global state.
         with torch.random.fork_rng(devices=[]):
@@ -233,12 +214,66 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
                 layers, n_inputs=U.shape[1], n_outputs=self._n_outputs(),
                 dropout=self.dropout, pooling=self.pooling,
             )
-        self.model_ = model.to(dtype=torch_dtype, device=self.device_)
-        if (self.layer_initializers_ and not self.initializer_.fallback_
-                and self.align_layers == "all" and self.n_layers > 1):
-            self._align_deeper_layers(U, y)
+        model = model.to(dtype=torch_dtype, device=self.device_)
+        if (initializers and not initializers[0].fallback_ and self.align_layers == "all"
+                and self.n_layers > 1):
+            initializers += self._align_deeper_layers(model, initializers[0], U, y, rng)
+        return model, layer_params, initializers
+
+    def _align_deeper_layers(self, model, first, U, y, rng):
+        """Align layer l > 0 of ``model`` with the task spectrum of the activations reaching
+        it at initialization; return their initializers."""
+        dtype = _DTYPES[self.dtype]
+        rows = rng.permutation(U.shape[0])[:_ALIGN_SAMPLES]
+        y_sub = y[rows]
+        initializers = []
+        with torch.no_grad():
+            z = model.encode(torch.tensor(U[rows], dtype=dtype, device=self.device_))
+            for block, next_block in zip(model.blocks[:-1], model.blocks[1:], strict=True):
+                z = block(z)  # (B, H, L): what the next block sees at initialization
+                initializer = clone(first).set_params(
+                    differences=False, features="mean",  # activations, not input views
+                    random_state=rng.randint(_SEED_MAX))
+                initializer.fit(z.double().cpu().numpy(), y_sub)
+                next_block.ssm.set_params(initializer.params_)
+                initializers.append(initializer)
+        return initializers
+
+    def _linear_probe(self, model, U, y, sample_weight):
+        """Ridge readout of the pooled features of ``model``: ``(scaler, ridge)``."""
+        features = self._forward_numpy(U, model=model, head=False)
+        return fit_ridge_readout(features, y, classification=self._is_classifier(),
+                                 sample_weight=sample_weight)
+
+    def _build_model(self, X3, y, sample_weight):
+        U = self._views(X3)
+        auto = isinstance(self.init, str) and self.init == "auto"
+        if auto:
+            # Every candidate gets the same random draws: they differ only in the SSM.
+            seed = self._random_state.randint(_SEED_MAX)
+            fits = {}
+            for label, init in auto_candidates(_AUTO_BASE, keep_base=0.0).items():
+                network = self._initial_network(init, X3, U, y, np.random.RandomState(seed))
+                fits[label] = (*network, *self._linear_probe(network[0], U, y, sample_weight))
+            self.init_scores_ = {label: float(fit[4].best_score_) for label, fit in fits.items()}
+            errors = {label: leave_one_out_errors(fit[4]) for label, fit in fits.items()}
+            self.init_selected_ = select_candidate(self.init_scores_, _AUTO_BASE, errors=errors,
+                                                   sample_weight=sample_weight)
+            model, layer_params, initializers, *probe = fits[self.init_selected_]
+        else:
+            model, layer_params, initializers = self._initial_network(
+                self.init, X3, U, y, self._random_state)
+            self.init_scores_ = None
+            self.init_selected_ = self.init if isinstance(self.init, str) else (
+                "SpectralInitializer")
+            probe = (self._linear_probe(model, U, y, sample_weight)
+                     if self.head_init == "ridge" else None)
         if self.head_init == "ridge":
-            self._init_head_from_ridge(U, y, sample_weight)
+            _set_head_from_ridge(model.head, *probe,
+                                 binary=self._is_classifier() and self._n_outputs() == 2)
+        self.model_ = model
+        self.initializer_ = initializers[0] if initializers else None
+        self.layer_initializers_ = initializers
         self.params_init_ = layer_params[0]
         self.n_aliased_modes_ = sum(count_aliased_modes(layer.to_params())
                                     for layer in self.model_.ssm_layers())
@@ -260,22 +295,6 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
             "init": self.initializer_.loss_,  # params_init_ is the initializer's params_
             "trained": spectral_matching_loss(S_trained, self.initializer_.task_spectrum_),
         }
-
-    def _init_head_from_ridge(self, U, y, sample_weight):
-        """Linear probe: start the head from the leave-one-out ridge solution on the pooled
-        features of the initial network (standardized inside the ridge, folded back into
-        the head's weights and bias)."""
-        features = self._forward_numpy(U, head=False)
-        scaler, ridge = fit_ridge_readout(features, y, classification=self._is_classifier(),
-                                          sample_weight=sample_weight)
-        coef = np.atleast_2d(ridge.coef_) / scaler.scale_  # (outputs, features)
-        intercept = np.atleast_1d(ridge.intercept_) - coef @ scaler.mean_
-        if coef.shape[0] == 1 and self._n_outputs() == 2:  # binary: one score, two logits
-            coef, intercept = np.vstack([-coef, coef]) / 2, np.array([-1, 1]) * intercept / 2
-        head = self.model_.head
-        with torch.no_grad():
-            head.weight.copy_(torch.as_tensor(coef, dtype=head.weight.dtype))
-            head.bias.copy_(torch.as_tensor(intercept, dtype=head.bias.dtype))
 
     def _is_classifier(self):
         return isinstance(self, ClassifierMixin)
@@ -352,7 +371,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         n_samples = X_t.shape[0]
         batch_size = self._batch_size(n_samples)
         best_state = None
-        seed = self._random_state.randint(np.iinfo(np.int32).max)
+        seed = self._random_state.randint(_SEED_MAX)
         devices = [self.device_] if self.device_.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):  # dropout draws from a seeded fork
             torch.manual_seed(seed)
@@ -438,7 +457,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         return improved
 
     # ----------------------------------------------------------------- prediction
-    def _forward_numpy(self, U, head=True):
+    def _forward_numpy(self, U, model=None, head=True):
         """Network outputs (or, without ``head``, the pooled features the head reads) for
         ``(n, V, L)`` NumPy views, in batches, as float64 NumPy.
 
@@ -446,9 +465,9 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         matrix products) round differently for different batch sizes, and predictions must
         not depend on which other rows are predicted alongside.
         """
-        parameter = next(self.model_.parameters())
-        model = self.model_ if parameter.dtype == torch.float64 else (
-            copy.deepcopy(self.model_).double())
+        model = self.model_ if model is None else model
+        parameter = next(model.parameters())
+        model = model if parameter.dtype == torch.float64 else copy.deepcopy(model).double()
         model.eval()
         device = parameter.device
         outputs = []
@@ -495,8 +514,12 @@ _SHARED_PARAMS_DOC = """
         first layer with the task's power spectrum by a default
         :class:`~sktdi.SpectralInitializer` fitted on the training data inside ``fit``
         (once, also under ``partial_fit``); or a ``SpectralInitializer`` whose settings are
-        used (it is cloned; its ``n_states``, ``d_model`` and ``discretization`` are set to
-        this estimator's).
+        used (it is cloned; its ``n_states``, ``d_model``, ``discretization`` and
+        ``differences`` are set to this estimator's); or ``"auto"``, which builds the
+        initial network with ``"S4D-Lin"`` and with TDI of every spectrum kind, fits a ridge
+        readout to each one's pooled features (a linear probe) and keeps ``"S4D-Lin"``
+        unless a TDI network's leave-one-out errors are lower by more than two standard
+        errors of the paired difference (``init_scores_`` holds the evidence).
     n_states : int, default=64
         States per channel ``N`` (even: ``N // 2`` conjugate pairs are stored).
     d_model : int, default=64
@@ -578,6 +601,12 @@ _SHARED_ATTRS_DOC = """
         TDI only (None after a fallback): ``{"init": loss, "trained": loss}``, the spectral
         matching loss of the first layer against ``initializer_.task_spectrum_`` at
         initialization and after training, i.e. whether the alignment survives training.
+    init_selected_ : str
+        The initialization used: ``init`` itself, ``"SpectralInitializer"``, or with
+        ``init="auto"`` the chosen candidate (``"S4D-Lin"``, ``"tdi:discriminative"``, ...).
+    init_scores_ : dict or None
+        ``init="auto"`` only: candidate -> leave-one-out score of the linear probe on its
+        initial network (minus the mean squared error; higher is better).
     n_aliased_modes_ : int
         Modes of the initialization whose ``dt |Im A|`` exceeds ``pi`` (all layers).
     n_features_in_ : int
@@ -945,3 +974,16 @@ class SSMRegressor(RegressorMixin, _BaseSSM):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _set_head_from_ridge(head, scaler, ridge, binary):
+    """Copy a ridge readout on standardized features into a linear ``head`` on raw ones
+    (the standardization folded into its weights and bias). A binary classifier's one
+    score ``s`` becomes the two logits ``(-s / 2, s / 2)``."""
+    coef = np.atleast_2d(ridge.coef_) / scaler.scale_  # (outputs, features)
+    intercept = np.atleast_1d(ridge.intercept_) - coef @ scaler.mean_
+    if binary and coef.shape[0] == 1:
+        coef, intercept = np.vstack([-coef, coef]) / 2, np.array([-1, 1]) * intercept / 2
+    with torch.no_grad():
+        head.weight.copy_(torch.as_tensor(coef, dtype=head.weight.dtype))
+        head.bias.copy_(torch.as_tensor(intercept, dtype=head.bias.dtype))
