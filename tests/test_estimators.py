@@ -224,6 +224,9 @@ def test_regressor_nan_targets():
     ({"max_iter": 0}, "max_iter"),
     ({"batch_size": 0}, "batch_size"),
     ({"dtype": "float16"}, "dtype"),
+    ({"pooling": "median"}, "pooling"),
+    ({"pooling": "mean+mean"}, "pooling"),
+    ({"head_init": "zeros"}, "head_init"),
 ])
 def test_bad_hyperparameters(params, match):
     with pytest.raises(ValueError, match=match):
@@ -253,3 +256,67 @@ def test_model_fitted_on_cuda_loads_on_a_cpu_only_machine(sine_task, monkeypatch
     assert loaded.device_.type == "cpu"
     assert next(loaded.model_.parameters()).device.type == "cpu"
     np.testing.assert_array_equal(loaded.predict_proba(X), expected)
+
+
+# ------------------------------------------------------------ readout, views, probe, auto
+def test_pooling_combinations_and_difference_views(sine_task):
+    X, y = sine_task
+    clf = SSMClassifier(pooling="mean+max+last", differences=True, **SMALL).fit(X, y)
+    assert clf.model_.head.in_features == 3 * SMALL["d_model"]
+    assert clf.model_.encoder.in_features == 2  # the sequence and its first difference
+    assert clf.predict_proba(X).shape == (len(y), 2)
+    X3 = np.stack([X, X[:, ::-1]], axis=1)
+    assert SSMClassifier(differences=True, **SMALL).fit(X3, y).model_.encoder.in_features == 4
+
+
+def test_ridge_head_starts_at_the_linear_probe(sine_task):
+    """With learning rates ~0 the trained head is the ridge readout of the initial network's
+    pooled features, folded into the head: the logit difference is the ridge score."""
+    from sklearn.linear_model import RidgeClassifierCV
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = sine_task
+    clf = SSMClassifier(head_init="ridge", learning_rate_init=1e-12,
+                        ssm_learning_rate=1e-12, **{**SMALL, "max_iter": 1}).fit(X, y)
+    features = clf._forward_numpy(clf._views(X[:, None, :]), head=False)
+    scaler = StandardScaler().fit(features)
+    ridge = RidgeClassifierCV(alphas=np.logspace(-3, 3, 10)).fit(scaler.transform(features), y)
+    logits = clf._forward_numpy(clf._views(X[:, None, :]))
+    np.testing.assert_allclose(logits[:, 1] - logits[:, 0],
+                               ridge.decision_function(scaler.transform(features)), atol=1e-4)
+
+
+def test_regressor_ridge_head_predicts_the_ridge_solution():
+    from sklearn.linear_model import RidgeCV
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 32))
+    y = X[:, -8:].sum(axis=1) * 10 + 3
+    reg = SSMRegressor(head_init="ridge", pooling="last", learning_rate_init=1e-12,
+                       ssm_learning_rate=1e-12, **{**SMALL, "max_iter": 1}).fit(X, y)
+    features = reg._forward_numpy(reg._views(X[:, None, :]), head=False)
+    scaler = StandardScaler().fit(features)
+    ridge = RidgeCV(alphas=np.logspace(-3, 3, 10)).fit(scaler.transform(features),
+                                                        (y - y.mean()) / y.std())
+    expected = ridge.predict(scaler.transform(features)) * y.std() + y.mean()
+    np.testing.assert_allclose(reg.predict(X), expected, rtol=1e-4, atol=1e-3)
+
+
+def test_auto_picks_tdi_on_a_band_task_and_the_base_on_noise():
+    from sktdi.datasets import make_spectral_task
+
+    X, y = make_spectral_task(32, 128, bands=((0.30, 0.35),), snr=0.3, random_state=0)
+    clf = SSMClassifier(init="auto", **{**SMALL, "d_model": 16, "max_iter": 2}).fit(X, y)
+    assert clf.init_selected_.startswith("tdi:") and clf.initializer_ is not None
+    assert clf.init_scores_[clf.init_selected_] > clf.init_scores_["S4D-Lin"]
+    noise = np.random.RandomState(0).normal(size=(32, 128))
+    clf = SSMClassifier(init="auto", **{**SMALL, "d_model": 16, "max_iter": 2}).fit(noise, y)
+    assert clf.init_selected_ == "S4D-Lin" and clf.initializer_ is None
+
+
+def test_early_stopping_rows_are_not_seen_by_tdi(sine_task):
+    X, y = sine_task  # 80 sequences; validation_fraction 0.25 keeps 60 for training
+    clf = SSMClassifier(init="tdi", early_stopping=True, validation_fraction=0.25,
+                        **{**SMALL, "max_iter": 2}).fit(X, y)
+    assert clf.initializer_.shrinkage_ == pytest.approx(4 / (4 + 60))

@@ -1,0 +1,201 @@
+"""SSMFeatureClassifier, SSMFeatureRegressor and init="auto" (sktdi.selection)."""
+
+import io
+import pickle
+from contextlib import redirect_stdout
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from sktdi import SpectralInitializer, SSMFeatureClassifier, SSMFeatureRegressor
+from sktdi.datasets import make_spectral_task
+from sktdi.feature_estimators import bank_time_scales
+from sktdi.selection import auto_candidates, select_candidate
+
+SMALL = {"d_model": 32, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def band_task():
+    """High-band random-phase task: 64 training and 400 held-out sequences."""
+    X, y = make_spectral_task(464, 128, bands=((0.30, 0.35),), snr=0.5, random_state=0)
+    return X[:64], y[:64], X[64:], y[64:]
+
+
+def test_classifier_learns_a_band_task_from_few_sequences(band_task):
+    X, y, X_test, y_test = band_task
+    clf = SSMFeatureClassifier(**SMALL).fit(X, y)
+    assert clf.score(X_test, y_test) > 0.9
+    assert clf.init_selected_ == "tdi" and clf.init_scores_ is None
+    assert clf.n_features_in_ == 128 and clf.seq_len_ == 128 and clf.n_channels_ == 1
+    assert clf.alpha_ in clf.ridge_.alphas and clf.fit_time_ > 0
+    assert list(clf.classes_) == [0, 1]
+    scores = clf.decision_function(X_test)
+    np.testing.assert_array_equal(clf.classes_[(scores > 0).astype(int)], clf.predict(X_test))
+
+
+def test_tdi_aligns_half_of_the_bank(band_task):
+    X, y, _, _ = band_task
+    clf = SSMFeatureClassifier(**SMALL).fit(X, y)
+    init = clf.initializer_
+    assert init.keep_base == 0.5 and init.base == "S4D-LegS"
+    np.testing.assert_array_equal(init.aligned_channels_, np.arange(0, 32, 2))
+    kept = np.arange(1, 32, 2)
+    np.testing.assert_array_equal(clf.params_.A[kept], init.base_params_.A[kept])
+    assert not np.allclose(clf.params_.A[::2], init.base_params_.A[::2])
+
+
+def test_initializer_transform_gives_the_estimator_features(band_task):
+    X, y, X_test, _ = band_task
+    clf = SSMFeatureClassifier(**SMALL).fit(X, y)
+    np.testing.assert_array_equal(clf.initializer_.transform(X_test),
+                                  clf.feature_map_.transform(X_test[:, None]))
+    X3 = np.stack([X, X[:, ::-1]], axis=1)
+    clf3 = SSMFeatureClassifier(**SMALL).fit(X3, y)
+    np.testing.assert_array_equal(clf3.initializer_.transform(X3), clf3.feature_map_.transform(X3))
+    # the same features in a user's pipeline: transformer + scaler + ridge
+    assert clf3.predict(X3).shape == (len(y),)
+
+
+def test_named_and_given_initializations(band_task):
+    X, y, _, _ = band_task
+    named = SSMFeatureClassifier(init="S4D-Lin", n_states=8, **SMALL).fit(X, y)
+    assert named.initializer_ is None and named.init_selected_ == "S4D-Lin"
+    assert named.params_.A.shape == (32, 4)
+    given = SpectralInitializer(spectrum="input", keep_base=0.25, d_model=4)
+    clf = SSMFeatureClassifier(init=given, **SMALL).fit(X, y)
+    assert not hasattr(given, "params_")  # the user's object is left alone
+    assert clf.initializer_.spectrum_kind_ == "input" and clf.initializer_.d_model == 32
+    assert len(clf.initializer_.aligned_channels_) == 24
+
+
+def test_time_scales_set_the_steps():
+    X, y = make_spectral_task(30, 200, random_state=0)
+    clf = SSMFeatureClassifier(init="S4D-Lin", **SMALL).fit(X, y)
+    dt_min, dt_max = bank_time_scales("auto", 200)
+    assert (dt_min, dt_max) == (0.01, 0.5)
+    assert np.all((clf.params_.dt >= dt_min) & (clf.params_.dt <= dt_max))
+    slow = SSMFeatureClassifier(init="S4D-Lin", time_scales=(50, 100), **SMALL).fit(X, y)
+    assert np.all((slow.params_.dt >= 0.02) & (slow.params_.dt <= 0.04))
+    override = SSMFeatureClassifier(init="S4D-Lin", init_options={"dt_min": 0.1, "dt_max": 0.1},
+                                    **SMALL).fit(X, y)
+    np.testing.assert_allclose(override.params_.dt, 0.1)
+
+
+def test_auto_keeps_the_base_on_a_task_without_signal():
+    """Labels independent of the sequences: no candidate's evidence is significant."""
+    for seed in range(3):
+        rng = np.random.RandomState(seed)
+        X, y = rng.normal(size=(40, 128)), np.repeat([0, 1], 20)
+        clf = SSMFeatureClassifier(init="auto", d_model=32, random_state=seed).fit(X, y)
+        assert clf.init_selected_ == "S4D-LegS"
+        assert set(clf.init_scores_) == {"S4D-LegS", "tdi:discriminative", "tdi:cross",
+                                         "tdi:input"}
+
+
+def test_auto_picks_tdi_where_the_base_misses_the_band():
+    """A bank of slow S4D-Lin filters on the raw sequences has no mode in the high band;
+    TDI puts half of it there and the leave-one-out evidence says so."""
+    X, y = make_spectral_task(48, 128, bands=((0.30, 0.35),), snr=0.3, random_state=1)
+    clf = SSMFeatureClassifier(init="auto", base="S4D-Lin", time_scales=(64, 512),
+                               differences=False, statistics=("mean", "power"),
+                               d_model=32, random_state=0).fit(X, y)
+    assert clf.init_selected_.startswith("tdi:")
+    assert clf.init_scores_[clf.init_selected_] > clf.init_scores_["S4D-Lin"]
+    assert clf.initializer_ is not None
+
+
+def test_select_candidate_rules():
+    base = np.array([0.4, 0.6, 0.5, 0.5, 0.45, 0.55])
+    scores = {"b": -0.5, "c": -0.3, "d": -0.2}
+    better = {"b": base, "c": base - 0.2, "d": base - 0.3 + np.array([0.6, -0.6, 0, 0, 0, 0])}
+    # "d" has the best mean score but its paired gain is not reliable; "c" is
+    assert select_candidate(scores, "b", errors=better) == "c"
+    # weights: only the rows where "c" is not better count -> base
+    worse_where_weighted = {"b": base, "c": base + np.array([0.3, 0, 0, -0.3, 0, 0])}
+    weights = np.array([1.0, 0, 0, 0, 0, 1.0])
+    assert select_candidate({"b": -0.5, "c": -0.45}, "b", errors=worse_where_weighted,
+                            sample_weight=weights) == "b"
+    # fold scores (no per-sample errors): the best score, the base on ties
+    assert select_candidate({"b": 0.8, "c": 0.8}, "b") == "b"
+    assert select_candidate({"b": 0.8, "c": 0.9}, "b") == "c"
+    assert list(auto_candidates("S4D-Inv", 0.5)) == ["S4D-Inv", "tdi:discriminative",
+                                                     "tdi:cross", "tdi:input"]
+
+
+def test_same_random_state_gives_identical_results(band_task):
+    X, y, X_test, _ = band_task
+    a = SSMFeatureClassifier(**SMALL).fit(X, y).decision_function(X_test)
+    b = SSMFeatureClassifier(**SMALL).fit(X, y).decision_function(X_test)
+    c = SSMFeatureClassifier(**{**SMALL, "random_state": 1}).fit(X, y).decision_function(X_test)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_pickle_pipeline_and_grid_search(band_task):
+    X, y, X_test, _ = band_task
+    clf = SSMFeatureClassifier(**SMALL).fit(X, y)
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(loaded.decision_function(X_test), clf.decision_function(X_test))
+    pipe = make_pipeline(FunctionTransformer(lambda Z: 2 * Z), SSMFeatureClassifier(**SMALL))
+    search = GridSearchCV(pipe, {"ssmfeatureclassifier__init": ["S4D-LegS", "tdi"]}, cv=2)
+    search.fit(X, y)
+    assert search.best_params_["ssmfeatureclassifier__init"] in ("S4D-LegS", "tdi")
+    clone(search.best_estimator_)
+
+
+def test_cv_and_alphas_choose_the_penalty(band_task):
+    X, y, X_test, y_test = band_task
+    clf = SSMFeatureClassifier(cv=3, alphas=[0.1, 10.0], **SMALL).fit(X, y)
+    assert clf.alpha_ in (0.1, 10.0) and clf.score(X_test, y_test) > 0.8
+    auto = SSMFeatureClassifier(init="auto", cv=3, **SMALL).fit(X, y)
+    assert auto.init_selected_ in auto.init_scores_
+
+
+def test_verbose_reports_every_bank(band_task, capsys):
+    X, y, _, _ = band_task
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        SSMFeatureClassifier(init="auto", verbose=True, **SMALL).fit(X, y)
+    lines = buffer.getvalue().splitlines()
+    assert len(lines) == 4 and all("validation score" in line for line in lines)
+
+
+def test_regressor_single_and_multi_output():
+    X, y = make_spectral_task(120, 64, task="regression", random_state=0)
+    reg = SSMFeatureRegressor(init="S4D-LegS", statistics=("last", "mean"), **SMALL)
+    reg.fit(X[:80], y[:80])
+    assert reg.n_outputs_ == 1 and reg.predict(X[80:]).shape == (40,)
+    assert reg.score(X[80:], y[80:]) > 0.5  # the target is a causal filter's last output
+    Y = np.column_stack([y, -2 * y])
+    multi = clone(reg).fit(X[:80], Y[:80])
+    assert multi.n_outputs_ == 2 and multi.predict(X[80:]).shape == (40, 2)
+    tdi = SSMFeatureRegressor(**SMALL).fit(X[:80], y[:80])
+    assert tdi.initializer_.spectrum_kind_ == "cross"
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"n_states": 7}, "even"),
+    ({"statistics": ("ppv", "median")}, "statistics"),
+    ({"statistics": ()}, "statistics"),
+    ({"time_scales": (0, 10)}, "time_scales"),
+    ({"time_scales": (10, 5)}, "time_scales"),
+    ({"time_scales": "fast"}, "time_scales"),
+    ({"base": "S5"}, "base"),
+    ({"init": "tdi:input"}, "init"),
+    ({"n_biases": 0}, "n_biases"),
+])
+def test_bad_parameters(params, match):
+    X, y = np.random.RandomState(0).normal(size=(10, 16)), np.repeat([0, 1], 5)
+    with pytest.raises(ValueError, match=match):
+        SSMFeatureClassifier(**{**SMALL, **params}).fit(X, y)
+
+
+def test_one_class_is_refused():
+    X = np.random.RandomState(0).normal(size=(10, 16))
+    with pytest.raises(ValueError, match="2 classes"):
+        SSMFeatureClassifier(**SMALL).fit(X, np.zeros(10))

@@ -1,0 +1,148 @@
+"""The training-free feature map (sktdi.core.features) against independent computations."""
+
+import numpy as np
+import pytest
+import torch
+
+import sktdi.core.features as features_module
+from sktdi.core import (
+    SSMFeatureMap,
+    chunked_ssm_conv_encoded,
+    discretize,
+    input_views,
+    make_params,
+    pooled_statistics,
+)
+from sktdi.core.features import bias_levels, weighted_quantile_midpoints
+from sktdi.spectral import ssm_kernel
+
+
+def longest_run_reference(mask):
+    best = run = 0
+    for value in mask:
+        run = run + 1 if value else 0
+        best = max(best, run)
+    return best
+
+
+def test_pooled_statistics_match_their_definitions():
+    rng = np.random.RandomState(0)
+    y = rng.normal(size=(3, 4, 50)).cumsum(-1)  # (B, H, L): runs of positive values
+    biases = rng.normal(size=(4, 2))
+    stats = ("ppv", "lspv", "max", "min", "last", "mean", "power")
+    got = pooled_statistics(torch.as_tensor(y).permute(2, 0, 1).contiguous(),
+                            torch.as_tensor(biases), stats).numpy()
+    above = y[:, :, None, :] > biases[None, :, :, None]  # (B, H, q, L)
+    lspv = np.array([[[longest_run_reference(above[b, h, j]) for j in range(2)]
+                      for h in range(4)] for b in range(3)])
+    expected = np.hstack([
+        above.mean(-1).reshape(3, -1), lspv.reshape(3, -1) / 50, y.max(-1), y.min(-1),
+        y[..., -1], y.mean(-1), (y**2).mean(-1),
+    ])
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_weighted_quantile_midpoints_follow_the_weighted_cdf():
+    values = torch.tensor([[5.0, 1.0, 3.0, 3.0, 9.0]])
+    weights = torch.tensor([1.0, 1.0, 2.0, 0.0, 1.0])  # cdf over 1, 3, 5, 9: 1, 3, 4, 5 of 5
+    levels = torch.tensor([[0.1, 0.5, 0.7, 0.95]])
+    # quantiles 1, 3, 3 (cdf 0.6 reaches 0.5 and 0.7 falls between 3 and 5 -> 5), 9
+    got = weighted_quantile_midpoints(values, weights, levels)
+    np.testing.assert_allclose(got.numpy(), [[2.0, 4.0, 7.0, 9.0]])
+    # integer weights count like repeated values
+    repeated = torch.tensor([[5.0, 1.0, 3.0, 3.0, 9.0]])
+    np.testing.assert_allclose(
+        weighted_quantile_midpoints(repeated, torch.ones(5), levels).numpy(),
+        weighted_quantile_midpoints(torch.tensor([[5.0, 1.0, 3.0, 3.0, 9.0, 9.0]]),
+                                    torch.tensor([1.0, 1.0, 1.0, 1.0, 0.5, 0.5]),
+                                    levels).numpy())
+
+
+def test_bias_levels_cover_the_range_without_repeats():
+    levels = bias_levels(64, 5)
+    assert levels.shape == (64, 5) and levels.min() >= 0.1 and levels.max() <= 0.9
+    assert len({tuple(row) for row in np.round(levels, 12)}) == 64
+
+
+def test_input_views_append_first_differences():
+    X = np.array([[[1.0, 4.0, 2.0]]])
+    np.testing.assert_array_equal(input_views(X, True), [[[1.0, 4.0, 2.0], [0.0, 3.0, -2.0]]])
+    assert input_views(X, False) is X
+
+
+def test_feature_map_equals_convolution_with_the_kernel():
+    """Outputs of the map are the causal convolution with ssm_kernel plus D u."""
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(6, 2, 40))
+    params = make_params("S4D-LegS", 4, 8, random_state=0, dt_min=0.05, dt_max=0.5)
+    bank = SSMFeatureMap(params, differences=True, statistics=("mean", "last", "max"))
+    features = bank.fit_transform(X)
+    views = (input_views(X, True) - bank.view_mean_[:, None]) / bank.view_scale_[:, None]
+    K = ssm_kernel(params, 40)
+    routes = [h * 4 // 4 for h in range(4)]  # channel h reads view h * V // H
+    y = np.stack([[np.convolve(views[n, routes[h]], K[h])[:40] + params.D[h]
+                   * views[n, routes[h]] for h in range(4)] for n in range(6)])
+    expected = np.hstack([y.mean(-1), y[..., -1], y.max(-1)])
+    np.testing.assert_allclose(features, expected, rtol=2e-4, atol=2e-5)  # float32 filtering
+
+
+def test_feature_map_rows_do_not_depend_on_their_batch(monkeypatch):
+    rng = np.random.RandomState(2)
+    X = rng.normal(size=(23, 1, 70))
+    bank = SSMFeatureMap(make_params("S4D-LegS", 16, 16, random_state=0))
+    full = bank.fit_transform(X)
+    np.testing.assert_array_equal(bank.transform(X), full)  # fit_transform == transform
+    np.testing.assert_array_equal(bank.transform(X[5:6]), full[5:6])
+    np.testing.assert_array_equal(bank.transform(X[::-1]), full[::-1])
+    # several batches (small blocks) give the same rows as one
+    monkeypatch.setattr(features_module, "_COUNTER_ELEMENTS", 16 * 5 * 3)
+    np.testing.assert_array_equal(bank.transform(X), full)
+
+
+def test_weights_count_like_repeated_sequences():
+    rng = np.random.RandomState(3)
+    X = rng.normal(size=(8, 1, 30))
+    weights = np.array([0, 1, 2, 3, 0, 1, 1, 2])
+    params = make_params("S4D-Lin", 8, 8, random_state=0)
+    weighted = SSMFeatureMap(params).fit(X, weights)
+    repeated = SSMFeatureMap(params).fit(np.repeat(X, weights, axis=0))
+    np.testing.assert_allclose(weighted.view_mean_, repeated.view_mean_)
+    np.testing.assert_allclose(weighted.view_scale_, repeated.view_scale_)
+    np.testing.assert_array_equal(weighted.biases_, repeated.biases_)
+
+
+def test_feature_names_and_counts():
+    bank = SSMFeatureMap(make_params("S4D-Lin", 3, 4, random_state=0), n_biases=2,
+                         statistics=("ppv", "max"))
+    names = bank.feature_names()
+    assert bank.n_features == len(names) == 3 * 2 + 3
+    assert names[:3] == ["ssm0_ppv0", "ssm0_ppv1", "ssm1_ppv0"] and names[-1] == "ssm2_max"
+
+
+def test_constant_view_is_left_unscaled():
+    X = np.ones((5, 1, 20))
+    bank = SSMFeatureMap(make_params("S4D-Lin", 4, 4, random_state=0)).fit(X)
+    np.testing.assert_array_equal(bank.view_scale_, [1.0, 1.0])
+    assert np.isfinite(bank.transform(X)).all()
+
+
+@pytest.mark.parametrize("statistics", [(), ("ppv", "median")])
+def test_unknown_statistics_are_refused(statistics):
+    with pytest.raises(ValueError, match="statistics"):
+        SSMFeatureMap(make_params("S4D-Lin", 2, 4, random_state=0), statistics=statistics)
+
+
+@pytest.mark.parametrize("L", [20, 64, 150])
+def test_time_major_encoded_convolution_equals_the_channel_major_one(L):
+    params = make_params("S4D-LegS", 5, 8, random_state=0, dt_min=0.02, dt_max=0.5)
+    A, B, C = (torch.from_numpy(v) for v in (params.A, params.B, params.C))
+    log_a, Bbar = discretize(A, B, torch.from_numpy(params.dt))
+    x = torch.randn(3, 1, L, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    weight, bias = torch.randn(5, 1, dtype=torch.float64), torch.randn(5, dtype=torch.float64)
+    D = torch.from_numpy(params.D)
+    with torch.no_grad():
+        channel_major = chunked_ssm_conv_encoded(x, weight, bias, C * Bbar, log_a, 16, D=D)
+        time_major = chunked_ssm_conv_encoded(x, weight, bias, C * Bbar, log_a, 16, D=D,
+                                              time_major=True)
+    assert time_major.shape == (L, 3, 5)
+    torch.testing.assert_close(time_major.permute(1, 2, 0), channel_major)
