@@ -33,11 +33,13 @@ _SEED_MAX = np.iinfo(np.int32).max
 
 
 # ---------------------------------------------------------------------- ordering
-def stratified_nested_order(y, random_state=None):
+def stratified_nested_order(y, random_state=None, min_per_class=1):
     """Order samples so that every prefix of the order is as stratified as possible.
 
-    The first ``n_classes`` samples are one of each class (largest classes first). After
-    that, each next sample comes from the class furthest below its share: the class that
+    The first ``n_classes`` samples are one of each class (largest classes first), and so
+    are the next ``n_classes`` for every further round up to ``min_per_class`` (a class
+    with fewer samples gives what it has). After that, each next sample comes from the
+    class furthest below its share: the class that
     maximizes ``(m + 1) * n_c / n - count_c``, where ``m`` samples are already placed,
     ``count_c`` of them of class ``c`` (``n_c`` samples of ``n``). Within a class the
     samples are taken in a random order; ties between classes are broken at random.
@@ -56,6 +58,10 @@ def stratified_nested_order(y, random_state=None):
         Class labels.
     random_state : int, RandomState instance or None, default=None
         Seeds the order within each class and the tie-breaks.
+    min_per_class : int, default=1
+        Rounds of one sample of every class at the start: every prefix of at least
+        ``min_per_class * n_classes`` samples holds ``min_per_class`` of every class (of
+        those that have as many).
 
     Returns
     -------
@@ -72,10 +78,15 @@ def stratified_nested_order(y, random_state=None):
     [0, 1, 2]
     >>> np.bincount(y[order[:8]]).tolist()
     [4, 2, 2]
+    >>> order = stratified_nested_order(y, random_state=0, min_per_class=2)
+    >>> np.bincount(y[order[:6]]).tolist()
+    [2, 2, 2]
     """
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-D class labels; got an array of shape {y.shape}.")
+    if not isinstance(min_per_class, numbers.Integral) or min_per_class < 1:
+        raise ValueError(f"min_per_class must be a positive int; got {min_per_class!r}.")
     rng = check_random_state(random_state)
     n = y.shape[0]
     if n == 0:
@@ -87,13 +98,21 @@ def stratified_nested_order(y, random_state=None):
     shuffled = rng.permutation(n)
     members = [shuffled[codes[shuffled] == c] for c in range(n_classes)]
 
-    # Class of every position: one of each (largest first), then the largest deficit.
-    # Deficits are scaled by n to stay exact integers: (m + 1) * n_c - count_c * n.
+    # Class of every position: rounds of one of each (largest first), then the largest
+    # deficit. Deficits are scaled by n to stay exact integers: (m + 1) * n_c - count_c * n.
     class_seq = np.empty(n, dtype=np.intp)
-    class_seq[:n_classes] = np.lexsort((rng.permutation(n_classes), -counts))
-    taken = np.ones(n_classes, dtype=np.int64)
+    taken = np.zeros(n_classes, dtype=np.int64)
+    placed = 0
+    for round_ in range(min_per_class):
+        available = np.flatnonzero(counts > round_)
+        if available.size == 0:
+            break
+        ranks = np.lexsort((rng.permutation(available.size), -counts[available]))
+        class_seq[placed:placed + available.size] = available[ranks]
+        taken[available] += 1
+        placed += available.size
     exhausted = np.iinfo(np.int64).min
-    for m in range(n_classes, n):
+    for m in range(placed, n):
         deficit = (m + 1) * counts - taken * n
         deficit[taken == counts] = exhausted
         best = np.flatnonzero(deficit == deficit.max())

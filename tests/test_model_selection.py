@@ -75,6 +75,23 @@ def test_nested_order_is_seeded_and_random():
     assert not np.array_equal(a, stratified_nested_order(y, random_state=1))
 
 
+@pytest.mark.parametrize("counts", [(6, 3, 3), (34, 29, 33, 53, 36, 15), (5, 1, 4)])
+def test_nested_order_min_per_class(counts):
+    y = np.repeat(np.arange(len(counts)), counts)
+    for seed in range(3):
+        order = stratified_nested_order(y, random_state=seed, min_per_class=2)
+        assert sorted(order.tolist()) == list(range(len(y)))
+        rounds = int(np.minimum(counts, 2).sum())  # two of every class that has two
+        head = np.bincount(y[order[:rounds]], minlength=len(counts))
+        np.testing.assert_array_equal(head, np.minimum(counts, 2))
+    # the first round is the min_per_class=1 order's
+    np.testing.assert_array_equal(
+        stratified_nested_order(y, random_state=0)[:len(counts)],
+        stratified_nested_order(y, random_state=0, min_per_class=2)[:len(counts)])
+    with pytest.raises(ValueError, match="min_per_class"):
+        stratified_nested_order(y, min_per_class=0)
+
+
 def test_nested_order_rejects_2d():
     with pytest.raises(ValueError, match="1-D"):
         stratified_nested_order(np.zeros((4, 2)))
