@@ -87,6 +87,7 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
         "discretization": [StrOptions({"zoh", "bilinear"})],
         "time_scales": [StrOptions({"auto"}), tuple, list],
         "differences": ["boolean"],
+        "normalize": ["boolean"],
         "statistics": [tuple, list],
         "n_biases": [Interval(Integral, 1, None, closed="left")],
         "alphas": ["array-like", None],
@@ -97,8 +98,8 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
 
     @abstractmethod
     def __init__(self, init, *, base, n_states, d_model, init_options, discretization,
-                 time_scales, differences, statistics, n_biases, alphas, cv, random_state,
-                 verbose):
+                 time_scales, differences, normalize, statistics, n_biases, alphas, cv,
+                 random_state, verbose):
         self.init = init
         self.base = base
         self.n_states = n_states
@@ -107,6 +108,7 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
         self.discretization = discretization
         self.time_scales = time_scales
         self.differences = differences
+        self.normalize = normalize
         self.statistics = statistics
         self.n_biases = n_biases
         self.alphas = alphas
@@ -152,8 +154,8 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
         return clone(init).set_params(
             n_states=self.n_states, d_model=self.d_model, discretization=self.discretization,
             base_options={**base_options, **(init.base_options or {})},
-            differences=self.differences, features=tuple(self.statistics),
-            n_biases=self.n_biases, random_state=seed,
+            differences=self.differences, normalize=self.normalize,
+            features=tuple(self.statistics), n_biases=self.n_biases, random_state=seed,
         )
 
     def _fit_candidate(self, init, seed, base_options, X3, y, sample_weight):
@@ -165,7 +167,8 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
             features = transformer.fit_transform(X_user, y, sample_weight)
             return transformer.feature_map_, transformer, features
         feature_map = SSMFeatureMap(transformer, differences=self.differences,
-                                    statistics=tuple(self.statistics), n_biases=self.n_biases)
+                                    statistics=tuple(self.statistics), n_biases=self.n_biases,
+                                    normalize=self.normalize)
         return feature_map, None, feature_map.fit_transform(X3, sample_weight)
 
     def _fit(self, X, y, sample_weight):
@@ -250,6 +253,11 @@ _SHARED_PARAMS_DOC = """
     differences : bool, default=True
         Half of the channels read the first difference of every input channel instead of
         the channel itself: a view without the sequence's level, in which shapes stand out.
+    normalize : bool, default=False
+        Standardize every channel of every sequence on its own first. For collections whose
+        sequences differ in scale by orders of magnitude (counts, sales: Covid3Month's R^2
+        goes from 0.10 to 0.24), not where the scale is the signal (BasicMotions' accuracy
+        drops from 1.00 to 0.88 at 8 training sequences).
     statistics : tuple of str, default=("ppv", "lspv", "max", "min", "last")
         Statistics of every channel's output, from :data:`sktdi.core.STATISTICS`.
     n_biases : int, default=5
@@ -343,15 +351,15 @@ class SSMFeatureClassifier(ClassifierMixin, _BaseSSMFeatures):
 
     def __init__(
         self, init="tdi", *, base="S4D-LegS", n_states=16, d_model=256, init_options=None,
-        discretization="zoh", time_scales="auto", differences=True,
+        discretization="zoh", time_scales="auto", differences=True, normalize=False,
         statistics=DEFAULT_STATISTICS, n_biases=5, alphas=None, cv=None, random_state=None,
         verbose=False,
     ):
         super().__init__(
             init, base=base, n_states=n_states, d_model=d_model, init_options=init_options,
             discretization=discretization, time_scales=time_scales, differences=differences,
-            statistics=statistics, n_biases=n_biases, alphas=alphas, cv=cv,
-            random_state=random_state, verbose=verbose,
+            normalize=normalize, statistics=statistics, n_biases=n_biases, alphas=alphas,
+            cv=cv, random_state=random_state, verbose=verbose,
         )
 
     def _target_check_params(self):
@@ -453,15 +461,15 @@ class SSMFeatureRegressor(RegressorMixin, _BaseSSMFeatures):
 
     def __init__(
         self, init="tdi", *, base="S4D-LegS", n_states=16, d_model=256, init_options=None,
-        discretization="zoh", time_scales="auto", differences=True,
+        discretization="zoh", time_scales="auto", differences=True, normalize=False,
         statistics=DEFAULT_STATISTICS, n_biases=5, alphas=None, cv=None, random_state=None,
         verbose=False,
     ):
         super().__init__(
             init, base=base, n_states=n_states, d_model=d_model, init_options=init_options,
             discretization=discretization, time_scales=time_scales, differences=differences,
-            statistics=statistics, n_biases=n_biases, alphas=alphas, cv=cv,
-            random_state=random_state, verbose=verbose,
+            normalize=normalize, statistics=statistics, n_biases=n_biases, alphas=alphas,
+            cv=cv, random_state=random_state, verbose=verbose,
         )
 
     def _target_check_params(self):

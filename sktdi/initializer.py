@@ -236,6 +236,10 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         Let the channels read the first difference of every input channel as well (the
         input *views* of :func:`sktdi.core.input_views`); the task spectrum is then that
         of both views together.
+    normalize : bool, default=False
+        Standardize every channel of every sequence on its own before anything else
+        (:func:`sktdi.core.input_views`): spectrum and features then ignore each sequence's
+        level and scale.
     features : "pooled", "power", "mean" or tuple of str, default="pooled"
         What :meth:`transform` pools over time per SSM channel: ``"pooled"`` the
         statistics of :data:`sktdi.core.DEFAULT_STATISTICS` (proportion and longest
@@ -318,6 +322,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "keep_base": [Interval(Real, 0, 1, closed="left")],
         "differences": ["boolean"],
+        "normalize": ["boolean"],
         "features": [StrOptions({"pooled", "power", "mean"}), tuple, list],
         "n_biases": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
@@ -328,7 +333,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         discretization="zoh", spectrum="auto", estimation="welch", nperseg=None,
         smoothing=3, shrinkage="auto", prior_samples=4, method="quantile", fit_real=False,
         fit_magnitude=False, max_iter=100, tol=1e-6, learning_rate=0.05, keep_base=0.0,
-        differences=False, features="pooled", n_biases=5, random_state=None,
+        differences=False, normalize=False, features="pooled", n_biases=5, random_state=None,
     ):
         self.base = base
         self.n_states = n_states
@@ -349,6 +354,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.keep_base = keep_base
         self.differences = differences
+        self.normalize = normalize
         self.features = features
         self.n_biases = n_biases
         self.random_state = random_state
@@ -452,7 +458,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
             reason = (f"sequences of length {L} are too short for a task spectrum (TDI "
                       f"needs at least {MIN_SPECTRUM_LENGTH} steps)")
         else:
-            views = input_views(X3, self.differences)
+            views = input_views(X3, self.differences, self.normalize)
             raw = task_power_spectrum(views, y, self.spectrum_kind_, method=self.estimation,
                                       nperseg=self.nperseg, smoothing=self.smoothing,
                                       sample_weight=sample_weight)
@@ -478,7 +484,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         self.n_aliased_modes_ = count_aliased_modes(self.params_)
         self.feature_map_ = SSMFeatureMap(
             self.params_, differences=self.differences, statistics=self._statistics(),
-            n_biases=self.n_biases,
+            n_biases=self.n_biases, normalize=self.normalize,
         )
         self.fit_time_ = time.perf_counter() - start
         return X3, sample_weight

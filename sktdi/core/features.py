@@ -53,9 +53,18 @@ _BIAS_SAMPLE = 2**13
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 
 
-def input_views(X3, differences):
+def input_views(X3, differences, normalize=False):
     """``(n, C, L)`` -> ``(n, V, L)``: the channels and, with ``differences``, their first
-    differences (``x[t] - x[t-1]``, 0 at ``t = 0``), so ``V = 2 C``."""
+    differences (``x[t] - x[t-1]``, 0 at ``t = 0``), so ``V = 2 C``.
+
+    ``normalize`` first standardizes every channel of every sequence to mean 0 and standard
+    deviation 1 (a constant channel becomes 0): for collections whose sequences differ in
+    scale by orders of magnitude (counts, sales), where one global scale lets the largest
+    sequences dominate; it discards each sequence's level and scale.
+    """
+    if normalize:
+        scale = X3.std(axis=-1, keepdims=True)
+        X3 = (X3 - X3.mean(axis=-1, keepdims=True)) / np.where(scale > 0, scale, 1.0)
     if not differences:
         return X3
     diff = np.diff(X3, axis=-1, prepend=X3[..., :1])
@@ -184,6 +193,8 @@ class SSMFeatureMap:
         What to pool (module docstring).
     n_biases : int, default=5
         Biases per channel of the per-bias statistics.
+    normalize : bool, default=False
+        Standardize every sequence's channels on their own first (:func:`input_views`).
 
     Attributes (after :meth:`fit`)
     -------------------------------
@@ -204,7 +215,7 @@ class SSMFeatureMap:
     """
 
     def __init__(self, params, *, differences=True, statistics=DEFAULT_STATISTICS,
-                 n_biases=5):
+                 n_biases=5, normalize=False):
         unknown = sorted(set(statistics) - set(STATISTICS))
         if unknown or not statistics:
             raise ValueError(f"statistics must be a non-empty selection of {STATISTICS}; "
@@ -213,6 +224,7 @@ class SSMFeatureMap:
         self.differences = bool(differences)
         self.statistics = tuple(statistics)
         self.n_biases = int(n_biases)
+        self.normalize = bool(normalize)
 
     @property
     def n_features(self):
@@ -271,7 +283,7 @@ class SSMFeatureMap:
         if n * L * self.params.n_channels > _KEPT_ELEMENTS:
             return self.fit(X3, sample_weight).transform(X3)
         self._fit_views(X3, sample_weight)
-        views = self._standardize(input_views(X3, self.differences))
+        views = self._standardize(input_views(X3, self.differences, self.normalize))
         outputs = list(self._outputs(views))
         weights = (np.ones(n) if sample_weight is None
                    else np.asarray(sample_weight, dtype=np.float64))
@@ -288,7 +300,7 @@ class SSMFeatureMap:
                    else np.asarray(sample_weight, dtype=np.float64))
         keep = weights > 0
         X3, weights = X3[keep], weights[keep]
-        views = input_views(X3, self.differences)
+        views = input_views(X3, self.differences, self.normalize)
         total = weights.sum() * views.shape[-1]
         self.view_mean_ = np.einsum("n,nvl->v", weights, views) / total
         centred = views - self.view_mean_[:, None]
@@ -330,7 +342,7 @@ class SSMFeatureMap:
         -------
         features : ndarray (n, n_features), float64
         """
-        views = self._standardize(input_views(X3, self.differences))
+        views = self._standardize(input_views(X3, self.differences, self.normalize))
         return self._pool(self._outputs(views), len(X3))
 
     def _pool(self, outputs, n):
