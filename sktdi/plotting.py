@@ -17,6 +17,7 @@ from .spectral import model_power_spectrum
 __all__ = [
     "plot_frequency_response",
     "plot_induced_kernel",
+    "plot_init_scores",
     "plot_sample_efficiency",
     "plot_spectra",
 ]
@@ -524,4 +525,60 @@ def plot_frequency_response(
     ax.set_yscale("log")
     ax.grid(True, which="major", alpha=0.3)
     ax.set_title(f"SSM frequency response (L = {L}, N = {params.n_states} states)")
+    return ax
+
+
+# ------------------------------------------------------------------- init="auto" evidence
+def plot_init_scores(estimator, *, ax=None, title=None):
+    """The evidence of ``init="auto"``: every candidate's leave-one-out score.
+
+    One horizontal bar per candidate initialization (the base and TDI with each spectrum
+    kind), the chosen one highlighted. Scores are those of ``estimator.init_scores_``:
+    minus the mean squared leave-one-out error of the ridge readout (higher is better).
+
+    Parameters
+    ----------
+    estimator : fitted estimator with ``init="auto"``
+        An :class:`~sktdi.SSMFeatureClassifier`, :class:`~sktdi.SSMFeatureRegressor`,
+        :class:`~sktdi.SSMClassifier` or :class:`~sktdi.SSMRegressor`.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new 6 x 2.6 inch figure when None.
+    title : str, default=None
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sktdi import SSMFeatureClassifier
+    >>> from sktdi.datasets import make_spectral_task
+    >>> from sktdi.plotting import plot_init_scores
+    >>> X, y = make_spectral_task(40, 64, random_state=0)
+    >>> clf = SSMFeatureClassifier(init="auto", d_model=16, random_state=0).fit(X, y)
+    >>> ax = plot_init_scores(clf)
+    >>> [t.get_text() for t in ax.get_yticklabels()][0]
+    'S4D-LegS'
+    >>> matplotlib.pyplot.close(ax.figure)
+    """
+    scores = getattr(estimator, "init_scores_", None)
+    if scores is None:
+        raise ValueError(
+            f"{type(estimator).__name__} holds no init_scores_: fit it with init='auto' "
+            "first (other initializations compare no candidates)."
+        )
+    labels = list(scores)
+    values = np.array([scores[label] for label in labels], dtype=np.float64)
+    chosen = estimator.init_selected_
+    ax = _axes(ax, (6, 2.6))
+    colours = ["C0" if label == chosen else "0.7" for label in labels]
+    positions = np.arange(len(labels))[::-1]  # the first candidate (the base) on top
+    ax.barh(positions, values, color=colours)
+    ax.set_yticks(positions, labels)
+    ax.set_xlabel("leave-one-out score (minus mean squared error)")
+    ax.axvline(scores[labels[0]], color="black", linewidth=0.8, linestyle="--")
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.set_title(title if title is not None else f"init='auto' chose {chosen}")
     return ax

@@ -208,3 +208,21 @@ def test_missing_matplotlib_raises_helpful_import_error(monkeypatch, spectra, ho
         plot_spectra(spectra[0])
     with pytest.raises(ImportError, match=message):
         plot_sample_efficiency(_records())
+
+
+def test_plot_init_scores_marks_the_choice():
+    from sktdi import SSMFeatureClassifier
+    from sktdi.datasets import make_spectral_task
+    from sktdi.plotting import plot_init_scores
+
+    X, y = make_spectral_task(40, 64, random_state=0)
+    clf = SSMFeatureClassifier(init="auto", d_model=16, random_state=0).fit(X, y)
+    ax = plot_init_scores(clf)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert sorted(labels) == sorted(clf.init_scores_)
+    widths = {label: bar.get_width() for label, bar in zip(labels, ax.patches, strict=True)}
+    assert widths == pytest.approx(clf.init_scores_)
+    assert clf.init_selected_ in ax.get_title()
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="init='auto'"):
+        plot_init_scores(SSMFeatureClassifier(d_model=16, random_state=0).fit(X, y))
