@@ -196,13 +196,14 @@ class SSMFeatureMap:
     normalize : bool, default=False
         Standardize every sequence's channels on their own first (:func:`input_views`).
 
-    Attributes (after :meth:`fit`)
-    -------------------------------
+    Attributes
+    ----------
     view_mean_, view_scale_ : ndarray (V,)
         Standardization of every input view (mean and standard deviation over training
         sequences and steps).
     biases_ : ndarray (H, n_biases)
-        Thresholds of ``"ppv"`` and ``"lspv"``, read from the training outputs.
+        Thresholds of ``"ppv"`` and ``"lspv"``, read from the training outputs. These
+        attributes exist after :meth:`fit`.
 
     Examples
     --------
