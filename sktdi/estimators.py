@@ -518,7 +518,7 @@ _SHARED_PARAMS_DOC = """
         ``differences`` are set to this estimator's); or ``"auto"``, which builds the
         initial network with ``"S4D-Lin"`` and with TDI of every spectrum kind, fits a ridge
         readout to each one's pooled features (a linear probe) and keeps ``"S4D-Lin"``
-        unless a TDI network's leave-one-out errors are lower by more than two standard
+        unless a TDI network's leave-one-out errors are lower by more than 2.5 standard
         errors of the paired difference (``init_scores_`` holds the evidence).
     n_states : int, default=64
         States per channel ``N`` (even: ``N // 2`` conjugate pairs are stored).
@@ -537,13 +537,17 @@ _SHARED_PARAMS_DOC = """
         ``aliasing``).
     discretization : {"zoh", "bilinear"}, default="zoh"
         Discretization of the continuous SSM.
-    pooling : str, default="mean"
+    pooling : str, default="mean+max+last"
         Pooling over time before the linear head: ``"mean"``, ``"max"``, ``"last"``, or
-        several joined by ``+`` (``"mean+max"``), whose outputs are concatenated.
-    differences : bool, default=False
+        several joined by ``+``, whose outputs are concatenated. The maximum and the last
+        step keep what a mean over time loses: how strong an event was and, through the
+        decay of the modes, when it happened.
+    differences : bool, default=True
         Also feed the first difference of every input channel to the encoder (the input
         views of :func:`sktdi.core.input_views`; TDI estimates its spectrum on them too).
-    head_init : {"random", "ridge"}, default="random"
+        It removes the level and keeps the shape; with two views the encoder no longer
+        folds into the first layer's products, so an epoch costs about 3 to 4 times more.
+    head_init : {"random", "ridge"}, default="ridge"
         How the linear head starts: torch's default random initialization, or the
         leave-one-out ridge solution on the pooled features of the initial network (a
         linear probe, which training then fine-tunes).
@@ -565,8 +569,11 @@ _SHARED_PARAMS_DOC = """
     random_state : int, RandomState instance or None, default=None
         Seeds the SSM initialization, the torch initializers, dropout, shuffling and the
         validation split. The same integer gives identical results on the CPU.
-    tol : float, default=1e-4
-        Improvement below ``tol`` for ``n_iter_no_change`` epochs stops training.
+    tol : float, default=1e-3
+        Improvement below ``tol`` for ``n_iter_no_change`` epochs stops training. With the
+        ridge head the training loss starts low and creeps down for hundreds of epochs at
+        ``1e-4``; ``1e-3`` stopped every fit of the panel's selection runs in 70 epochs on
+        average, without a ``ConvergenceWarning`` (``benchmarks/results/panel.md``).
     verbose : bool, default=False
         Print the loss and time of every epoch.
     warm_start : bool, default=False
@@ -684,10 +691,10 @@ class SSMClassifier(ClassifierMixin, _BaseSSM):
     def __init__(
         self, init="S4D-Lin", *, n_states=64, d_model=64, n_layers=1, align_layers="first",
         init_options=None,
-        discretization="zoh", pooling="mean", differences=False, head_init="random",
+        discretization="zoh", pooling="mean+max+last", differences=True, head_init="ridge",
         dropout=0.0, alpha=1e-4, batch_size="auto",
         learning_rate_init=3e-3, ssm_learning_rate=1e-3, max_iter=200, shuffle=True,
-        random_state=None, tol=1e-4, verbose=False, warm_start=False, early_stopping=False,
+        random_state=None, tol=1e-3, verbose=False, warm_start=False, early_stopping=False,
         validation_fraction=0.1, n_iter_no_change=10, device="auto", dtype="float32",
     ):
         super().__init__(
@@ -866,10 +873,10 @@ class SSMRegressor(RegressorMixin, _BaseSSM):
     def __init__(
         self, init="S4D-Lin", *, n_states=64, d_model=64, n_layers=1, align_layers="first",
         init_options=None,
-        discretization="zoh", pooling="mean", differences=False, head_init="random",
+        discretization="zoh", pooling="mean+max+last", differences=True, head_init="ridge",
         dropout=0.0, alpha=1e-4, batch_size="auto",
         learning_rate_init=3e-3, ssm_learning_rate=1e-3, max_iter=200, shuffle=True,
-        random_state=None, tol=1e-4, verbose=False, warm_start=False, early_stopping=False,
+        random_state=None, tol=1e-3, verbose=False, warm_start=False, early_stopping=False,
         validation_fraction=0.1, n_iter_no_change=10, device="auto", dtype="float32",
     ):
         super().__init__(

@@ -231,7 +231,7 @@ _SHARED_PARAMS_DOC = """
         own settings (cloned; its architecture, ``differences`` and statistics set to this
         estimator's). ``"auto"`` compares ``base`` and TDI with each spectrum kind by the
         leave-one-out errors of the ridge readout on the training data, and keeps the base
-        unless a candidate's errors are lower by more than two standard errors of the
+        unless a candidate's errors are lower by more than 2.5 standard errors of the
         paired difference (with a ``cv``, by the best fold score): ``init_scores_``
         holds the evidence.
     base : str, default="S4D-LegS"

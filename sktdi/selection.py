@@ -7,7 +7,7 @@ variants) the same pooled statistics and a ridge readout, and compare their clos
 leave-one-out errors (the efficient leave-one-out of :class:`~sklearn.linear_model.RidgeCV`,
 a by-product of one eigendecomposition). Nothing but the training data is used, and a
 candidate replaces the base only when it is better *significantly*: its per-sequence
-leave-one-out errors, paired with the base's, must improve on them by more than two
+leave-one-out errors, paired with the base's, must improve on them by more than 2.5
 standard errors of the mean difference. With few sequences the scores of different banks
 scatter by several percent on pure noise; the paired test adapts to that scatter, so that
 "TDI never hurts" becomes something the estimator checks rather than hopes.
@@ -27,7 +27,7 @@ AUTO_SPECTRA = ("discriminative", "cross", "input")
 # Penalties of the ridge readout, as in MiniRocket; the features are standardized first.
 DEFAULT_ALPHAS = tuple(np.logspace(-3, 3, 10))
 # Standard errors by which a candidate's mean leave-one-out error must beat the base's.
-SIGNIFICANCE = 2.0
+SIGNIFICANCE = 2.5
 
 
 def auto_candidates(base, keep_base):
@@ -123,7 +123,7 @@ def select_candidate(scores, base_label, *, errors=None, sample_weight=None,
     errors : dict or None, default=None
         Label -> per-sample leave-one-out errors (:func:`leave_one_out_errors`).
     sample_weight : ndarray or None, default=None
-    significance : float, default=2.0
+    significance : float, default=2.5
 
     Returns
     -------
