@@ -182,7 +182,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
             differences=self.differences, random_state=rng.randint(_SEED_MAX),
         )
 
-    def _initial_layer_params(self, init, X3, y, rng):
+    def _initial_layer_params(self, init, X3, y, rng, sample_weight=None):
         """`SSMParams` of every layer at initialization, and the fitted initializers (TDI
         aligns the first layer here; the list is empty for a named initialization)."""
         if isinstance(init, str) and init in INIT_NAMES:
@@ -197,12 +197,12 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
                   for _ in range(self.n_layers - 1)]
         # Sequences too short for a spectrum: the initializer keeps the base, with a
         # warning, so an estimator accepts every length a named initialization accepts.
-        first = clone(template).fit(X3, y)
+        first = clone(template).fit(X3, y, sample_weight)
         return [first.params_] + [initializer.base_params() for initializer in deeper], [first]
 
-    def _initial_network(self, init, X3, U, y, rng):
+    def _initial_network(self, init, X3, U, y, rng, sample_weight=None):
         """The network at initialization for ``init``: ``(model, layer params, initializers)``."""
-        layer_params, initializers = self._initial_layer_params(init, X3, y, rng)
+        layer_params, initializers = self._initial_layer_params(init, X3, y, rng, sample_weight)
         torch_dtype = _DTYPES[self.dtype]
         seed = rng.randint(_SEED_MAX)
         # Default torch initializers (encoder, head, norms) draw from the global generator:
@@ -246,6 +246,10 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
                                  sample_weight=sample_weight)
 
     def _build_model(self, X3, y, sample_weight):
+        if sample_weight is not None:  # a weight of 0 is an absent row for TDI and the probe
+            keep = sample_weight > 0
+            X3, y, sample_weight = X3[keep], y[keep], sample_weight[keep]
+            sample_weight = sample_weight / sample_weight.mean()  # the ridge's penalty scale
         U = self._views(X3)
         auto = isinstance(self.init, str) and self.init == "auto"
         if auto:
@@ -253,7 +257,8 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
             seed = self._random_state.randint(_SEED_MAX)
             fits = {}
             for label, init in auto_candidates(_AUTO_BASE, keep_base=0.0).items():
-                network = self._initial_network(init, X3, U, y, np.random.RandomState(seed))
+                network = self._initial_network(init, X3, U, y, np.random.RandomState(seed),
+                                                sample_weight)
                 fits[label] = (*network, *self._linear_probe(network[0], U, y, sample_weight))
             self.init_scores_ = {label: float(fit[4].best_score_) for label, fit in fits.items()}
             errors = {label: leave_one_out_errors(fit[4]) for label, fit in fits.items()}
@@ -262,7 +267,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
             model, layer_params, initializers, *probe = fits[self.init_selected_]
         else:
             model, layer_params, initializers = self._initial_network(
-                self.init, X3, U, y, self._random_state)
+                self.init, X3, U, y, self._random_state, sample_weight)
             self.init_scores_ = None
             self.init_selected_ = self.init if isinstance(self.init, str) else (
                 "SpectralInitializer")
