@@ -1,0 +1,246 @@
+"""Models by name: sktdi's estimators, the baselines a user would try instead, any estimator.
+
+``sktdi curves --models`` and :func:`make_models` read the same specifications, so a
+command line and a Python study compare the same things:
+
+* an SSM estimator by its initialization: a named one (``S4D-Lin``, ...), ``tdi``,
+  ``tdi:KIND`` (``KIND`` a task spectrum) or ``auto``: :class:`~sktdi.SSMClassifier` /
+  :class:`~sktdi.SSMRegressor`;
+* the training-free estimators: ``features`` (their defaults) or ``features:INIT`` with
+  ``INIT`` any of the initializations above: :class:`~sktdi.SSMFeatureClassifier` /
+  :class:`~sktdi.SSMFeatureRegressor`;
+* named baselines: ``ridge`` (:class:`~sklearn.linear_model.RidgeClassifierCV` /
+  :class:`~sklearn.linear_model.RidgeCV` on the standardized raw values), ``minirocket``
+  (aeon's ``MiniRocketClassifier`` / ``MiniRocketRegressor``; ``pip install
+  'sktdi[data]'``), ``mlp`` (:class:`~sklearn.neural_network.MLPClassifier` /
+  :class:`~sklearn.neural_network.MLPRegressor` on the standardized raw values);
+* any estimator as ``module:Class``, optionally followed by its parameters as a JSON
+  object: ``sklearn.ensemble:RandomForestClassifier{"n_estimators": 200}``.
+
+Every specification may carry a label, ``LABEL=SPEC``; the label defaults to the
+specification itself.
+"""
+
+import importlib
+import json
+import re
+
+import numpy as np
+
+__all__ = ["BASELINE_NAMES", "is_baseline", "make_models", "parse_model_list"]
+
+BASELINE_NAMES = ("ridge", "minirocket", "mlp")
+_AEON_MISSING = "the minirocket baseline needs aeon: pip install 'sktdi[data]'"
+_LABEL = re.compile(r"^(?P<label>[^=:{}]+)=(?P<spec>.+)$")
+
+
+def parse_model_list(text):
+    """Split a comma-separated list of specifications; commas inside ``{...}`` (JSON
+    parameters) or quotes do not split.
+
+    Examples
+    --------
+    >>> from sktdi.models import parse_model_list
+    >>> parse_model_list('S4D-Lin, ridge, rf=sklearn.ensemble:RandomForestClassifier{"max_depth": 3, "n_estimators": 10}')
+    ['S4D-Lin', 'ridge', 'rf=sklearn.ensemble:RandomForestClassifier{"max_depth": 3, "n_estimators": 10}']
+    """  # noqa: E501
+    items, current, depth, quote = [], [], 0, None
+    for char in text:
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+        elif char == "," and depth == 0:
+            items.append("".join(current).strip())
+            current = []
+            continue
+        current.append(char)
+    items.append("".join(current).strip())
+    return [item for item in items if item]
+
+
+def is_baseline(estimator):
+    """Whether ``estimator`` is a baseline, i.e. none of sktdi's estimators (reports draw
+    baselines apart and measure every model's gap to the best of them).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import RidgeClassifierCV
+    >>> from sktdi import SSMFeatureClassifier
+    >>> from sktdi.models import is_baseline
+    >>> is_baseline(RidgeClassifierCV()), is_baseline(SSMFeatureClassifier())
+    (True, False)
+    """
+    return type(estimator).__module__.split(".")[0] != "sktdi"
+
+
+def make_models(specs, task, ssm_params=None):
+    """Estimators for specifications, in order: ``{label: estimator}``.
+
+    Parameters
+    ----------
+    specs : str or list of str
+        Specifications (module docstring); a string is split by :func:`parse_model_list`.
+    task : {"classification", "regression"}
+        Which of the classifier or regressor every name means.
+    ssm_params : dict, default=None
+        Parameters of the trained SSM estimators (``n_states``, ``max_iter``, ...).
+        ``random_state`` is also given to the training-free estimators, MiniRocket and
+        the MLP.
+
+    Returns
+    -------
+    models : dict of str to estimator
+        Unfitted estimators, in the order of ``specs``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, a class that does not import or is no estimator,
+        parameters that are not a JSON object, or a repeated label.
+    ImportError
+        For ``minirocket`` without aeon.
+
+    Examples
+    --------
+    >>> from sktdi.models import make_models
+    >>> models = make_models("S4D-Lin,features:auto,ridge", "classification",
+    ...                      ssm_params={"max_iter": 50, "random_state": 0})
+    >>> {label: type(model).__name__ for label, model in models.items()}
+    {'S4D-Lin': 'SSMClassifier', 'features:auto': 'SSMFeatureClassifier', 'ridge': 'Pipeline'}
+    """
+    if task not in ("classification", "regression"):
+        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+    if isinstance(specs, str):
+        specs = parse_model_list(specs)
+    if not specs:
+        raise ValueError("no model given: name at least one (e.g. 'S4D-Lin,ridge').")
+    ssm_params = dict(ssm_params or {})
+    models = {}
+    for item in specs:
+        match = _LABEL.match(item)
+        label, spec = (match["label"].strip(), match["spec"].strip()) if match else (item, item)
+        if label in models:
+            raise ValueError(f"model label {label!r} is given twice; name them apart with "
+                             "LABEL=SPEC.")
+        models[label] = make_estimator(spec, task, ssm_params)
+    return models
+
+
+def make_estimator(spec, task, ssm_params):
+    """One estimator for one specification (no label); see :func:`make_models`."""
+    classification = task == "classification"
+    seed = ssm_params.get("random_state")
+    if spec in BASELINE_NAMES:
+        return _baseline(spec, classification, seed)
+    init = _ssm_init(spec)
+    if init is not None:
+        from .estimators import SSMClassifier, SSMRegressor
+
+        return (SSMClassifier if classification else SSMRegressor)(init=init, **ssm_params)
+    if spec == "features" or spec.startswith("features:"):
+        from .feature_estimators import SSMFeatureClassifier, SSMFeatureRegressor
+
+        cls = SSMFeatureClassifier if classification else SSMFeatureRegressor
+        init = "tdi" if spec == "features" else _ssm_init(spec[len("features:"):])
+        if init is None:
+            raise ValueError(f"unknown model {spec!r}: after 'features:' name an "
+                             f"initialization ({_init_names()}).")
+        return cls(init=init, random_state=seed)
+    if ":" in spec:
+        return _imported_estimator(spec)
+    raise ValueError(f"unknown model {spec!r}; use an initialization ({_init_names()}), "
+                     "features[:INIT], a baseline (ridge, minirocket, mlp) or module:Class.")
+
+
+def _init_names():
+    from .core import INIT_NAMES
+
+    return ", ".join([*INIT_NAMES, "tdi", "tdi:KIND", "auto"])
+
+
+def _ssm_init(spec):
+    """The ``init`` value of an SSM specification, or None when it is not one."""
+    from .core import INIT_NAMES
+    from .initializer import SpectralInitializer
+    from .spectral import SPECTRUM_KINDS
+
+    if spec in INIT_NAMES or spec in ("tdi", "auto"):
+        return spec
+    if spec.startswith("tdi:"):
+        kind = spec[len("tdi:"):]
+        if kind not in SPECTRUM_KINDS:
+            raise ValueError(f"unknown model {spec!r}: the task spectrum after 'tdi:' must be "
+                             f"one of {', '.join(SPECTRUM_KINDS)}.")
+        return SpectralInitializer(spectrum=kind)
+    return None
+
+
+def _raw_values():
+    """Sequences flattened to one row per sequence, as a pipeline step."""
+    from sklearn.preprocessing import FunctionTransformer
+
+    return FunctionTransformer(_flatten)
+
+
+def _flatten(X):
+    X = np.asarray(X)
+    return X.reshape(len(X), -1)
+
+
+def _baseline(name, classification, seed):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if name == "ridge":
+        from sklearn.linear_model import RidgeClassifierCV, RidgeCV
+
+        from .selection import DEFAULT_ALPHAS
+
+        ridge = (RidgeClassifierCV if classification else RidgeCV)(
+            alphas=np.asarray(DEFAULT_ALPHAS))
+        return make_pipeline(_raw_values(), StandardScaler(), ridge)
+    if name == "mlp":
+        from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+        mlp = (MLPClassifier if classification else MLPRegressor)(max_iter=500,
+                                                                   random_state=seed)
+        return make_pipeline(_raw_values(), StandardScaler(), mlp)
+    try:  # minirocket
+        from aeon.classification.convolution_based import MiniRocketClassifier
+        from aeon.regression.convolution_based import MiniRocketRegressor
+    except ImportError as exc:
+        raise ImportError(_AEON_MISSING) from exc
+    return (MiniRocketClassifier if classification else MiniRocketRegressor)(random_state=seed)
+
+
+def _imported_estimator(spec):
+    """``module:Class`` or ``module:Class{json}`` -> an instance."""
+    target, _, params_text = spec.partition("{")
+    module_name, _, class_name = target.partition(":")
+    params = {}
+    if params_text:
+        try:
+            params = json.loads("{" + params_text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"model {spec!r}: the parameters are not valid JSON ({exc.msg} "
+                             f"at character {exc.pos}).") from exc
+        if not isinstance(params, dict):
+            raise ValueError(f"model {spec!r}: the parameters must be a JSON object.")
+    try:
+        module = importlib.import_module(module_name.strip())
+    except ImportError as exc:
+        raise ValueError(f"model {spec!r}: cannot import module {module_name.strip()!r} "
+                         f"({exc}).") from exc
+    cls = getattr(module, class_name.strip(), None)
+    if cls is None or not hasattr(cls, "fit"):
+        raise ValueError(f"model {spec!r}: {module_name.strip()!r} has no estimator class "
+                         f"{class_name.strip()!r}.")
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        raise ValueError(f"model {spec!r}: {exc}.") from exc
