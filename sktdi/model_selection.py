@@ -24,12 +24,24 @@ from sklearn.utils.parallel import Parallel, delayed  # carries warning filters 
 from sklearn.utils.validation import _num_samples
 
 __all__ = [
-    "data_efficiency", "sample_efficiency_curve", "stratified_nested_order",
-    "summarize_curves",
+    "compare_with_baselines", "data_efficiency", "is_classification_target", "rank_models",
+    "sample_efficiency_curve", "stratified_nested_order", "summarize_curves",
 ]
 
 _CLASSIFICATION_TARGETS = ("binary", "multiclass")
 _SEED_MAX = np.iinfo(np.int32).max
+
+
+def is_classification_target(y):
+    """Whether ``y`` holds class labels (binary or multiclass) rather than values to regress.
+
+    Examples
+    --------
+    >>> from sktdi.model_selection import is_classification_target
+    >>> is_classification_target(["a", "b"]), is_classification_target([0.5, 1.7])
+    (True, False)
+    """
+    return type_of_target(np.asarray(y)) in _CLASSIFICATION_TARGETS
 
 
 # ---------------------------------------------------------------------- ordering
@@ -156,14 +168,16 @@ def _check_estimators(estimators):
     return pairs
 
 
-def _check_train_sizes(train_sizes, n_pool, min_size):
-    """Absolute, unique, sorted training sizes; ``min_size`` is the number of classes."""
+def _check_train_sizes(train_sizes, n_pool, min_size, floor=0):
+    """``{absolute size: requested size}``, sorted by size and unique in the absolute size
+    (the first request wins); ``min_size`` is the number of classes, and fractions are
+    raised to at least ``floor`` samples."""
     if isinstance(train_sizes, numbers.Number):
         train_sizes = [train_sizes]
     sizes = np.asarray(train_sizes, dtype=object).ravel()
     if sizes.size == 0:
         raise ValueError("train_sizes is empty: pass at least one training size.")
-    absolute = []
+    absolute, requested = [], []
     for size in sizes:
         if isinstance(size, bool | np.bool_) or not isinstance(size, numbers.Real):
             raise TypeError(
@@ -174,6 +188,7 @@ def _check_train_sizes(train_sizes, n_pool, min_size):
             if size <= 0:
                 raise ValueError(f"train_sizes must be positive; got {int(size)}.")
             absolute.append(int(size))
+            requested.append(int(size))
         else:
             if not 0.0 < size <= 1.0:
                 raise ValueError(
@@ -181,8 +196,12 @@ def _check_train_sizes(train_sizes, n_pool, min_size):
                     f"pool of {n_pool} samples); got {float(size)!r}. Use ints for "
                     "numbers of samples."
                 )
-            absolute.append(int(np.floor(size * n_pool + 1e-9)))
-    absolute = np.unique(absolute)
+            absolute.append(min(n_pool, max(int(np.floor(size * n_pool + 1e-9)), floor)))
+            requested.append(float(size))
+    labels = {}
+    for size, request in sorted(zip(absolute, requested, strict=True)):
+        labels.setdefault(int(size), request)
+    absolute = np.array(sorted(labels))
     if absolute[0] <= 0:
         raise ValueError(
             f"train_sizes must be positive; a fraction of the training pool of {n_pool} "
@@ -198,7 +217,7 @@ def _check_train_sizes(train_sizes, n_pool, min_size):
             f"train_sizes {absolute[absolute < min_size].tolist()} are below the number of "
             f"classes ({min_size}): a classifier needs at least one sample of every class."
         )
-    return [int(s) for s in absolute]
+    return labels
 
 
 def _uses_torch(estimator):
@@ -284,7 +303,7 @@ def _normalize_skip(skip):
 
 
 _RECORD_COLUMNS = [
-    "estimator", "train_size", "repeat", "score", "fit_time", "score_time", "n_test",
+    "estimator", "size", "train_size", "repeat", "score", "fit_time", "score_time", "n_test",
     "alignment_init", "alignment_trained",
 ]
 
@@ -292,7 +311,7 @@ _RECORD_COLUMNS = [
 def sample_efficiency_curve(estimators, X, y, train_sizes, *, n_repeats=3, test_size=0.25,
                             X_test=None, y_test=None, scoring=None, n_jobs=None,
                             random_state=None, verbose=0, on_result=None, skip=None,
-                            torch_threads="auto", return_dataframe="auto"):
+                            torch_threads="auto", min_per_class=1, return_dataframe="auto"):
     """Held-out score against training-set size for several estimators on the same subsets.
 
     For every repeat, a held-out test set is split off (stratified for classification
@@ -316,9 +335,9 @@ def sample_efficiency_curve(estimators, X, y, train_sizes, *, n_repeats=3, test_
         are stratified; other targets are split and ordered at random.
     train_sizes : int, float or array-like of int or float
         Training sizes: ints are numbers of samples; floats in (0, 1] are fractions of the
-        training pool (rounded down). Deduplicated and sorted. Must be positive, at most
-        the pool size and, for classifiers on a classification target, at least the
-        number of classes.
+        training pool (rounded down, and raised to ``min_per_class`` samples of every
+        class). Deduplicated and sorted. Must be positive, at most the pool size and, for
+        classifiers on a classification target, at least the number of classes.
     n_repeats : int, default=3
         Number of repeats, each with its own split and order.
     test_size : float or int, default=0.25
@@ -352,6 +371,11 @@ def sample_efficiency_curve(estimators, X, y, train_sizes, *, n_repeats=3, test_
         with different thread counts can differ in the last bits; fix ``torch_threads``
         (1 is the efficient choice for many small fits) for results that are bitwise
         identical whatever ``n_jobs`` and the machine.
+    min_per_class : int, default=1
+        Every training subset of at least ``min_per_class * n_classes`` samples holds
+        ``min_per_class`` of every class (:func:`stratified_nested_order`), and fractional
+        sizes are raised to that many samples: ``min_per_class=2`` with sizes ``0.1,
+        0.3, 1.0`` is the protocol of the public-panel benchmark.
     return_dataframe : bool or "auto", default="auto"
         Return a :class:`pandas.DataFrame`; ``"auto"`` does when pandas is installed.
 
@@ -359,7 +383,9 @@ def sample_efficiency_curve(estimators, X, y, train_sizes, *, n_repeats=3, test_
     -------
     records : list of dict or pandas.DataFrame
         One record per fit, sorted by estimator (in the given order), ``train_size`` and
-        ``repeat``, with the keys ``estimator``, ``train_size``, ``repeat``, ``score``,
+        ``repeat``, with the keys ``estimator``, ``size`` (the size as requested: a number
+        of samples, or a fraction), ``train_size`` (the number of samples), ``repeat``,
+        ``score``,
         ``fit_time``, ``score_time``, ``n_test``, ``alignment_init`` and
         ``alignment_trained`` (the ``spectral_alignment_`` losses of TDI estimators,
         NaN for others).
@@ -392,6 +418,8 @@ def sample_efficiency_curve(estimators, X, y, train_sizes, *, n_repeats=3, test_
         raise ValueError(f"torch_threads must be 'auto' or a positive int; got {torch_threads!r}.")
     if on_result is not None and not callable(on_result):
         raise TypeError(f"on_result must be callable; got {on_result!r}.")
+    if not isinstance(min_per_class, numbers.Integral) or min_per_class < 1:
+        raise ValueError(f"min_per_class must be a positive int; got {min_per_class!r}.")
     if (X_test is None) != (y_test is None):
         raise ValueError("pass both X_test and y_test, or neither.")
     X, y = indexable(X, y)
@@ -401,7 +429,7 @@ def sample_efficiency_curve(estimators, X, y, train_sizes, *, n_repeats=3, test_
         check_scoring(est, scoring=scoring)  # fail before any fitting
     skip = _normalize_skip(skip)
 
-    stratify = type_of_target(y_arr) in _CLASSIFICATION_TARGETS
+    stratify = is_classification_target(y_arr)
     n_classes = len(np.unique(y_arr)) if stratify else 0
     any_classifier = any(is_classifier(est) for _, est in pairs)
     rng = check_random_state(random_state)
@@ -423,14 +451,17 @@ def sample_efficiency_curve(estimators, X, y, train_sizes, *, n_repeats=3, test_
         else:
             pool, test = np.arange(n_samples), None
         if stratify:
-            order = stratified_nested_order(y_arr[pool], random_state=order_seed)
+            order = stratified_nested_order(y_arr[pool], random_state=order_seed,
+                                            min_per_class=min_per_class)
         else:
             order = check_random_state(order_seed).permutation(len(pool))
         splits.append((pool[order], test))
 
     n_pool = len(splits[0][0])
     min_size = n_classes if (stratify and any_classifier) else 1
-    sizes = _check_train_sizes(train_sizes, n_pool, min_size)
+    requested = _check_train_sizes(train_sizes, n_pool, min_size,
+                                   floor=min_per_class * n_classes if stratify else 0)
+    sizes = list(requested)
 
     tasks = [
         (i, name, size, r)
@@ -457,7 +488,8 @@ def sample_efficiency_curve(estimators, X, y, train_sizes, *, n_repeats=3, test_
     results = parallel(jobs())
     records = []
     for done, ((i, name, size, r), result) in enumerate(results, start=1):
-        record = {"estimator": name, "train_size": size, "repeat": r, **result}
+        record = {"estimator": name, "size": requested[size], "train_size": size, "repeat": r,
+                  **result}
         record = {col: record[col] for col in _RECORD_COLUMNS}
         records.append((i, record))
         if verbose > 0:
@@ -483,36 +515,43 @@ def _as_records(records):
     return list(records)
 
 
-def summarize_curves(records, *, return_dataframe="auto"):
-    """Mean, std, min, max and count of the score per estimator and training size.
+def summarize_curves(records, *, return_dataframe="auto", by="train_size"):
+    """Mean, spread and count of the score per estimator and training size.
+
+    The one aggregation of curves in sktdi: the tables of ``sktdi curves`` and the bands of
+    :func:`sktdi.plotting.plot_sample_efficiency` both come from it.
 
     Parameters
     ----------
     records : list of dict or pandas.DataFrame
-        The output of :func:`sample_efficiency_curve` (needs the keys ``estimator``,
-        ``train_size`` and ``score``).
+        The output of :func:`sample_efficiency_curve` (needs the keys ``estimator``, the
+        ``by`` column and ``score``).
     return_dataframe : bool or "auto", default="auto"
         Return a :class:`pandas.DataFrame`; ``"auto"`` does when pandas is installed.
+    by : str, default="train_size"
+        Column that holds the size (another one, such as the requested fraction of a
+        multi-problem run, can be named).
 
     Returns
     -------
     summary : list of dict or pandas.DataFrame
-        One row per (estimator, train_size), estimators in order of first appearance and
-        sizes ascending, with ``mean``, ``std`` (population std, ``ddof=0``), ``min``,
-        ``max`` and ``count`` of the scores over repeats. A NaN score makes the row NaN.
+        One row per (estimator, size), estimators in order of first appearance and sizes
+        ascending, with ``mean``, ``std`` (the sample standard deviation, ``ddof=1``; NaN
+        for a single score), ``min``, ``max`` and ``count`` of the finite scores over
+        repeats, and ``n_failed``, the NaN scores (failed fits) left out.
 
     Examples
     --------
     >>> from sktdi.model_selection import summarize_curves
     >>> records = [{"estimator": "a", "train_size": 10, "score": s} for s in (0.5, 0.75)]
-    >>> summarize_curves(records, return_dataframe=False)
-    [{'estimator': 'a', 'train_size': 10, 'mean': 0.625, 'std': 0.125, 'min': 0.5, 'max': 0.75,
-      'count': 2}]
+    >>> row = summarize_curves(records, return_dataframe=False)[0]
+    >>> row["mean"], round(row["std"], 4), row["count"], row["n_failed"]
+    (0.625, 0.1768, 2, 0)
     """
     as_dataframe = _want_dataframe(return_dataframe)
     groups = {}
     for record in _as_records(records):
-        key = (record["estimator"], int(record["train_size"]))
+        key = (record["estimator"], float(record[by]))
         groups.setdefault(key, []).append(float(record["score"]))
     first_seen = {}
     for name, _ in groups:
@@ -520,16 +559,137 @@ def summarize_curves(records, *, return_dataframe="auto"):
     rows = []
     for (name, size) in sorted(groups, key=lambda k: (first_seen[k[0]], k[1])):
         scores = np.asarray(groups[(name, size)])
+        finite = scores[np.isfinite(scores)]
         rows.append({
-            "estimator": name, "train_size": size,
-            "mean": float(scores.mean()), "std": float(scores.std()),
-            "min": float(scores.min()), "max": float(scores.max()),
-            "count": int(scores.size),
+            "estimator": name, "train_size": int(size) if size.is_integer() else size,
+            "mean": float(finite.mean()) if finite.size else np.nan,
+            "std": float(finite.std(ddof=1)) if finite.size > 1 else np.nan,
+            "min": float(finite.min()) if finite.size else np.nan,
+            "max": float(finite.max()) if finite.size else np.nan,
+            "count": int(finite.size), "n_failed": int(scores.size - finite.size),
         })
     if as_dataframe:
         return _to_dataframe(
-            rows, ["estimator", "train_size", "mean", "std", "min", "max", "count"]
+            rows, ["estimator", "train_size", "mean", "std", "min", "max", "count", "n_failed"]
         )
+    return rows
+
+
+def _problem_means(records, by):
+    """(problem, size) -> estimator -> mean finite score; problems from a ``dataset`` key."""
+    means = {}
+    for record in _as_records(records):
+        score = float(record["score"])
+        if not np.isfinite(score):
+            continue
+        key = (record.get("dataset", ""), float(record[by]))
+        means.setdefault(key, {}).setdefault(record["estimator"], []).append(score)
+    return {key: {name: float(np.mean(v)) for name, v in cell.items()}
+            for key, cell in means.items()}
+
+
+def rank_models(records, *, by="train_size"):
+    """Mean score and mean rank of every estimator per size, over problems.
+
+    Within every problem (the ``dataset`` key of the records; one problem when absent)
+    and size, estimators are ranked by their mean score over repeats (1 = best; ties
+    share the mean of their ranks); ranks and scores are then averaged over problems.
+
+    Parameters
+    ----------
+    records : list of dict or pandas.DataFrame
+        Records of :func:`sample_efficiency_curve`, with a ``dataset`` key for several
+        problems.
+    by : str, default="train_size"
+        Column that holds the size.
+
+    Returns
+    -------
+    rows : list of dict
+        ``size``, ``estimator``, ``mean_score``, ``mean_rank``, ``n_problems``; sizes
+        ascending, estimators in order of first appearance.
+
+    Examples
+    --------
+    >>> from sktdi.model_selection import rank_models
+    >>> records = [{"dataset": d, "estimator": e, "train_size": 10, "score": s}
+    ...            for d, scores in [("A", (0.9, 0.8)), ("B", (0.6, 0.7))]
+    ...            for e, s in zip(("ssm", "ridge"), scores)]
+    >>> [(r["estimator"], r["mean_score"], r["mean_rank"]) for r in rank_models(records)]
+    [('ssm', 0.75, 1.5), ('ridge', 0.75, 1.5)]
+    """
+    from scipy.stats import rankdata
+
+    means = _problem_means(records, by)
+    order = list(dict.fromkeys(r["estimator"] for r in _as_records(records)))
+    rows = []
+    for size in sorted({size for _, size in means}):
+        cells = [cell for (_, s), cell in means.items() if s == size]
+        for name in order:
+            present = [cell for cell in cells if name in cell]
+            if not present:
+                continue
+            ranks = [rankdata([-cell[m] for m in cell])[list(cell).index(name)]
+                     for cell in present]
+            rows.append({"size": int(size) if float(size).is_integer() else size,
+                         "estimator": name,
+                         "mean_score": float(np.mean([cell[name] for cell in present])),
+                         "mean_rank": float(np.mean(ranks)), "n_problems": len(present)})
+    return rows
+
+
+def compare_with_baselines(records, baselines, *, by="train_size", tie=0.005):
+    """Wins, ties and losses of every estimator against every baseline, per size.
+
+    On every problem (``dataset`` key) and size, an estimator *wins* against a baseline
+    when its mean score over repeats is higher by more than ``tie``, *loses* when it is
+    lower by more than ``tie``, and *ties* otherwise; the mean gap is reported too.
+
+    Parameters
+    ----------
+    records : list of dict or pandas.DataFrame
+    baselines : sequence of str
+        Names of the estimators to compare against.
+    by : str, default="train_size"
+    tie : float, default=0.005
+        Score differences up to this count as ties (half a point of accuracy).
+
+    Returns
+    -------
+    rows : list of dict
+        ``size``, ``estimator``, ``baseline``, ``wins``, ``ties``, ``losses`` and
+        ``mean_gap`` (estimator minus baseline), for every estimator that is not the
+        baseline itself.
+
+    Examples
+    --------
+    >>> from sktdi.model_selection import compare_with_baselines
+    >>> records = [{"dataset": d, "estimator": e, "train_size": 10, "score": s}
+    ...            for d, scores in [("A", (0.9, 0.8)), ("B", (0.7, 0.7))]
+    ...            for e, s in zip(("ssm", "ridge"), scores)]
+    >>> row = compare_with_baselines(records, ["ridge"])[0]
+    >>> row["wins"], row["ties"], row["losses"], round(row["mean_gap"], 3)
+    (1, 1, 0, 0.05)
+    """
+    means = _problem_means(records, by)
+    order = list(dict.fromkeys(r["estimator"] for r in _as_records(records)))
+    rows = []
+    for size in sorted({size for _, size in means}):
+        cells = [cell for (_, s), cell in means.items() if s == size]
+        for baseline in baselines:
+            for name in order:
+                if name == baseline:
+                    continue
+                gaps = np.array([cell[name] - cell[baseline] for cell in cells
+                                 if name in cell and baseline in cell])
+                if gaps.size == 0:
+                    continue
+                rows.append({
+                    "size": int(size) if float(size).is_integer() else size,
+                    "estimator": name, "baseline": baseline,
+                    "wins": int(np.sum(gaps > tie)), "ties": int(np.sum(np.abs(gaps) <= tie)),
+                    "losses": int(np.sum(gaps < -tie)), "mean_gap": float(gaps.mean()),
+                })
     return rows
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.dummy import DummyClassifier
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.model_selection import learning_curve
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -202,9 +202,10 @@ def test_record_fields_and_order():
         (name, size, rep) for name in ("d", "lr") for size in (3, 12) for rep in (0, 1)
     ]
     assert set(records[0]) == {
-        "estimator", "train_size", "repeat", "score", "fit_time", "score_time", "n_test",
-        "alignment_init", "alignment_trained",
+        "estimator", "size", "train_size", "repeat", "score", "fit_time", "score_time",
+        "n_test", "alignment_init", "alignment_trained",
     }
+    assert all(r["size"] == r["train_size"] for r in records)  # asked as numbers
     assert all(r["n_test"] == 15 for r in records)
     assert all(isinstance(r["train_size"], int) for r in records)
     assert np.isnan(records[0]["alignment_init"])
@@ -291,12 +292,17 @@ def test_summaries():
     )
     summary = summarize_curves(df)
     assert summary.columns.tolist() == [
-        "estimator", "train_size", "mean", "std", "min", "max", "count",
+        "estimator", "train_size", "mean", "std", "min", "max", "count", "n_failed",
     ]
     assert summary.estimator.tolist() == ["lr", "lr", "d", "d"]
-    assert (summary["count"] == 2).all()
+    assert (summary["count"] == 2).all() and (summary["n_failed"] == 0).all()
     rows = summarize_curves(df.to_dict("records"), return_dataframe=False)
     assert rows[1]["mean"] == pytest.approx(df.score.iloc[2:4].mean())
+    assert rows[1]["std"] == pytest.approx(df.score.iloc[2:4].std(ddof=1))  # as pandas
+    failed = [*df.to_dict("records"), {"estimator": "lr", "train_size": 3, "score": np.nan}]
+    with_nan = summarize_curves(failed, return_dataframe=False)[0]
+    assert with_nan["count"] == 2 and with_nan["n_failed"] == 1
+    assert with_nan["mean"] == pytest.approx(rows[0]["mean"])
     assert rows[1]["min"] <= rows[1]["mean"] <= rows[1]["max"]
     eff = data_efficiency(df, 0.9)
     assert list(eff) == ["lr", "d"]
@@ -327,13 +333,27 @@ def test_uses_torch_and_threads_restored():
         ([-3], "positive"),
         ([], "empty"),
         ([1.5], r"\(0, 1\]"),
-        ([0.01], "rounds down to 0"),
     ],
 )
 def test_train_size_errors(sizes, match):
     X, y = _blobs()
     with pytest.raises(ValueError, match=match):
         sample_efficiency_curve({"lr": LogisticRegression()}, X, y, sizes)
+
+
+def test_small_fractions_and_min_per_class():
+    X, y = _blobs()  # 3 classes of 20 (45 in the pool with 25% held out)
+    records = sample_efficiency_curve({"lr": LogisticRegression()}, X, y, [0.01, 0.5],
+                                      n_repeats=1, random_state=0, min_per_class=2,
+                                      return_dataframe=False)
+    # 0.01 of the pool rounds down to 0 and is raised to 2 of every class
+    assert [r["train_size"] for r in records] == [6, 22]
+    assert [r["size"] for r in records] == [0.01, 0.5]  # as requested
+    Xr, yr = X, X[:, 0]  # a continuous target: no classes to raise the size to
+    with pytest.raises(ValueError, match="rounds down to 0"):
+        sample_efficiency_curve({"lr": LinearRegression()}, Xr, yr, [0.01])
+    with pytest.raises(ValueError, match="min_per_class"):
+        sample_efficiency_curve({"lr": LogisticRegression()}, X, y, [10], min_per_class=0)
 
 
 def test_other_errors():
