@@ -231,7 +231,7 @@ def plot_spectra(
 
 
 # -------------------------------------------------------------------- sample efficiency
-def _records_table(records, metric):
+def _records_table(records, metric, by="train_size"):
     """Records as a list of dicts, checked for emptiness and the needed columns."""
     if hasattr(records, "to_dict") and hasattr(records, "columns"):  # a DataFrame
         columns = {str(c) for c in records.columns}
@@ -245,10 +245,10 @@ def _records_table(records, metric):
         columns = set.intersection(*(set(r) for r in rows)) if rows else set()
     if not rows:
         raise ValueError("records is empty: there is nothing to plot.")
-    missing = [c for c in ("estimator", "train_size", metric) if c not in columns]
+    missing = [c for c in ("estimator", by, metric) if c not in columns]
     if missing:
         raise ValueError(
-            f"records lack the column(s) {missing}; expected 'estimator', 'train_size' and "
+            f"records lack the column(s) {missing}; expected 'estimator', {by!r} and "
             f"the metric column {metric!r} (as produced by sample_efficiency_curve)."
         )
     return rows
@@ -260,28 +260,41 @@ def _size_label(value, _pos=None):
 
 def plot_sample_efficiency(
     records, *, ax=None, metric="score", spread="std", log_x=True, title=None, target=None,
+    baselines=None, score_range=None, by="train_size",
 ):
     """Mean score against training-set size, one line per estimator.
+
+    Means and standard deviations are those of
+    :func:`sktdi.model_selection.summarize_curves` (failed fits, with a NaN score, are left
+    out), so a plot and a summary table made from the same records agree.
 
     Parameters
     ----------
     records : list of dict or pandas DataFrame
-        One row per fit with columns ``estimator``, ``train_size``, ``repeat`` and the
-        metric column (the output of ``sample_efficiency_curve``).
+        One row per fit with columns ``estimator``, the ``by`` column and the metric column
+        (the output of ``sample_efficiency_curve``).
     ax : matplotlib Axes, default=None
         Where to draw; a new 6.4 x 4 inch figure when None.
     metric : str, default="score"
         Column to plot; it also labels the y axis.
     spread : {"std", "minmax"} or None, default="std"
-        Band around each mean: plus or minus the standard deviation over repeats
-        (``ddof=1``; none with one repeat), the range from the smallest to the largest
-        score, or no band. NaN scores (failed fits) are left out.
+        Band around each mean: plus or minus the sample standard deviation over repeats
+        (none with one repeat), the range from the smallest to the largest score, or no
+        band.
     log_x : bool, default=True
         Logarithmic size axis. The ticks are the training sizes themselves, written in
         full (no scientific notation).
     title : str, default=None
     target : float, default=None
         Draw a horizontal dashed reference line at this value (e.g. a full-data score).
+    baselines : sequence of str, default=None
+        Estimators drawn as baselines: dashed lines in shades of grey, apart from the
+        coloured models they are compared with.
+    score_range : (float or None, float or None), default=None
+        Bounds of the score (``(0, 1)`` for accuracy, ``(None, 1)`` for R^2): bands are
+        clipped to them, so that a spread never reaches an impossible value.
+    by : str, default="train_size"
+        Column of the size (a multi-problem run plots the requested fractions).
 
     Returns
     -------
@@ -293,59 +306,75 @@ def plot_sample_efficiency(
     >>> matplotlib.use("Agg")
     >>> from sktdi.plotting import plot_sample_efficiency
     >>> records = [{"estimator": e, "train_size": n, "repeat": r, "score": s}
-    ...            for e, base in [("tdi", 0.7), ("s4d", 0.6)]
+    ...            for e, base in [("tdi", 0.7), ("ridge", 0.6)]
     ...            for n in (16, 64, 256) for r in range(3)
-    ...            for s in [base + 0.05 * r + n / 2000]]
-    >>> ax = plot_sample_efficiency(records, target=0.9)
+    ...            for s in [min(1.0, base + 0.15 * r + n / 2000)]]
+    >>> ax = plot_sample_efficiency(records, target=0.9, baselines=["ridge"],
+    ...                             score_range=(0, 1))
     >>> ax.get_xscale(), ax.get_xlabel(), ax.get_ylabel()
     ('log', 'training-set size (sequences)', 'score')
     >>> [t.get_text() for t in ax.get_xticklabels()]
     ['16', '64', '256']
+    >>> [line.get_linestyle() for line in ax.get_lines()[:2]]
+    ['-', '--']
+    >>> bool(max(c.get_paths()[0].vertices[:, 1].max() for c in ax.collections) <= 1.0)
+    True
     >>> matplotlib.pyplot.close(ax.figure)
     """
+    from .model_selection import summarize_curves
+
     if spread not in _SPREADS:
         raise ValueError(f"Unknown spread {spread!r}; expected 'std', 'minmax' or None.")
     if target is not None and not (isinstance(target, Real) and np.isfinite(target)):
         raise ValueError(f"target must be a finite number or None, got {target!r}.")
-    rows = _records_table(records, metric)
-
-    curves = {}  # estimator -> train_size -> scores, in order of first appearance
+    low_bound, high_bound = score_range if score_range is not None else (None, None)
+    rows = _records_table(records, metric, by)
     for row in rows:
         try:
-            size = float(row["train_size"])
-            score = float(row[metric])
+            size = float(row[by])
+            float(row[metric])
         except (TypeError, ValueError) as exc:
             raise ValueError(
-                f"train_size and {metric!r} must be numbers; got {row['train_size']!r} "
-                f"and {row[metric]!r}."
+                f"{by} and {metric!r} must be numbers; got {row[by]!r} and {row[metric]!r}."
             ) from exc
         if not np.isfinite(size) or size <= 0:
-            raise ValueError(f"train_size must be positive and finite, got {size}.")
-        curves.setdefault(str(row["estimator"]), {}).setdefault(size, []).append(score)
+            raise ValueError(f"{by} must be positive and finite, got {size}.")
+    summary = summarize_curves([{"estimator": str(r["estimator"]), by: r[by],
+                                 "score": r[metric]} for r in rows],
+                               return_dataframe=False, by=by)
+    curves = {}  # estimator -> rows of the summary, sizes ascending
+    for row in summary:
+        curves.setdefault(row["estimator"], []).append(row)
 
     ax = _axes(ax, (6.4, 4))
-    palette = _colours()
+    palette, greys = _colours(), ["0.25", "0.5", "0.65", "0.4", "0.75"]
+    baselines = [str(b) for b in (baselines or [])]
+    models = [name for name in curves if name not in baselines]
     all_sizes = set()
-    for k, (name, by_size) in enumerate(curves.items()):
-        sizes = np.array(sorted(by_size))
+    for name, cells in curves.items():
+        sizes = np.array([float(c["train_size"]) for c in cells])
         all_sizes.update(sizes.tolist())
-        scores = [np.asarray(by_size[s])[np.isfinite(by_size[s])] for s in sizes]
-        mean = np.array([s.mean() if s.size else np.nan for s in scores])
-        colour = palette[k % len(palette)]
+        mean = np.array([c["mean"] for c in cells])
+        if name in baselines:
+            colour, style = greys[baselines.index(name) % len(greys)], "--"
+        else:
+            colour, style = palette[models.index(name) % len(palette)], "-"
         ax.plot(sizes, mean, marker="o", markersize=5, linewidth=1.8, color=colour,
-                label=name, zorder=3)
+                linestyle=style, label=name, zorder=3)
+        if spread is None:
+            continue
         if spread == "std":
-            std = np.array([s.std(ddof=1) if s.size > 1 else 0.0 for s in scores])
+            std = np.nan_to_num(np.array([c["std"] for c in cells]))  # no band for one
             low, high = mean - std, mean + std
-        elif spread == "minmax":
-            low = np.array([s.min() if s.size else np.nan for s in scores])
-            high = np.array([s.max() if s.size else np.nan for s in scores])
-        if spread is not None:
-            ax.fill_between(sizes, low, high, color=colour, alpha=0.18, linewidth=0,
-                            zorder=2)
+        else:
+            low = np.array([c["min"] for c in cells])
+            high = np.array([c["max"] for c in cells])
+        low, high = np.clip(low, low_bound, high_bound), np.clip(high, low_bound, high_bound)
+        ax.fill_between(sizes, low, high, color=colour, alpha=0.18 if style == "-" else 0.1,
+                        linewidth=0, zorder=2)
 
     if target is not None:
-        ax.axhline(target, color="0.35", linestyle="--", linewidth=1.2,
+        ax.axhline(target, color="0.35", linestyle=":", linewidth=1.2,
                    label=f"target ({target:g})", zorder=1)
 
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
@@ -369,7 +398,9 @@ def plot_sample_efficiency(
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_major_formatter(FuncFormatter(_size_label))
     ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xlabel("training-set size (sequences)")
+    fractions = ticks.max() <= 1 and not all(float(t).is_integer() for t in ticks)
+    ax.set_xlabel("fraction of the training split" if fractions
+                  else "training-set size (sequences)")
     ax.set_ylabel(metric)
     ax.grid(True, alpha=0.3)
     if title is not None:

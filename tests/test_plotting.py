@@ -120,7 +120,7 @@ def test_plot_sample_efficiency_lines_bands_ticks():
     scores = [r["score"] for r in records if r["estimator"] == "a" and r["train_size"] == 10]
     assert np.isclose(line.get_ydata()[0], np.mean(scores))
     target = ax.get_lines()[-1]
-    assert target.get_linestyle() == "--" and set(target.get_ydata()) == {0.9}
+    assert target.get_linestyle() == ":" and set(target.get_ydata()) == {0.9}  # not dashed
 
 
 def test_plot_sample_efficiency_dataframe_and_options():
