@@ -3,61 +3,25 @@ atomic result files. Not part of the package."""
 
 import csv
 import os
-import platform
-import subprocess
 import sys
-import time
-from importlib import metadata
 from pathlib import Path
 
+from sktdi._provenance import provenance as _provenance
+from sktdi._provenance import provenance_markdown
+
 RESULTS = Path(__file__).resolve().parent / "results"
-PACKAGES = ("sktdi", "numpy", "scipy", "scikit-learn", "torch", "aeon", "numba")
-
-
-def git_commit():
-    """``<sha>`` of the checkout, ``<sha>+dirty`` with uncommitted changes, or ``unknown``."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
-                             capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, text=True, capture_output=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return sha + ("+dirty" if dirty.strip() else "")
+__all__ = ["RESULTS", "provenance", "provenance_markdown", "read_csv", "write_atomically",
+           "write_csv"]
 
 
 def provenance():
-    """What made a result: commit, command line, date, package versions and machine."""
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
+    """What made a result (:func:`sktdi._provenance.provenance`), plus torch's threads."""
     import torch
 
-    return {
-        "commit": git_commit(),
-        "command": " ".join(["python", *sys.argv]),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "python": platform.python_version(),
-        "versions": versions,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch threads "
-                   f"{torch.get_num_threads()}",
-    }
-
-
-def provenance_markdown(info):
-    """The provenance as a Markdown list."""
-    versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
-    return "\n".join([
-        f"- commit: `{info['commit']}`",
-        f"- command: `{info['command']}`",
-        f"- date: {info['date']}",
-        f"- machine: {info['machine']}; Python {info['python']}",
-        f"- versions: {versions}",
-    ])
+    info = _provenance(["python", *sys.argv])
+    info["commit"] = info["commit"] or "unknown"
+    info["machine"] += f", torch threads {torch.get_num_threads()}"
+    return info
 
 
 def write_atomically(path, text):
