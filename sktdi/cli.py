@@ -1,8 +1,9 @@
 """The ``sktdi`` command line.
 
-``sktdi curves`` answers the toolkit's question on a dataset: how many labelled sequences
-does each initialization need, and does aligning the SSM's spectrum first reduce that
-number? ``sktdi demo`` trains one classifier on the bundled digits.
+``sktdi curves`` answers the question a user brings: with few labelled sequences, is an
+SSM (and aligning its spectrum first) worth it against what I would use otherwise? It fits
+sktdi's estimators and baselines on nested training subsets of one or several problems and
+writes tables and plots. ``sktdi demo`` trains one classifier on the bundled digits.
 """
 
 import argparse
@@ -11,51 +12,118 @@ import os
 import sys
 import time
 import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main", "build_parser", "parse_inits", "load_dataset"]
+__all__ = ["main", "build_parser", "parse_inits", "load_dataset", "load_problem"]
 
 # The bundled default of `sktdi curves`: a synthetic task whose class signal is a
 # random-phase narrow band at 0.30-0.35 cycles/sample over AR(1) noise (whose power sits
 # at low frequencies, where S4D-Lin puts its own), sized to finish in minutes on 2 cores.
 DEFAULT_SYNTHETIC = {"n_samples": 1536, "seq_len": 128, "bands": ((0.30, 0.35),),
                      "snr": 0.3, "background": "ar", "ar_coef": 0.9}
-CSV_FIELDS = ("estimator", "train_size", "repeat", "score", "fit_time", "score_time",
-              "n_test", "alignment_init", "alignment_trained")
+DEFAULT_MODELS = "S4D-Lin,tdi,features,ridge"
+CSV_FIELDS = ("dataset", "estimator", "size", "train_size", "repeat", "score", "fit_time",
+              "score_time", "n_test", "alignment_init", "alignment_trained")
+_REQUIRED = ("estimator", "train_size", "repeat", "score")
 
 
 def _fail(message):
     raise ValueError(message)
 
 
+# ------------------------------------------------------------------------------ data
+@dataclass
+class Problem:
+    """One dataset of a run: the training pool, and the test set when it is official."""
+
+    name: str
+    description: str
+    X: np.ndarray
+    y: np.ndarray
+    X_test: np.ndarray = None
+    y_test: np.ndarray = None
+
+    @property
+    def official_split(self):
+        return self.X_test is not None
+
+
 def load_dataset(spec, random_state=0):
-    """``(X, y, description)`` for ``synthetic``, ``digits``, ``ucr:NAME`` or a file path."""
+    """``(X, y, description)`` for ``synthetic``, ``digits``, ``ucr:NAME`` or a file path,
+    with any official train/test split pooled."""
+    problem = load_problem(spec, random_state, split="pooled")
+    return problem.X, problem.y, problem.description
+
+
+def load_problem(spec, random_state=0, split="official"):
+    """A :class:`Problem` for ``synthetic``, ``digits``, ``ucr:NAME`` or a file path.
+
+    With ``split="official"``, UCR/UEA problems and files named ``*_TRAIN.<ext>`` with a
+    ``*_TEST.<ext>`` beside them keep their test split; everything else (and everything
+    with ``split="pooled"``) is one pool that the run splits.
+    """
     from . import datasets
 
     if spec == "synthetic":
         X, y = datasets.make_spectral_task(**DEFAULT_SYNTHETIC, random_state=random_state)
-        return X, y, "synthetic band task (0.30-0.35 cycles/sample over AR(1) noise)"
+        return Problem("synthetic", "synthetic band task (0.30-0.35 cycles/sample over AR(1) "
+                       "noise)", X, y)
     if spec == "digits":
         X, y = datasets.load_digits_sequences()
-        return X, y, "scikit-learn digits as length-64 sequences"
+        return Problem("digits", "scikit-learn digits as length-64 sequences", X, y)
     if spec.startswith("ucr:"):
         name = spec[4:]
-        X, y = datasets.load_ucr(name)
-        return X, y, f"UCR/UEA {name} (train and test pooled)"
+        if split == "pooled":
+            X, y = datasets.load_ucr(name)
+            return Problem(name, f"UCR/UEA {name} (train and test pooled)", X, y)
+        X, y = datasets.load_ucr(name, split="train")
+        X_test, y_test = datasets.load_ucr(name, split="test")
+        return Problem(name, f"UCR/UEA {name}", X, y, X_test, y_test)
     path = Path(spec)
     if not path.exists():
         raise FileNotFoundError(
             f"dataset {spec!r} is neither 'synthetic', 'digits', 'ucr:NAME' nor an existing "
             "file (.npz with X and y, or .csv with the label in the last column)"
         )
-    X, y = datasets.load_sequences(path)
+    X, y = _labelled(datasets.load_sequences(path), spec)
+    test_path = _test_file(path)
+    if split == "official" and test_path is not None:
+        X_test, y_test = _labelled(datasets.load_sequences(test_path), str(test_path))
+        return Problem(path.stem[: -len("_TRAIN")], f"files {path.name} and {test_path.name}",
+                       X, y, X_test, y_test)
+    return Problem(path.stem, f"file {path.name}", X, y)
+
+
+def _labelled(data, spec):
+    X, y = data
     if y is None:
         _fail(f"dataset file {spec!r} has no labels y; curves need labelled data")
-    return X, y, f"file {path.name}"
+    return X, y
 
 
+def _test_file(path):
+    """``name_TEST.ext`` beside ``name_TRAIN.ext`` (any case), or None."""
+    stem = path.stem
+    if not stem.upper().endswith("_TRAIN"):
+        return None
+    for candidate in (path.with_name(stem[:-5] + "TEST" + path.suffix),
+                      path.with_name(stem[:-5] + "test" + path.suffix)):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _is_classification(y):
+    from .model_selection import is_classification_target
+
+    return is_classification_target(y)
+
+
+# ---------------------------------------------------------------------------- models
 def parse_inits(text):
     """``"S4D-Lin,tdi,tdi:input"`` -> list of ``(label, init)`` for the estimators."""
     from .core import INIT_NAMES
@@ -66,43 +134,67 @@ def parse_inits(text):
     for label in (part.strip() for part in text.split(",")):
         if not label:
             continue
-        if label in INIT_NAMES or label == "tdi":
+        if label in INIT_NAMES or label in ("tdi", "auto"):
             inits.append((label, label))
         elif label.startswith("tdi:") and label[4:] in SPECTRUM_KINDS:
             inits.append((label, SpectralInitializer(spectrum=label[4:])))
         else:
             kinds = ", ".join(f"tdi:{k}" for k in SPECTRUM_KINDS)
-            _fail(f"unknown initialization {label!r}; use {', '.join(INIT_NAMES)}, tdi or "
-                  f"{kinds}")
+            _fail(f"unknown initialization {label!r}; use {', '.join(INIT_NAMES)}, tdi, auto "
+                  f"or {kinds}")
     if not inits:
         _fail("--inits names no initialization")
     return inits
 
 
+def _model_specs(args):
+    """The model specifications of the run: ``--models``, or ``--inits`` (SSMs only)."""
+    if args.inits is not None:
+        if args.models is not None:
+            _fail("give --models or --inits, not both (--inits is --models with SSMs only)")
+        return [label for label, _ in parse_inits(args.inits)]
+    return args.models if args.models is not None else DEFAULT_MODELS
+
+
+def _make_models(specs, classification, args):
+    from .models import make_models
+
+    ssm_params = {"n_states": args.n_states, "d_model": args.d_model,
+                  "n_layers": args.n_layers, "max_iter": args.max_iter, "device": args.device,
+                  "learning_rate_init": args.learning_rate, "random_state": args.random_state}
+    models = make_models(specs, "classification" if classification else "regression",
+                         ssm_params)
+    for model in models.values():
+        if type(model).__module__.startswith("sktdi"):
+            model._validate_params()  # scikit-learn's parameter constraints, named errors
+    return models
+
+
+# --------------------------------------------------------------------------- options
 def _parse_sizes(text):
-    try:
-        sizes = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        _fail(f"--train-sizes must be comma-separated integers, got {text!r}")
-    if not sizes or min(sizes) < 1:
-        _fail(f"--train-sizes must be positive integers, got {text!r}")
+    """Comma-separated sizes: ints (sequences) or fractions in (0, 1] of the training pool."""
+    sizes = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            value = float(part)
+        except ValueError:
+            _fail(f"--train-sizes must be comma-separated integers or fractions, got {text!r}")
+        if value <= 0 or (value > 1 and not value.is_integer()):
+            _fail(f"--train-sizes must be positive integers or fractions in (0, 1], got "
+                  f"{text!r}")
+        sizes.append(int(value) if value > 1 or part.isdigit() else value)
+    if not sizes:
+        _fail(f"--train-sizes names no size, got {text!r}")
+    if len({type(s) for s in sizes}) > 1:
+        _fail(f"--train-sizes mixes numbers of sequences and fractions: {text!r}")
     return sorted(set(sizes))
 
 
-def _make_estimator(init, is_classification, args):
-    from .estimators import SSMClassifier, SSMRegressor
-
-    cls = SSMClassifier if is_classification else SSMRegressor
-    return cls(init=init, n_states=args.n_states, d_model=args.d_model,
-               n_layers=args.n_layers, max_iter=args.max_iter, device=args.device,
-               learning_rate_init=args.learning_rate, random_state=args.random_state)
-
-
-def _check_run_options(estimators, args):
+def _check_run_options(args):
     from .estimators import resolve_device
 
-    for estimator in estimators.values():
-        estimator._validate_params()  # scikit-learn's parameter constraints, named errors
     resolve_device(args.device)
     if args.repeats < 1:
         _fail(f"--repeats must be at least 1, got {args.repeats}")
@@ -110,8 +202,54 @@ def _check_run_options(estimators, args):
         _fail(f"--test-size must be a fraction in (0, 1), got {args.test_size}")
     if args.n_jobs == 0:
         _fail("--n-jobs must not be 0 (use -1 for all cores)")
+    if args.min_per_class < 1:
+        _fail(f"--min-per-class must be at least 1, got {args.min_per_class}")
 
 
+@contextmanager
+def _execution(scheduler):
+    """Run the fits locally, or on a Dask cluster through joblib's ``dask`` backend.
+
+    ``scheduler`` is None, ``"local:N"`` (a ``LocalCluster`` of N single-threaded worker
+    processes) or the address of a running scheduler (``tcp://host:8786``). The cluster is
+    reached before anything is written, so a bad address leaves no output behind.
+    """
+    if scheduler is None:
+        yield None
+        return
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise ImportError("--scheduler needs Dask: pip install 'sktdi[dask]'") from exc
+    from joblib import parallel_config
+
+    cluster = None
+    if scheduler.startswith("local:"):
+        try:
+            n_workers = int(scheduler[len("local:"):])
+        except ValueError:
+            n_workers = 0
+        if n_workers < 1:
+            _fail(f"--scheduler local:N needs a positive number of workers, got {scheduler!r}")
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            _fail(f"cannot reach the Dask scheduler at {scheduler!r} "
+                  f"({type(exc).__name__}: {exc})")
+    try:
+        with parallel_config("dask"):
+            yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# ----------------------------------------------------------------------------- files
 def _prepare_out(out, resume):
     """Create ``out``; return the records already there when resuming."""
     out = Path(out)
@@ -134,7 +272,7 @@ def _read_csv(csv_path):
     try:
         with csv_path.open(newline="") as handle:
             reader = csv.DictReader(handle)
-            missing = set(CSV_FIELDS[:4]) - set(reader.fieldnames or ())
+            missing = set(_REQUIRED) - set(reader.fieldnames or ())
             if missing:
                 raise ValueError(f"no column {', '.join(sorted(missing))}")
             records = [_parse_row(row) for row in reader]
@@ -149,7 +287,9 @@ def _parse_row(row):
     parsed["train_size"], parsed["repeat"] = int(row["train_size"]), int(row["repeat"])
     for key in ("score", "fit_time", "score_time", "alignment_init", "alignment_trained"):
         parsed[key] = float(row[key]) if row.get(key) not in (None, "") else float("nan")
-    parsed["n_test"] = int(row["n_test"])
+    parsed["n_test"] = int(row["n_test"]) if row.get("n_test") else 0
+    parsed["dataset"] = row.get("dataset") or ""
+    parsed["size"] = float(row["size"]) if row.get("size") else float(row["train_size"])
     return parsed
 
 
@@ -177,60 +317,52 @@ def _write_csv(csv_path, records):
     _replace_atomically(csv_path, write)
 
 
-def _spectra_figure(estimators, X, y, size, args, path):
-    """Task spectrum and every initialization's first-layer spectrum before/after training."""
-    from sklearn.model_selection import train_test_split
-
-    from .plotting import plot_spectra
-    from .spectral import model_power_spectrum, task_power_spectrum
-
-    classification = _is_classification(y)
-    if size < len(y):
-        X, _, y, _ = train_test_split(X, y, train_size=size, random_state=args.random_state,
-                                      stratify=y if classification else None)
-    L = X.shape[-1]
-    spectra = {}
-    for label, estimator in estimators.items():
-        fitted = estimator.fit(X, y)
-        spectra[f"{label} (init)"] = model_power_spectrum(fitted.params_init_, L)
-        spectra[f"{label} (trained)"] = model_power_spectrum(fitted.params_, L)
-    task = task_power_spectrum(X, y)
-    ax = plot_spectra(task, spectra, title=f"task spectrum and model spectra (n = {len(y)})")
+def _save_figure(ax, path):
     _replace_atomically(path, lambda tmp: ax.figure.savefig(tmp, dpi=120, bbox_inches="tight"))
+    import matplotlib.pyplot as plt
+
+    plt.close(ax.figure)
 
 
-def _is_classification(y):
-    from sklearn.utils.multiclass import type_of_target
+# -------------------------------------------------------------------------- progress
+class _Progress:
+    """Fits done, time elapsed and an estimate of the time left: a tqdm bar on a terminal,
+    plain lines in logs and CI, nothing with ``--quiet``."""
 
-    return type_of_target(y) in ("binary", "multiclass")
+    def __init__(self, total, quiet, metric):
+        self.total, self.quiet, self.metric = total, quiet, metric
+        self.done, self.start = 0, time.perf_counter()
+        self.bar = None
+        if not quiet and total and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="fit", file=sys.stderr, dynamic_ncols=True)
+
+    def update(self, record):
+        self.done += 1
+        what = (f"{record['dataset'] + ' ' if record.get('dataset') else ''}"
+                f"{record['estimator']} n={record['train_size']} repeat {record['repeat']}: "
+                f"{self.metric} {record['score']:.3f}")
+        if self.bar is not None:
+            self.bar.set_postfix_str(what, refresh=False)
+            self.bar.update(1)
+        elif not self.quiet:
+            elapsed = time.perf_counter() - self.start
+            left = elapsed / self.done * (self.total - self.done)
+            print(f"[{self.done}/{self.total} fits, {_duration(elapsed)} elapsed, about "
+                  f"{_duration(left)} left] {what} ({record['fit_time']:.1f}s)", flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
 
 
-def _summary_markdown(records, description, target, metric):
-    from .model_selection import data_efficiency, summarize_curves
-
-    rows = summarize_curves(records)
-    if hasattr(rows, "to_dict"):
-        rows = rows.to_dict("records")
-    sizes = sorted({row["train_size"] for row in rows})
-    names = list(dict.fromkeys(row["estimator"] for row in rows))
-    cell = {(row["estimator"], row["train_size"]): row for row in rows}
-    lines = [f"# Sample-efficiency curves: {description}", "",
-             f"Mean {metric} on the held-out set ± standard deviation over repeats.", "",
-             "| initialization | " + " | ".join(str(s) for s in sizes) + " |",
-             "| --- |" + " ---: |" * len(sizes)]
-    for name in names:
-        values = []
-        for size in sizes:
-            row = cell.get((name, size))
-            values.append(f"{row['mean']:.3f} ± {row['std']:.3f}" if row else "—")
-        lines.append(f"| {name} | " + " | ".join(values) + " |")
-    efficiency = data_efficiency(records, target)
-    lines += ["", f"## Data efficiency: training size needed to reach {metric} {target:.3f}",
-              "", "| initialization | training size |", "| --- | ---: |"]
-    lines += [f"| {name} | {efficiency.get(name) or 'not reached'} |" for name in names]
-    return "\n".join(lines) + "\n"
+def _duration(seconds):
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
 
 
+# --------------------------------------------------------------------------- reports
 def _quiet_convergence_warnings():
     """Fits stopped by --max-iter are the point of a curve study, not news (scikit-learn's
     Parallel carries this filter into the worker processes)."""
@@ -239,73 +371,284 @@ def _quiet_convergence_warnings():
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 
-def _cmd_curves(args):
-    from .model_selection import sample_efficiency_curve
-    from .plotting import plot_sample_efficiency
+def _size_text(size):
+    size = float(size)
+    return f"{size:.0%}" if size < 1 or (size == 1 and not float(size).is_integer()) else (
+        f"{int(size)}")
 
+
+def _size_header(sizes, fractions):
+    return [f"{s:.0%}" if fractions else str(int(s)) for s in sizes]
+
+
+def _problem_summary(records, problem, models, baselines, metric, target, protocol, info):
+    from ._provenance import provenance_markdown
+    from .model_selection import data_efficiency, summarize_curves
+
+    rows = summarize_curves(records, return_dataframe=False, by="size")
+    sizes = sorted({float(row["train_size"]) for row in rows})
+    fractions = all(s <= 1 for s in sizes) and not all(s.is_integer() for s in sizes)
+    cell = {(row["estimator"], float(row["train_size"])): row for row in rows}
+    header = _size_header(sizes, fractions)
+    lines = [f"# Sample-efficiency curves: {problem.description}", "", protocol, "",
+             provenance_markdown(info), "",
+             f"Mean {metric} on the test set ± standard deviation over repeats "
+             "(baselines in italics).", "",
+             "| model | " + " | ".join(header) + " |", "| --- |" + " ---: |" * len(sizes)]
+    for name in models:
+        values = []
+        for size in sizes:
+            row = cell.get((name, size))
+            if row is None or not np.isfinite(row["mean"]):
+                values.append("—")
+            else:
+                spread = f" ± {row['std']:.3f}" if np.isfinite(row["std"]) else ""
+                values.append(f"{row['mean']:.3f}{spread}")
+        shown = f"*{name}*" if name in baselines else name
+        lines.append(f"| {shown} | " + " | ".join(values) + " |")
+    if baselines:
+        lines += ["", f"## Gap to the best baseline ({metric}, model minus best baseline)", "",
+                  "| model | " + " | ".join(header) + " |", "| --- |" + " ---: |" * len(sizes)]
+        for name in models:
+            if name in baselines:
+                continue
+            gaps = []
+            for size in sizes:
+                best = max((cell[(b, size)]["mean"] for b in baselines if (b, size) in cell),
+                           default=np.nan)
+                mine = cell[(name, size)]["mean"] if (name, size) in cell else np.nan
+                gaps.append(f"{mine - best:+.3f}" if np.isfinite(mine - best) else "—")
+            lines.append(f"| {name} | " + " | ".join(gaps) + " |")
+    by_size = [dict(r, train_size=r["size"]) for r in records]
+    efficiency = data_efficiency(by_size, target)
+    lines += ["", f"## Data efficiency: training size needed to reach {metric} {target:.3f}",
+              "", "| model | training size |", "| --- | ---: |"]
+    lines += [f"| {name} | {_size_text(efficiency[name]) if efficiency.get(name) else 'not reached'} |"  # noqa: E501
+              for name in models]
+    return "\n".join(lines) + "\n"
+
+
+def _aggregate_summary(records, problems, models, baselines, metric, info):
+    from ._provenance import provenance_markdown
+    from .model_selection import compare_with_baselines, rank_models
+
+    ranks = rank_models(records, by="size")
+    sizes = sorted({float(r["size"]) for r in ranks})
+    fractions = all(s <= 1 for s in sizes) and not all(s.is_integer() for s in sizes)
+    header = _size_header(sizes, fractions)
+    cell = {(r["estimator"], float(r["size"])): r for r in ranks}
+    lines = [f"# Sample-efficiency curves over {len(problems)} problems", "",
+             "Problems: " + ", ".join(f"{p.name} ({p.description})" for p in problems) + ".",
+             "", provenance_markdown(info), "",
+             f"## Mean {metric} over problems (mean rank in brackets, 1 = best)", "",
+             "| model | " + " | ".join(header) + " |", "| --- |" + " ---: |" * len(sizes)]
+    for name in models:
+        values = [f"{cell[(name, s)]['mean_score']:.3f} ({cell[(name, s)]['mean_rank']:.1f})"
+                  if (name, s) in cell else "—" for s in sizes]
+        shown = f"*{name}*" if name in baselines else name
+        lines.append(f"| {shown} | " + " | ".join(values) + " |")
+    for baseline in baselines:
+        comparison = compare_with_baselines(records, [baseline], by="size")
+        table = {(r["estimator"], float(r["size"])): r for r in comparison}
+        lines += ["", f"## Wins / ties / losses against {baseline} (ties: within 0.005)", "",
+                  "| model | " + " | ".join(header) + " |", "| --- |" + " ---: |" * len(sizes)]
+        for name in models:
+            if name == baseline:
+                continue
+            values = [f"{table[(name, s)]['wins']}/{table[(name, s)]['ties']}/"
+                      f"{table[(name, s)]['losses']}" if (name, s) in table else "—"
+                      for s in sizes]
+            lines.append(f"| {name} | " + " | ".join(values) + " |")
+    lines += ["", "Each problem's own table and plots are in its folder."]
+    return "\n".join(lines) + "\n"
+
+
+def _spectra_figure(models, problem, size, args, path):
+    """Task spectrum and the first-layer spectra of the SSM models (before and after
+    training for the trained ones, the bank for the training-free ones) at ``size``."""
+    from sklearn.base import clone
+    from sklearn.model_selection import train_test_split
+
+    from .plotting import plot_spectra
+    from .spectral import model_power_spectrum, task_power_spectrum
+
+    X, y = problem.X, problem.y
+    if size < len(y):
+        X, _, y, _ = train_test_split(X, y, train_size=size, random_state=args.random_state,
+                                      stratify=y if _is_classification(y) else None)
+    L = X.shape[-1]
+    spectra = {}
+    for label, model in models.items():
+        fitted = clone(model).fit(X, y)
+        if hasattr(fitted, "params_init_"):
+            spectra[f"{label} (init)"] = model_power_spectrum(fitted.params_init_, L)
+            spectra[f"{label} (trained)"] = model_power_spectrum(fitted.params_, L)
+        else:
+            spectra[f"{label} (bank)"] = model_power_spectrum(fitted.params_, L)
+    task = task_power_spectrum(X, y)
+    ax = plot_spectra(task, spectra, title=f"task spectrum and model spectra (n = {len(y)})")
+    _save_figure(ax, path)
+
+
+# ------------------------------------------------------------------------------ curves
+def _run_problem(problem, specs, sizes, args, done, progress, write_record):
+    """Fit every model on every size and repeat of one problem; return its records."""
+    from .model_selection import sample_efficiency_curve
+    from .models import is_baseline
+
+    classification = _is_classification(problem.y)
+    models = _make_models(specs, classification, args)
+    skip = {(r["estimator"], r["train_size"], r["repeat"]) for r in done}
+
+    def on_result(record):
+        record = {**record, "dataset": problem.name}
+        write_record(record)
+        progress.update(record)
+
+    records = sample_efficiency_curve(
+        models, problem.X, problem.y, sizes, n_repeats=args.repeats,
+        test_size=args.test_size, X_test=problem.X_test, y_test=problem.y_test,
+        n_jobs=args.n_jobs if args.scheduler is None else -1,
+        random_state=args.random_state, on_result=on_result, skip=skip,
+        torch_threads=1 if args.scheduler is not None else "auto",
+        min_per_class=args.min_per_class if classification else 1, return_dataframe=False,
+    )
+    baselines = [label for label, model in models.items() if is_baseline(model)]
+    return models, baselines, records
+
+
+def _cmd_curves(args):
     start = time.perf_counter()
     try:  # checked first, so a missing extra does not surface after minutes of fitting
         import matplotlib  # noqa: F401
     except ImportError as exc:
         raise ImportError("sktdi curves draws its plots with matplotlib: "
                           "pip install 'sktdi[plots]'") from exc
-    _quiet_convergence_warnings()
-    inits = parse_inits(args.inits)
-    sizes = _parse_sizes(args.train_sizes)
-    X, y, description = load_dataset(args.dataset, args.random_state)
-    classification = _is_classification(y)
-    metric = "accuracy" if classification else "R^2"
-    estimators = {label: _make_estimator(init, classification, args) for label, init in inits}
-    _check_run_options(estimators, args)  # every error before the first file is touched
-    done = _prepare_out(args.out, args.resume)
-    out = Path(args.out)
-    csv_path = out / "curves.csv"
-    skip = {(r["estimator"], r["train_size"], r["repeat"]) for r in done}
-    n_jobs_total = len(estimators) * len(sizes) * args.repeats
-    if not args.quiet:
-        print(f"sktdi curves: {description}; X {X.shape}; {len(estimators)} initializations "
-              f"x {len(sizes)} sizes x {args.repeats} repeats = {n_jobs_total} fits"
-              + (f" ({len(skip)} already in {csv_path})" if skip else ""), flush=True)
+    from ._provenance import provenance
 
+    _quiet_convergence_warnings()
+    info = provenance(["sktdi", *args.argv])
+    _check_run_options(args)
+    sizes = _parse_sizes(args.train_sizes)
+    specs = _model_specs(args)
+    names = [part.strip() for part in args.dataset.split(",") if part.strip()]
+    if not names or len(set(names)) < len(names):
+        _fail(f"--dataset must name distinct datasets, got {args.dataset!r}")
+    problems = [load_problem(name, args.random_state, args.split) for name in names]
+    if len({p.name for p in problems}) < len(problems):
+        _fail("--dataset names two problems of the same name; rename a file")
+    for problem in problems:  # every model name and parameter checked before any output
+        _make_models(specs, _is_classification(problem.y), args)
+    with _execution(args.scheduler):
+        return _run_curves(problems, specs, sizes, args, info, start)
+
+
+def _run_curves(problems, specs, sizes, args, info, start):
+    from .plotting import plot_sample_efficiency
+
+    out = Path(args.out)
+    done = _prepare_out(out, args.resume)
+    single = len(problems) == 1
     finished = list(done)
 
-    def on_result(record):
-        # The whole table is rewritten atomically after every fit (a few hundred rows at
+    def write_record(record):
+        # The whole table is rewritten atomically after every fit (hundreds of rows at
         # most): a kill at any moment leaves the previous complete table.
         finished.append(record)
-        _write_csv(csv_path, finished)
-        if not args.quiet:
-            print(f"  {record['estimator']:<18} n={record['train_size']:<5} "
-                  f"repeat {record['repeat']}: {metric} {record['score']:.3f} "
-                  f"({record['fit_time']:.1f}s)", flush=True)
+        _write_csv(out / "curves.csv", finished)
 
-    new = sample_efficiency_curve(
-        estimators, X, y, sizes, n_repeats=args.repeats, test_size=args.test_size,
-        n_jobs=args.n_jobs, random_state=args.random_state, on_result=on_result, skip=skip,
-        return_dataframe=False,
-    )
-    records = done + list(new)
-    if not records:
-        _fail("no results: every fit was skipped or failed")
-
-    ax = plot_sample_efficiency(records, title=f"{description}: {metric} vs training size")
-    ax.set_ylabel(f"held-out {metric}")
-    _replace_atomically(out / "curves.png",
-                        lambda tmp: ax.figure.savefig(tmp, dpi=120, bbox_inches="tight"))
-    _spectra_figure(estimators, X, y, max(sizes), args, out / "spectra.png")
-    best = max(np.mean([r["score"] for r in records
-                        if r["estimator"] == name and r["train_size"] == max(sizes)])
-               for name in estimators)
-    target = args.target_score if args.target_score is not None else 0.95 * best
-    summary = _summary_markdown(records, description, target, metric)
-    _replace_atomically(out / "summary.md", lambda tmp: tmp.write_text(summary))
+    n_models = len(_make_models(specs, _is_classification(problems[0].y), args))
+    total = len(problems) * n_models * len(sizes) * args.repeats - len(done)
     if not args.quiet:
-        print(summary)
-        print(f"wrote curves.csv, curves.png, spectra.png, summary.md to {out} "
-              f"in {time.perf_counter() - start:.0f}s")
+        print(f"sktdi curves: {len(problems)} problem(s), {n_models} models x {len(sizes)} "
+              f"sizes x {args.repeats} repeats = {total + len(done)} fits"
+              + (f" ({len(done)} already in {out / 'curves.csv'})" if done else ""),
+              flush=True)
+    progress = _Progress(total, args.quiet, "score")
+    results = []
+    try:
+        for problem in problems:
+            earlier = [r for r in done if r.get("dataset", "") in (problem.name, "")]
+            results.append((problem, *_run_problem(problem, specs, sizes, args, earlier,
+                                                   progress, write_record)))
+    finally:
+        progress.close()
+    if not finished:
+        _fail("no results: every fit was skipped or failed")
+    all_records = []
+    for problem, models, baselines, _ in results:
+        records = [r for r in finished if r.get("dataset", "") in (problem.name, "")]
+        for record in records:
+            record["dataset"] = problem.name
+        all_records += records
+        folder = out if single else out / _folder_name(problem.name)
+        folder.mkdir(parents=True, exist_ok=True)
+        _problem_outputs(problem, models, baselines, records, sizes, args, info, folder)
+    if not single:
+        models, baselines = results[0][1], results[0][2]
+        metric = "score"
+        summary = _aggregate_summary(all_records, problems, list(models), baselines, metric,
+                                     info)
+        _replace_atomically(out / "summary.md", lambda tmp: tmp.write_text(summary))
+        means = _problem_means_as_records(all_records)
+        ax = plot_sample_efficiency(means, baselines=baselines, by="size",
+                                    title=f"mean score over {len(problems)} problems")
+        ax.set_ylabel("mean test score")
+        _save_figure(ax, out / "curves.png")
+        if not args.quiet:
+            print(summary)
+    if not args.quiet:
+        print(f"wrote the results to {out} in {time.perf_counter() - start:.0f}s")
     return 0
 
 
+def _folder_name(name):
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def _problem_means_as_records(records):
+    """One record per (problem, model, size): the mean over repeats, as ``score``."""
+    groups = {}
+    for r in records:
+        if np.isfinite(r["score"]):
+            groups.setdefault((r["dataset"], r["estimator"], r["size"]), []).append(r["score"])
+    return [{"estimator": e, "size": s, "repeat": d, "score": float(np.mean(v))}
+            for (d, e, s), v in groups.items()]
+
+
+def _problem_outputs(problem, models, baselines, records, sizes, args, info, folder):
+    from .plotting import plot_sample_efficiency
+
+    classification = _is_classification(problem.y)
+    metric = "accuracy" if classification else "R^2"
+    protocol = (f"Official test split: {len(problem.y_test)} test sequences; nested training "
+                f"subsets of the {len(problem.y)} training sequences."
+                if problem.official_split else
+                f"Train and test pooled ({len(problem.y)} sequences) and re-split in every "
+                f"repeat, {args.test_size:.0%} held out.")
+    ax = plot_sample_efficiency(records, baselines=baselines, by="size",
+                                score_range=(0, 1) if classification else (None, 1),
+                                title=f"{problem.description}: {metric} vs training size")
+    ax.set_ylabel(f"test {metric}")
+    _save_figure(ax, folder / "curves.png")
+    ssm_models = {label: model for label, model in models.items() if label not in baselines}
+    largest = max(r["train_size"] for r in records)
+    if ssm_models:
+        _spectra_figure(ssm_models, problem, largest, args, folder / "spectra.png")
+    from .model_selection import summarize_curves
+
+    rows = summarize_curves(records, return_dataframe=False, by="size")
+    biggest = max(float(r["train_size"]) for r in rows)
+    best = max(r["mean"] for r in rows if float(r["train_size"]) == biggest)
+    target = args.target_score if args.target_score is not None else 0.95 * best
+    summary = _problem_summary(records, problem, list(models), baselines, metric, target,
+                               protocol, info)
+    _replace_atomically(folder / "summary.md", lambda tmp: tmp.write_text(summary))
+    if not args.quiet and len(set(r["dataset"] for r in records)) == 1:
+        print(summary)
+
+
+# ------------------------------------------------------------------------------ demo
 def _cmd_demo(args):
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import train_test_split
@@ -328,6 +671,7 @@ def _cmd_demo(args):
     return 0
 
 
+# ------------------------------------------------------------------------------ parser
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="sktdi",
@@ -336,20 +680,42 @@ def build_parser():
     )
     sub = parser.add_subparsers(dest="command")
     curves = sub.add_parser(
-        "curves", help="sample-efficiency curves: score vs training size per initialization",
-        description="Fit every initialization on nested, stratified training subsets of "
-                    "each size and score it on one held-out set; write curves.csv, "
-                    "curves.png, spectra.png and summary.md.",
+        "curves", help="sample-efficiency curves: score vs training size, SSMs and baselines",
+        description="Fit every model on nested, stratified training subsets of each size "
+                    "and score it on the test set; write curves.csv, curves.png, "
+                    "spectra.png and summary.md (per problem, and an aggregate report for "
+                    "several problems).",
     )
     curves.add_argument("--dataset", default="synthetic",
-                        help="synthetic (default), digits, ucr:NAME, or a .npz/.csv file")
-    curves.add_argument("--inits", default="S4D-Lin,S4D-Inv,tdi",
-                        help="comma-separated: S4D-Lin, S4D-Inv, S4D-LegS, S4D-Real, LRU, "
-                             "scaled, tdi, tdi:<input|cross|discriminative|auto>")
-    curves.add_argument("--train-sizes", default="16,32,64,128,256")
+                        help="comma-separated problems: synthetic (default), digits, "
+                             "ucr:NAME, or .npz/.csv files (NAME_TRAIN.npz with a "
+                             "NAME_TEST.npz beside it keeps that test split)")
+    curves.add_argument("--models", default=None,
+                        help="comma-separated models (default "
+                             f"{DEFAULT_MODELS}): SSM initializations (S4D-Lin, ..., tdi, "
+                             "tdi:KIND, auto), features[:INIT] (training-free), baselines "
+                             "(ridge, minirocket, mlp) or module:Class{JSON parameters}; "
+                             "LABEL=SPEC names one")
+    curves.add_argument("--inits", default=None,
+                        help="SSM initializations only (the --models of sktdi 0.1): "
+                             "S4D-Lin, S4D-Inv, S4D-LegS, S4D-Real, LRU, scaled, tdi, "
+                             "tdi:<input|cross|discriminative|auto>, auto")
+    curves.add_argument("--train-sizes", default="16,32,64,128,256",
+                        help="comma-separated numbers of sequences, or fractions of the "
+                             "training pool (0.1,0.3,1.0)")
+    curves.add_argument("--split", choices=("official", "pooled"), default="official",
+                        help="keep a problem's official test split (default) or pool train "
+                             "and test and re-split them in every repeat")
+    curves.add_argument("--min-per-class", type=int, default=1,
+                        help="every training subset holds at least this many sequences of "
+                             "every class (fractions are raised to it)")
     curves.add_argument("--repeats", type=int, default=3)
-    curves.add_argument("--test-size", type=float, default=0.25)
+    curves.add_argument("--test-size", type=float, default=0.25,
+                        help="held-out fraction when there is no official test split")
     curves.add_argument("--n-jobs", type=int, default=2)
+    curves.add_argument("--scheduler", default=None,
+                        help="run the fits on a Dask cluster: a scheduler address "
+                             "(tcp://host:8786) or local:N for N local worker processes")
     curves.add_argument("--device", default="auto")
     curves.add_argument("--out", default="sktdi_curves")
     curves.add_argument("--resume", action="store_true",
@@ -363,7 +729,8 @@ def build_parser():
     curves.add_argument("--max-iter", type=int, default=60)
     curves.add_argument("--learning-rate", type=float, default=3e-3)
     curves.add_argument("--random-state", type=int, default=0)
-    curves.add_argument("--quiet", action="store_true")
+    curves.add_argument("--quiet", action="store_true",
+                        help="print nothing but errors (no progress bar, no lines)")
     curves.set_defaults(func=_cmd_curves)
 
     demo = sub.add_parser("demo", help="train an SSMClassifier on the bundled digits")
@@ -382,6 +749,7 @@ def main(argv=None):
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["curves", *argv]
     args = parser.parse_args(argv)
+    args.argv = argv
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError, ImportError) as exc:

@@ -51,3 +51,128 @@ def test_curves_errors_exit_with_one_line(args, message, tmp_path, capsys):
 def test_options_without_command_mean_curves(tmp_path):
     assert main([*TINY, "--out", str(tmp_path / "plain")]) == 0
     assert (tmp_path / "plain" / "summary.md").exists()
+
+
+# ---------------------------------------------------------- models, baselines, problems
+MODELS_TINY = ["--train-sizes", "8,16", "--repeats", "1", "--max-iter", "2", "--d-model", "4",
+               "--n-states", "4", "--n-jobs", "1", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def problem_files(tmp_path_factory):
+    """Two problems as files: one with an official split (NAME_TRAIN/NAME_TEST), one pool."""
+    import numpy as np
+
+    from sktdi.datasets import make_spectral_task
+
+    folder = tmp_path_factory.mktemp("problems")
+    X, y = make_spectral_task(90, 48, random_state=0)
+    np.savez(folder / "band_TRAIN.npz", X=X[:60], y=y[:60])
+    np.savez(folder / "band_TEST.npz", X=X[60:], y=y[60:])
+    X, y = make_spectral_task(64, 32, bands=((0.05, 0.1),), random_state=1)
+    np.savez(folder / "low.npz", X=X, y=y)
+    return folder
+
+
+def _csv_rows(path):
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_models_with_baselines_and_an_official_split(problem_files, tmp_path):
+    out = tmp_path / "run"
+    spec = ('S4D-Lin,features,ridge,'
+            'lr=sklearn.linear_model:LogisticRegression{"C": 0.5, "max_iter": 200}')
+    assert main(["curves", *MODELS_TINY, "--dataset", str(problem_files / "band_TRAIN.npz"),
+                 "--models", spec, "--train-sizes", "0.25,1.0", "--min-per-class", "2",
+                 "--out", str(out)]) == 0
+    rows = _csv_rows(out / "curves.csv")
+    assert {r["estimator"] for r in rows} == {"S4D-Lin", "features", "ridge", "lr"}
+    assert {r["n_test"] for r in rows} == {"30"}  # the official test file, not a re-split
+    assert {(r["size"], r["train_size"]) for r in rows} == {("0.25", "15"), ("1.0", "60")}
+    summary = (out / "summary.md").read_text()
+    assert "Official test split: 30 test sequences" in summary
+    assert "## Gap to the best baseline" in summary and "| *ridge* |" in summary
+    assert "sktdi 0.1.0" in summary and "command: `sktdi curves" in summary
+    for name in ("curves.png", "spectra.png"):
+        assert (out / name).stat().st_size > 0
+
+
+def test_several_problems_give_an_aggregate_report(problem_files, tmp_path):
+    out = tmp_path / "run"
+    datasets = f"{problem_files / 'band_TRAIN.npz'},{problem_files / 'low.npz'}"
+    assert main(["curves", *MODELS_TINY, "--dataset", datasets, "--models",
+                 "S4D-Lin,features,ridge", "--train-sizes", "8,16", "--out", str(out)]) == 0
+    rows = _csv_rows(out / "curves.csv")
+    assert {r["dataset"] for r in rows} == {"band", "low"}
+    for folder in ("band", "low"):
+        for name in ("curves.png", "spectra.png", "summary.md"):
+            assert (out / folder / name).stat().st_size > 0
+    assert "Train and test pooled" in (out / "low" / "summary.md").read_text()
+    summary = (out / "summary.md").read_text()
+    assert "over 2 problems" in summary and "mean rank" in summary
+    assert "## Wins / ties / losses against ridge" in summary
+    assert (out / "curves.png").stat().st_size > 0
+
+
+def test_inits_and_models_are_one_option(tmp_path, capsys):
+    out = tmp_path / "x"
+    assert main(["curves", *MODELS_TINY, "--inits", "S4D-Lin", "--models", "ridge",
+                 "--out", str(out)]) == 2
+    assert "not both" in capsys.readouterr().err and not out.exists()
+
+
+def test_progress_lines_in_logs_and_none_when_quiet(problem_files, tmp_path, capsys):
+    argv = ["curves", *[a for a in MODELS_TINY if a != "--quiet"], "--models", "ridge",
+            "--dataset", str(problem_files / "low.npz"), "--out", str(tmp_path / "a")]
+    assert main(argv) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[")]
+    assert len(lines) == 2 and lines[-1].startswith("[2/2 fits,") and "left]" in lines[-1]
+    assert main([*argv[:-1], str(tmp_path / "b"), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+@pytest.mark.parametrize("models, message", [
+    ("S4D-Lin,bogus", "unknown model 'bogus'"),
+    ("nowhere.module:Thing", "cannot import module 'nowhere.module'"),
+    ("sklearn.linear_model:NoSuchModel", "no estimator class 'NoSuchModel'"),
+    ('sklearn.linear_model:LogisticRegression{"C": }', "not valid JSON"),
+    ('sklearn.linear_model:LogisticRegression[1]', "no estimator class"),
+    ("sklearn.linear_model:LogisticRegression{\"nonsense\": 1}", "nonsense"),
+    ("tdi:bogus", "the task spectrum after 'tdi:'"),
+    ("features:bogus", "after 'features:'"),
+    ("a=ridge,a=S4D-Lin", "given twice"),
+])
+def test_bad_models_exit_with_one_line_and_write_nothing(models, message, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["curves", *MODELS_TINY, "--models", models, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_minirocket_without_aeon_names_the_extra(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "aeon", None)  # import aeon now raises ImportError
+    monkeypatch.setitem(sys.modules, "aeon.classification.convolution_based", None)
+    out = tmp_path / "run"
+    assert main(["curves", *MODELS_TINY, "--models", "minirocket", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "pip install 'sktdi[data]'" in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--scheduler", "tcp://127.0.0.1:9"], "cannot reach the Dask scheduler"),
+    (["--scheduler", "local:0"], "positive number of workers"),
+    (["--train-sizes", "0.5,8"], "mixes numbers of sequences and fractions"),
+    (["--train-sizes", "1.5"], "fractions in (0, 1]"),
+    (["--dataset", "synthetic,synthetic"], "distinct datasets"),
+    (["--min-per-class", "0"], "--min-per-class"),
+])
+def test_bad_run_options(args, message, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["curves", *MODELS_TINY, "--models", "ridge", "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not out.exists()

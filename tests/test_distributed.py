@@ -114,3 +114,34 @@ def test_killed_run_resumes_to_the_same_table(tmp_path):
     assert len(_rows(killed_out / "curves.csv")) == 12
     assert sorted(p.name for p in killed_out.iterdir()) == [
         "curves.csv", "curves.png", "spectra.png", "summary.md"]
+
+
+# ------------------------------------------------------------------ sktdi curves --scheduler
+def test_curves_on_a_local_cluster_equal_a_local_run_and_resume(tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    from sktdi.cli import main
+
+    X, y = make_spectral_task(n_samples=64, seq_len=48, random_state=0)
+    np.savez(tmp_path / "data.npz", X=X, y=y)
+    args = ["curves", "--dataset", str(tmp_path / "data.npz"), "--models",
+            "S4D-Lin,features,ridge", "--train-sizes", "8,16", "--repeats", "2",
+            "--max-iter", "3", "--d-model", "4", "--n-states", "4", "--quiet"]
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)  # the cluster's workers run one torch thread each
+    try:
+        assert main([*args, "--n-jobs", "1", "--out", str(tmp_path / "local")]) == 0
+    finally:
+        torch.set_num_threads(previous)
+    assert main([*args, "--scheduler", "local:2", "--out", str(tmp_path / "cluster")]) == 0
+    assert _table(tmp_path / "cluster" / "curves.csv") == _table(tmp_path / "local" /
+                                                                  "curves.csv")
+    # resumable as a local run: drop half of the fits, resume on the cluster
+    rows = _rows(tmp_path / "cluster" / "curves.csv")
+    with (tmp_path / "cluster" / "curves.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows[::2])
+    assert main([*args, "--scheduler", "local:2", "--resume", "--out",
+                 str(tmp_path / "cluster")]) == 0
+    assert _table(tmp_path / "cluster" / "curves.csv") == _table(tmp_path / "local" /
+                                                                  "curves.csv")
