@@ -140,7 +140,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
 
     # ----------------------------------------------------------------- subclass hooks
     @abstractmethod
-    def _validate_targets(self, y, reset):
+    def _validate_targets(self, y, reset, sample_weight=None):
         """Validated targets as a float or int NumPy array ready for the loss."""
 
     @abstractmethod
@@ -180,6 +180,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         return initializer.set_params(
             n_states=self.n_states, d_model=self.d_model, discretization=self.discretization,
             differences=self.differences, random_state=rng.randint(_SEED_MAX),
+            task="classification" if self._is_classifier() else "regression",
         )
 
     def _initial_layer_params(self, init, X3, y, rng, sample_weight=None):
@@ -318,8 +319,8 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         X3, y = validate_sequences(
             self, X, y, reset=first_pass, **self._target_check_params()
         )
-        y = self._validate_targets(y, reset=first_pass)
         sample_weight = self._validate_sample_weight(sample_weight, X3)
+        y = self._validate_targets(y, reset=first_pass, sample_weight=sample_weight)
         if X3.size and np.abs(X3).max() > torch.finfo(_DTYPES[self.dtype]).max:
             raise ValueError(f"X has values too large for dtype={self.dtype!r} (they would "
                              "overflow to inf); rescale X or use dtype='float64'.")
@@ -717,7 +718,7 @@ class SSMClassifier(ClassifierMixin, _BaseSSM):
     def _target_check_params(self):
         return {"multi_output": False}
 
-    def _validate_targets(self, y, reset):
+    def _validate_targets(self, y, reset, sample_weight=None):
         check_classification_targets(y)
         if reset:
             if not hasattr(self, "_partial_classes"):
@@ -762,8 +763,8 @@ class SSMClassifier(ClassifierMixin, _BaseSSM):
         y : array-like of shape (n_samples,)
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples in the loss (the TDI spectrum estimate
-            and the early-stopping score are unweighted).
+            Non-negative weights of the samples in the loss, TDI and the ridge head (the
+            early-stopping score is unweighted).
 
         Returns
         -------
@@ -899,14 +900,16 @@ class SSMRegressor(RegressorMixin, _BaseSSM):
     def _target_check_params(self):
         return {"multi_output": True, "y_numeric": True}
 
-    def _validate_targets(self, y, reset):
+    def _validate_targets(self, y, reset, sample_weight=None):
         y = np.asarray(y, dtype=np.float64)
         if reset:
             self._target_1d = y.ndim == 1
             y2 = y.reshape(len(y), -1)
             self.n_outputs_ = y2.shape[1]
-            self._y_mean = y2.mean(axis=0)
-            scale = y2.std(axis=0)
+            # weighted like the loss: a weight k counts like k copies of the row
+            self._y_mean = np.average(y2, axis=0, weights=sample_weight)
+            scale = np.sqrt(np.average((y2 - self._y_mean) ** 2, axis=0,
+                                       weights=sample_weight))
             self._y_scale = np.where(scale > 0, scale, 1.0)
         y2 = y.reshape(len(y), -1)
         if y2.shape[1] != self.n_outputs_:
@@ -939,8 +942,8 @@ class SSMRegressor(RegressorMixin, _BaseSSM):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples in the loss (target standardization, the
-            TDI spectrum estimate and the early-stopping score are unweighted).
+            Non-negative weights of the samples in the loss, the target standardization, TDI
+            and the ridge head (the early-stopping score is unweighted).
 
         Returns
         -------

@@ -156,6 +156,7 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
             base_options={**base_options, **(init.base_options or {})},
             differences=self.differences, normalize=self.normalize,
             features=tuple(self.statistics), n_biases=self.n_biases, random_state=seed,
+            task="classification" if self._classification else "regression",
         )
 
     def _fit_candidate(self, init, seed, base_options, X3, y, sample_weight):

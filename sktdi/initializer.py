@@ -198,6 +198,10 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         Task spectrum to match (:func:`sktdi.spectral.task_power_spectrum`); ``"auto"`` is
         ``"discriminative"`` for classification and ``"cross"`` for regression. Needs ``y``
         except for ``"input"``.
+    task : {"auto", "classification", "regression"}, default="auto"
+        How to read ``y``: class labels or values to regress. ``"auto"`` infers it with
+        :func:`~sklearn.utils.multiclass.type_of_target`, which reads integer targets
+        (counts, ages) as classes; the estimators state their task instead.
     estimation : {"periodogram", "welch"}, default="welch"
         Per-sequence spectrum estimate (``scipy.signal``). Welch averages overlapping
         segments: a lower-variance estimate of a narrow band from few sequences, which is
@@ -279,8 +283,12 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
     n_aliased_modes_ : int
         Aliased modes of the aligned layer.
     fallback_ : bool
-        True when the task had no spectrum to match (sequences shorter than 4 steps,
-        constant sequences) and the base was kept, with a warning.
+        True when the task had no spectrum to match and the base was kept, with a
+        warning: sequences shorter than 4 steps, a single sequence, a class with fewer
+        than two sequences (discriminative spectrum), constant sequences, or a spectrum
+        that is zero everywhere (no frequency above the noise floor).
+    fallback_reason_ : str or None
+        Why, after a fallback.
     aligned_channels_ : ndarray of int
         Channels whose modes TDI placed (all but those ``keep_base`` keeps).
     feature_map_ : SSMFeatureMap
@@ -309,6 +317,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         "base_options": [dict, None],
         "discretization": [StrOptions({"zoh", "bilinear"})],
         "spectrum": [StrOptions(set(SPECTRUM_KINDS))],
+        "task": [StrOptions({"auto", "classification", "regression"})],
         "estimation": [StrOptions({"periodogram", "welch"})],
         "nperseg": [Interval(Integral, 4, None, closed="left"), None],
         "smoothing": [Interval(Integral, 1, None, closed="left")],
@@ -330,7 +339,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
 
     def __init__(
         self, base="S4D-Lin", *, n_states=64, d_model=64, base_options=None,
-        discretization="zoh", spectrum="auto", estimation="welch", nperseg=None,
+        discretization="zoh", spectrum="auto", task="auto", estimation="welch", nperseg=None,
         smoothing=3, shrinkage="auto", prior_samples=4, method="quantile", fit_real=False,
         fit_magnitude=False, max_iter=100, tol=1e-6, learning_rate=0.05, keep_base=0.0,
         differences=False, normalize=False, features="pooled", n_biases=5, random_state=None,
@@ -341,6 +350,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         self.base_options = base_options
         self.discretization = discretization
         self.spectrum = spectrum
+        self.task = task
         self.estimation = estimation
         self.nperseg = nperseg
         self.smoothing = smoothing
@@ -453,18 +463,18 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         self.base_params_ = base
         self.aligned_channels_ = aligned_channels(base.n_channels, self.keep_base)
         prior = model_power_spectrum(base, L)
-        if L < MIN_SPECTRUM_LENGTH:
-            raw = np.zeros(L // 2 + 1)
-            reason = (f"sequences of length {L} are too short for a task spectrum (TDI "
-                      f"needs at least {MIN_SPECTRUM_LENGTH} steps)")
-        else:
-            views = input_views(X3, self.differences, self.normalize)
+        views = input_views(X3, self.differences, self.normalize)
+        reason = self._why_no_spectrum(views, y, sample_weight)
+        if reason is None:
             raw = task_power_spectrum(views, y, self.spectrum_kind_, method=self.estimation,
                                       nperseg=self.nperseg, smoothing=self.smoothing,
-                                      sample_weight=sample_weight)
-            reason = "the task spectrum is zero (constant or all-zero sequences)"
+                                      task=self._task(y), sample_weight=sample_weight)
+            reason = None if np.any(raw > 0) else self._why_zero(views)
+        else:
+            raw = np.zeros(L // 2 + 1)
         self.raw_task_spectrum_ = raw
-        self.fallback_ = not np.any(raw > 0)
+        self.fallback_ = reason is not None
+        self.fallback_reason_ = reason
         if self.fallback_:
             warnings.warn(f"{reason[0].upper()}{reason[1:]}: nothing to match, so the base "
                           f"initialization {self.base!r} is kept.", UserWarning, stacklevel=3)
@@ -489,6 +499,36 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         self.fit_time_ = time.perf_counter() - start
         return X3, sample_weight
 
+    def _why_no_spectrum(self, views, y, sample_weight):
+        """Why the task has no spectrum to estimate, or None."""
+        n_steps = views.shape[-1]
+        if n_steps < MIN_SPECTRUM_LENGTH:
+            return (f"sequences of length {n_steps} are too short for a task spectrum (TDI "
+                    f"needs at least {MIN_SPECTRUM_LENGTH} steps)")
+        present = np.ones(len(views), bool) if sample_weight is None else sample_weight > 0
+        if present.sum() < 2:
+            return ("there is a single training sequence: once the mean sequence is "
+                    "removed, no spectrum is left")
+        if self.spectrum_kind_ == "discriminative" and self._task(y) == "classification":
+            labels, counts = np.unique(np.asarray(y)[present], return_counts=True)
+            if np.any(counts < 2):
+                few = ", ".join(repr(c.item() if hasattr(c, "item") else c)
+                                for c in labels[counts < 2])
+                return (f"class(es) {few} have fewer than two training sequences: the "
+                        "discriminative spectrum needs variance within every class")
+        return None
+
+    def _why_zero(self, views):
+        """Why an estimated spectrum is zero everywhere."""
+        if np.all(views == views[:, :, :1]):
+            return "the task spectrum is zero (constant or all-zero sequences)"
+        if self.spectrum_kind_ == "discriminative":
+            return ("no frequency shows a difference in power between the targets above "
+                    "what noise alone gives (the discriminative spectrum is zero)")
+        if self.spectrum_kind_ == "cross":
+            return "the targets are uncorrelated with every frequency (the cross spectrum is zero)"
+        return "the sequences equal their mean sequence (the input spectrum is zero)"
+
     def _statistics(self):
         if isinstance(self.features, str):
             return {"pooled": DEFAULT_STATISTICS, "power": ("power",),
@@ -509,7 +549,12 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
             )
         if self.spectrum != "auto":
             return self.spectrum
-        return "cross" if infer_task(y) == "regression" else "discriminative"
+        return "cross" if self._task(y) == "regression" else "discriminative"
+
+    def _task(self, y):
+        if y is None:
+            return None
+        return infer_task(y) if self.task == "auto" else self.task
 
     def _match(self, base, S_task):
         """Place the modes of the aligned channels; the others keep the base's."""

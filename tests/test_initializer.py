@@ -45,8 +45,29 @@ def test_auto_shrinkage_fades_with_samples(band_task):
     assert few.shrinkage_ == pytest.approx(4 / 20) and many.shrinkage_ == pytest.approx(4 / 204)
     full = SpectralInitializer(shrinkage=1.0, **SMALL).fit(X, y)
     prior = model_power_spectrum(full.base_params_, X.shape[1])
-    np.testing.assert_allclose(full.task_spectrum_, prior / np.linalg.norm(prior)
-                               * np.linalg.norm(full.raw_task_spectrum_))
+    np.testing.assert_allclose(full.task_spectrum_, prior / prior.sum()
+                               * full.raw_task_spectrum_.sum())
+
+
+@pytest.mark.parametrize("shrinkage", [0.2, 0.5])
+def test_shrinkage_is_the_share_of_modes_placed_by_the_base(shrinkage):
+    """A task spectrum all in a band: the fraction of modes quantile matching places in the
+    band is (1 - s) plus s times the base spectrum's own mass there."""
+    from sktdi.core import make_params
+    from sktdi.initializer import match_quantiles
+    from sktdi.spectral import shrink_spectrum
+
+    L = 256
+    w = frequency_grid(L) / (2 * np.pi)
+    band = (w >= 0.30) & (w <= 0.35)
+    base = make_params("S4D-Lin", 16, 32, random_state=0)
+    prior = model_power_spectrum(base, L)
+    target = shrink_spectrum(band.astype(float), prior, shrinkage)
+    placed = match_quantiles(base, target)
+    freq = placed.dt[:, None] * placed.A.imag / (2 * np.pi)  # cycles per sample
+    in_band = np.mean((freq >= 0.30 - 0.5 / L) & (freq <= 0.35 + 0.5 / L))
+    expected = (1 - shrinkage) + shrinkage * prior[band].sum() / prior.sum()
+    assert in_band == pytest.approx(expected, abs=0.02)
 
 
 @pytest.mark.parametrize("method", ["gradient", "hybrid"])
@@ -221,3 +242,48 @@ def test_initializer_behaves_like_a_transformer(band_task):
         init.transform(np.where(X > 2, np.nan, X))
     with pytest.raises(ValueError, match="2D"):
         init.transform(X[0])
+
+
+@pytest.mark.parametrize("case, match", [
+    ("one-per-class", "class\\(es\\) 0, 1 have fewer than two training sequences"),
+    ("single-sequence", "single training sequence"),
+    ("no-class-difference", "no frequency shows a difference in power"),
+    ("constant", "constant or all-zero sequences"),
+])
+def test_degenerate_spectra_fall_back_with_their_cause(case, match):
+    rng = np.random.RandomState(0)
+    X, y, params = rng.normal(size=(2, 64)), np.array([0, 1]), {}
+    if case == "single-sequence":
+        X, y, params = X[:1], None, {"spectrum": "input"}
+    elif case == "no-class-difference":  # every sequence twice, once in each class
+        X = np.repeat(rng.normal(size=(4, 64)), 2, axis=0)
+        y = np.tile([0, 1], 4)
+    elif case == "constant":
+        X, y = np.ones((6, 64)), np.repeat([0, 1], 3)
+    with pytest.warns(UserWarning, match="(?i)" + match) as caught:
+        init = SpectralInitializer(**SMALL, **params).fit(X, y)
+    assert init.fallback_ and init.params_ == init.base_params_
+    assert init.fallback_reason_[1:] in str(caught[0].message)
+
+
+def test_tdi_with_one_sequence_per_class_keeps_the_base():
+    """Two sequences, one per class, used to align the modes to rounding noise."""
+    rng = np.random.RandomState(0)
+    with pytest.warns(UserWarning, match="fewer than two training sequences"):
+        clf = SSMClassifier(init="tdi", max_iter=1, **SMALL).fit(rng.normal(size=(2, 64)),
+                                                                 [0, 1])
+    assert clf.params_init_ == clf.initializer_.base_params_
+    assert clf.spectral_alignment_ is None
+
+
+def test_estimators_tell_the_initializer_their_task():
+    """Integer targets 20..59 read as 40 classes by type_of_target; a regressor says
+    "regression", so its spectrum is the cross spectrum."""
+    X, _ = make_spectral_task(80, 64, task="regression", random_state=0)
+    y = np.arange(80) % 40 + 20
+    assert SpectralInitializer(**SMALL).fit(X, y).spectrum_kind_ == "discriminative"
+    assert SpectralInitializer(task="regression", **SMALL).fit(X, y).spectrum_kind_ == "cross"
+    reg = SSMRegressor(init="tdi", max_iter=1, **SMALL).fit(X, y)
+    assert reg.initializer_.task == "regression" and reg.initializer_.spectrum_kind_ == "cross"
+    two_valued = SSMRegressor(init="tdi", max_iter=1, **SMALL).fit(X, np.arange(80) % 2)
+    assert two_valued.initializer_.spectrum_kind_ == "cross"

@@ -43,16 +43,31 @@ def test_cross_spectrum_definition_for_classes_and_regression():
     np.testing.assert_allclose(task_power_spectrum(X, t, "cross"), expected_reg, rtol=1e-12)
 
 
-def test_discriminative_is_a_fisher_ratio_of_log_power():
+@pytest.mark.parametrize("counts", [(30, 30), (5, 9, 6)])
+def test_discriminative_is_a_fisher_ratio_of_log_power_above_its_noise_floor(counts):
     rng = np.random.RandomState(0)
-    X, y = rng.normal(size=(60, 16)), np.repeat([0, 1], 30)
-    logp = np.log(np.abs(np.fft.rfft(X - X.mean(axis=0), axis=1)) ** 2 / 16)
-    means = np.array([logp[y == c].mean(axis=0) for c in (0, 1)])
+    y = np.repeat(np.arange(len(counts)), counts)
+    X = rng.normal(size=(len(y), 16)) * (1 + y[:, None])  # classes differ in power
+    # every sequence loses its own mean; the DC bin is then empty and left out
+    logp = np.log(np.abs(np.fft.rfft(X - X.mean(axis=1, keepdims=True), axis=1)) ** 2 / 16)
+    means = np.array([logp[y == c].mean(axis=0) for c in range(len(counts))])
     between = np.mean((means[y] - logp.mean(axis=0)) ** 2, axis=0)
     within = np.mean((logp - means[y]) ** 2, axis=0)
-    # (the estimate adds a 1e-12 relative floor to the power before the logarithm)
-    np.testing.assert_allclose(task_power_spectrum(X, y, "discriminative"), between / within,
-                               rtol=1e-6)
+    K, n = len(counts), len(y)
+    expected = np.clip(between / within - (K - 1) / (n - K), 0, None)
+    got = task_power_spectrum(X, y, "discriminative")
+    assert got[0] == 0
+    np.testing.assert_allclose(got[1:], expected[1:], rtol=1e-6)
+
+
+def test_discriminative_noise_floor_is_removed():
+    """With labels independent of the sequences the uncorrected ratio averages about
+    (K - 1) / (n - K) = 1/6; after the correction most bins are 0 and the mean a fraction
+    of that (what clipping noise at 0 leaves)."""
+    rng = np.random.RandomState(1)
+    spectra = np.array([task_power_spectrum(rng.normal(size=(14, 64)), np.repeat([0, 1], 7),
+                                            "discriminative") for _ in range(40)])
+    assert (spectra == 0).mean() > 0.5 and spectra.mean() < (1 / 6) / 3
 
 
 def test_kinds_find_the_signal_band():
@@ -87,13 +102,17 @@ def test_welch_smoothing_and_channels():
     np.testing.assert_allclose(task_power_spectrum(X3, kind="input"), per.sum(axis=0))
 
 
-def test_shrinkage_interpolates_normalised_spectra():
-    S, prior = np.array([1.0, 0.0, 0.0]), np.array([0.0, 3.0, 4.0])
+def test_shrinkage_mixes_spectra_as_densities():
+    S, prior = np.array([2.0, 0.0, 0.0]), np.array([0.0, 3.0, 4.0])
     np.testing.assert_allclose(shrink_spectrum(S, prior, 0.0), S)
-    np.testing.assert_allclose(shrink_spectrum(S, prior, 1.0), prior / 5)
-    np.testing.assert_allclose(shrink_spectrum(S, prior, 0.5), [0.5, 0.3, 0.4])
+    np.testing.assert_allclose(shrink_spectrum(S, prior, 1.0), prior / 7 * 2)
+    shrunk = shrink_spectrum(S, prior, 0.3)
+    # the prior's share of the mass is the shrinkage
+    assert shrunk.sum() == pytest.approx(2.0) and shrunk[1:].sum() / 2 == pytest.approx(0.3)
     with pytest.raises(ValueError, match="shrinkage"):
         shrink_spectrum(S, prior, 1.5)
+    with pytest.raises(ValueError, match="non-negative"):
+        shrink_spectrum(-S, prior, 0.5)
 
 
 @pytest.mark.parametrize("X, y, kind, match", [
@@ -162,3 +181,25 @@ def test_theorem_fails_for_memory_comparable_to_L():
         empirical, predicted = induced_kernel_spectrum(p, X)
         gaps.append(np.linalg.norm(empirical - predicted) / np.linalg.norm(predicted))
     assert gaps[1] > 0.25 and gaps[1] > 2 * gaps[0]
+
+
+@pytest.mark.parametrize("nperseg", [16, 15])
+def test_welch_estimate_interpolates_across_the_nyquist_wrap(nperseg):
+    """Welch's two-sided grid is periodic; the bins above its last positive frequency are
+    interpolated towards the wrapped -0.5 value, not clamped to the last one."""
+    from scipy import signal
+
+    from sktdi.spectral import _periodograms
+
+    t = np.arange(64)
+    X = np.cos(np.pi * 0.97 * t)[None, None, :] + 0.1 * np.random.RandomState(0).normal(
+        size=(1, 1, 64))  # power just below the Nyquist frequency
+    got = _periodograms(X, "welch", nperseg)[0, 0]
+    freqs, P = signal.welch(X[0, 0], nperseg=nperseg, detrend=False, return_onesided=False,
+                            scaling="density")
+    freqs, P = np.fft.fftshift(freqs), np.fft.fftshift(P)
+    extended_f = np.concatenate([freqs, freqs[:1] + 1.0])  # -0.5.. wrapped to +0.5..
+    extended_P = np.concatenate([P, P[:1]])
+    grid = frequency_grid(64) / (2 * np.pi)
+    np.testing.assert_allclose(got, np.interp(grid, extended_f, extended_P), rtol=1e-10)
+    assert got[-1] > got[-1 - 64 // nperseg]  # the top bin follows the tone, not a clamp
