@@ -49,8 +49,10 @@ _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _SEED_MAX = np.iinfo(np.int32).max
 # Base initialization of init="auto" in the trained estimators (their default).
 _AUTO_BASE = "S4D-Lin"
-# Rows per forward pass at predict time: bounds memory for large X.
-_PREDICT_BATCH = 1024
+# Bytes that the activations of one forward pass at predict time may take (float64; about
+# four (B, H, L) tensors are alive at once): the batch holds as many sequences as fit.
+_PREDICT_BYTES = 2**28
+_LIVE_ACTIVATIONS = 4
 # Training rows whose activations deeper layers are aligned with (align_layers="all").
 _ALIGN_SAMPLES = 512
 
@@ -477,9 +479,10 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         model.eval()
         device = parameter.device
         outputs = []
+        rows = _predict_batch_rows(model, U.shape[-1])
         with torch.no_grad():
-            for begin in range(0, U.shape[0], _PREDICT_BATCH):
-                batch = torch.tensor(U[begin:begin + _PREDICT_BATCH], dtype=torch.float64,
+            for begin in range(0, U.shape[0], rows):
+                batch = torch.tensor(U[begin:begin + rows], dtype=torch.float64,
                                      device=device)
                 outputs.append((model(batch) if head else model.features(batch)).cpu().numpy())
         return np.concatenate(outputs, axis=0)
@@ -989,6 +992,15 @@ class SSMRegressor(RegressorMixin, _BaseSSM):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _predict_batch_rows(model, seq_len):
+    """Sequences per forward pass at predict time, so that the activations stay within
+    ``_PREDICT_BYTES`` (1,024 rows of length 16,384 and 64 channels were 8.6 GB for one
+    activation)."""
+    d_model = model.encoder.out_features
+    per_row = 8 * _LIVE_ACTIVATIONS * d_model * seq_len
+    return max(1, _PREDICT_BYTES // per_row)
 
 
 def _set_head_from_ridge(head, scaler, ridge, binary):

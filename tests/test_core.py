@@ -80,13 +80,22 @@ def test_s4d_legs_is_the_normal_part_of_hippo_legs():
     np.testing.assert_allclose(2 * np.sum(np.abs(p.B[0]) ** 2), np.sum(2 * q + 1), rtol=1e-8)
 
 
-def test_lru_ring_and_normalisation():
-    p = make_params("LRU", 8, 64, random_state=0, r_min=0.5, r_max=0.9, max_phase=1.0)
-    Abar = np.exp(p.A)  # unit step
+@pytest.mark.parametrize("discretization", ["zoh", "bilinear"])
+def test_lru_ring_and_normalisation(discretization):
+    """Orvieto et al.: Abar uniform on the ring, the *discrete* input Bbar scaled by
+    sqrt(1 - |Abar|^2) (it used to pass through zero-order hold a second time: a gain of
+    0.62 at phase pi)."""
+    p = make_params("LRU", 8, 64, random_state=0, r_min=0.5, r_max=0.9, max_phase=np.pi,
+                    discretization=discretization)
+    Abar, Bbar = p.discretize()
     np.testing.assert_array_equal(p.dt, 1.0)
     assert np.all((np.abs(Abar) >= 0.5 - 1e-12) & (np.abs(Abar) <= 0.9 + 1e-12))
-    assert np.all((np.angle(Abar) >= 0) & (np.angle(Abar) <= 1.0))
-    np.testing.assert_allclose(p.B, np.sqrt(1 - np.abs(Abar) ** 2))
+    assert np.all((np.angle(Abar) >= 0) & (np.angle(Abar) <= np.pi))
+    np.testing.assert_allclose(Bbar, np.sqrt(1 - np.abs(Abar) ** 2), rtol=1e-12)
+    # the same draws whatever the discretization
+    other = make_params("LRU", 8, 64, random_state=0, r_min=0.5, r_max=0.9, max_phase=np.pi,
+                        discretization="bilinear" if discretization == "zoh" else "zoh")
+    np.testing.assert_allclose(other.discretize()[0], Abar, rtol=1e-12)
 
 
 def test_c_and_dt_distributions():
@@ -308,13 +317,23 @@ def test_layer_round_trip_and_forward(discretization):
     np.testing.assert_allclose(y, direct, atol=1e-10)
 
 
-def test_long_kernel_memory_is_bounded():
-    # L = 65,536 with H = 64, N = 64: the (H, N2, L) block would be 1 GiB in complex128.
+def test_long_kernel_memory_is_bounded(monkeypatch):
+    """L = 65,536 with H = 64, N = 64: the whole (H, N2, L) Vandermonde block would be
+    1 GiB in complex128; forward and backward build it in chunks of at most
+    DEFAULT_CHUNK_ELEMENTS (2**22) elements."""
+    import sktdi.core.kernel as kernel
+
+    largest = []
+    block = kernel._vandermonde_block
+    monkeypatch.setattr(kernel, "_vandermonde_block", lambda *a: (
+        largest.append(a[0].numel() * a[2].numel()), block(*a))[1])
     layer = DiagonalSSM.from_params(make_params("S4D-Lin", 64, 64, random_state=0))
     K = layer.kernel(65536)
     assert K.shape == (64, 65536) and torch.isfinite(K).all()
     K.sum().backward()
     assert torch.isfinite(layer.A_im.grad).all()
+    assert len(largest) > 2 and max(largest) <= kernel.DEFAULT_CHUNK_ELEMENTS
+    assert 64 * 32 * 65536 > 30 * kernel.DEFAULT_CHUNK_ELEMENTS  # the bound did the work
 
 
 @pytest.mark.parametrize("n_layers", [1, 2])

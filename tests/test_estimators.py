@@ -324,3 +324,22 @@ def test_early_stopping_rows_are_not_seen_by_tdi(sine_task):
     clf = SSMClassifier(init="tdi", early_stopping=True, validation_fraction=0.25,
                         **{**SMALL, "max_iter": 2}).fit(X, y)
     assert clf.initializer_.shrinkage_ == pytest.approx(4 / (4 + 60))
+
+
+def test_prediction_batches_are_bounded_by_bytes(monkeypatch):
+    """1,024 rows per batch were 8.6 GB for one activation at L = 16,384 and H = 64: the
+    batch now holds as many sequences as the byte budget allows, whatever their length."""
+    import sktdi.estimators as estimators
+
+    X = np.random.RandomState(0).normal(size=(40, 256))
+    clf = SSMClassifier(**{**SMALL, "max_iter": 1}).fit(X, np.repeat([0, 1], 20))
+    monkeypatch.setattr(estimators, "_PREDICT_BYTES", 8 * 4 * 8 * 256 * 7)  # 7 rows' worth
+    from sktdi.core import SSMNetwork
+
+    seen, forward = [], SSMNetwork.forward
+    monkeypatch.setattr(SSMNetwork, "forward",
+                        lambda self, x: (seen.append(tuple(x.shape)), forward(self, x))[1])
+    proba = clf.predict_proba(X)
+    assert max(shape[0] for shape in seen) == 7 and sum(s[0] for s in seen) == 40
+    monkeypatch.undo()
+    np.testing.assert_allclose(clf.predict_proba(X), proba, rtol=1e-12)  # same predictions

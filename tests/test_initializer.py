@@ -287,3 +287,31 @@ def test_estimators_tell_the_initializer_their_task():
     assert reg.initializer_.task == "regression" and reg.initializer_.spectrum_kind_ == "cross"
     two_valued = SSMRegressor(init="tdi", max_iter=1, **SMALL).fit(X, np.arange(80) % 2)
     assert two_valued.initializer_.spectrum_kind_ == "cross"
+
+
+def test_hybrid_matching_runs_while_the_best_loss_improves(band_task):
+    """The stopping rule used to fire when the loss *rose* over 10 steps: hybrid stopped
+    after 10 steps at 0.022 where 100 steps reach 0.0006."""
+    X, y = band_task
+    quantile = SpectralInitializer(d_model=64, n_states=32, random_state=0).fit(X, y)
+    hybrid = SpectralInitializer(method="hybrid", d_model=64, n_states=32,
+                                 random_state=0).fit(X, y)
+    assert hybrid.n_iter_ > 50 and hybrid.loss_ < 0.1 * quantile.loss_
+    # a stall of the best loss stops it: nothing improves by more than tol=1
+    stalled = SpectralInitializer(method="hybrid", tol=1.0, d_model=16, n_states=16,
+                                  random_state=0).fit(X, y)
+    assert stalled.n_iter_ == 1 + 10
+
+
+@pytest.mark.parametrize("method", ["gradient", "hybrid"])
+def test_gradient_matching_never_aliases(band_task, method):
+    """S4D-Lin with 32 modes per channel starts with modes above pi (dt up to 0.1); large
+    steps used to push more across."""
+    X, y = band_task
+    base = SpectralInitializer(d_model=32, n_states=64, random_state=0).base_params()
+    assert count_aliased_modes(base) > 0
+    for rate in (0.05, 1.0):
+        fitted = SpectralInitializer(method=method, learning_rate=rate, d_model=32,
+                                     n_states=64, random_state=0).fit(X, y)
+        assert fitted.n_aliased_modes_ == 0
+        assert np.all(fitted.params_.dt[:, None] * np.abs(fitted.params_.A.imag) <= np.pi)

@@ -62,14 +62,19 @@ def _base_A_B(name, n2, n_states, d_model, alpha):
     return np.tile(A, (d_model, 1)), np.tile(B, (d_model, 1))
 
 
-def _lru_A_B(rng, d_model, n2, r_min, r_max, max_phase):
+def _lru_A_B(rng, d_model, n2, r_min, r_max, max_phase, discretization):
+    """The LRU's discrete ``Abar`` and normalized ``Bbar = sqrt(1 - |Abar|^2)``, written
+    back as the continuous ``(A, B)`` whose discretization with a unit step gives them."""
     # Uniform on the ring r_min <= |Abar| <= r_max (uniform in area), phase in [0, max_phase].
     u1, u2 = rng.uniform(size=(2, d_model, n2))
     radius = np.sqrt(u1 * (r_max**2 - r_min**2) + r_min**2)
     Abar = radius * np.exp(1j * max_phase * u2)
-    A = np.log(Abar)  # continuous A for a unit step: exp(1 * A) = Abar
-    B = np.sqrt(1.0 - np.abs(Abar) ** 2).astype(np.complex128)
-    return A, B
+    Bbar = np.sqrt(1.0 - radius**2)  # the LRU's input normalization acts on Bbar
+    if discretization == "zoh":  # Abar = exp(A), Bbar = (Abar - 1) / A * B
+        A = np.log(Abar)
+        return A, Bbar * A / (Abar - 1.0)
+    A = 2.0 * (Abar - 1.0) / (Abar + 1.0)  # bilinear: Abar = (1 + A/2) / (1 - A/2)
+    return A, Bbar * (1.0 - A / 2.0)  # Bbar = B / (1 - A/2) for a unit step
 
 
 def _apply_aliasing(A, C, dt, aliasing):
@@ -152,7 +157,7 @@ def make_params(
     n2 = n_states // 2
 
     if name == "LRU":
-        A, B = _lru_A_B(rng, d_model, n2, r_min, r_max, max_phase)
+        A, B = _lru_A_B(rng, d_model, n2, r_min, r_max, max_phase, discretization)
         dt = np.ones(d_model)
     else:
         A, B = _base_A_B(name, n2, n_states, d_model, alpha)
