@@ -252,7 +252,6 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         if sample_weight is not None:  # a weight of 0 is an absent row for TDI and the probe
             keep = sample_weight > 0
             X3, y, sample_weight = X3[keep], y[keep], sample_weight[keep]
-            sample_weight = sample_weight / sample_weight.mean()  # the ridge's penalty scale
         U = self._views(X3)
         auto = isinstance(self.init, str) and self.init == "auto"
         if auto:
@@ -348,12 +347,12 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
 
     @staticmethod
     def _validate_sample_weight(sample_weight, X3):
-        """Non-negative finite weights, not all zero, scaled to mean 1 (or None)."""
+        """Non-negative finite weights, not all zero (or None); a weight ``k`` counts like
+        ``k`` copies of the row (the loss scales them to mean 1 per epoch)."""
         if sample_weight is None:
             return None
-        weights = _check_sample_weight(sample_weight, X3, dtype=np.float64,
-                                       ensure_non_negative=True)  # also: not all zero
-        return weights / weights.mean()
+        return _check_sample_weight(sample_weight, X3, dtype=np.float64,
+                                    ensure_non_negative=True)  # also: not all zero
 
     def _validation_split(self, X3, y, sample_weight):
         stratify = y if self._is_classifier() else None
@@ -374,8 +373,8 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         y_t = self._target_tensor(y)
         # Mean-1 weights: a batch's loss is sum(w * loss) / batch size, so unit weights give
         # the plain mean and a batch of zero weights gives 0, not 0 / 0.
-        w_t = (None if sample_weight is None
-               else torch.tensor(sample_weight, dtype=dtype, device=self.device_))
+        w_t = (None if sample_weight is None else torch.tensor(
+            sample_weight / sample_weight.mean(), dtype=dtype, device=self.device_))
         n_samples = X_t.shape[0]
         batch_size = self._batch_size(n_samples)
         best_state = None

@@ -522,7 +522,10 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
             return ("there is a single training sequence: once the mean sequence is "
                     "removed, no spectrum is left")
         if self.spectrum_kind_ == "discriminative" and self._task(y) == "classification":
-            labels, counts = np.unique(np.asarray(y)[present], return_counts=True)
+            # a weight counts like copies of a sequence
+            weights = np.ones(len(views)) if sample_weight is None else sample_weight
+            labels, codes = np.unique(np.asarray(y)[present], return_inverse=True)
+            counts = np.bincount(codes.ravel(), weights=weights[present])
             if np.any(counts < 2):
                 few = ", ".join(repr(c.item() if hasattr(c, "item") else c)
                                 for c in labels[counts < 2])

@@ -77,13 +77,41 @@ def fit_ridge_readout(features, y, *, classification, alphas=DEFAULT_ALPHAS,
     ridge : RidgeClassifierCV or RidgeCV
         Fitted; ``ridge.best_score_`` is the validation score of the chosen penalty: with
         ``cv=None`` the leave-one-out score (minus the mean squared error, of the +-1
-        codes for classification), otherwise the mean score over the folds.
+        codes for classification), otherwise the mean score over the folds. Identical
+        rows are fitted as one row weighted by their count (a weight counts like copies).
     """
+    rows = np.arange(len(features))
+    if cv is None:  # folds of a user's cv index the rows as given
+        features, y, sample_weight, rows = _merge_duplicates(features, y, sample_weight)
     scaler = StandardScaler().fit(features, sample_weight=sample_weight)
     ridge = (RidgeClassifierCV if classification else RidgeCV)(
         alphas=np.asarray(alphas), cv=cv, store_cv_results=cv is None)
     ridge.fit(scaler.transform(features), y, sample_weight=sample_weight)
+    ridge.sktdi_rows_ = rows  # row of the fit that every given row became
     return scaler, ridge
+
+
+def _merge_duplicates(features, y, sample_weight):
+    """Identical rows (features and target) as one row whose weight counts them.
+
+    Leaving one copy of a repeated sequence out of a leave-one-out leaves its twin in, so
+    repeated rows would tilt the penalty towards no regularization; merged, a sequence
+    given twice and a sequence given with weight 2 are the same fit. Returns the rows, the
+    targets, the weights and the merged row of every given row.
+    """
+    y = np.asarray(y)
+    if y.ndim == 1:  # class labels may be strings: codes, not values, enter the key
+        codes = np.unique(y, return_inverse=True)[1]
+    else:
+        codes = np.unique(y, axis=0, return_inverse=True)[1]
+    keys = np.column_stack([features, codes.reshape(len(y), -1)])
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    if first.size == len(y):
+        return features, y, sample_weight, np.arange(len(y))
+    weights = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
+    merged = np.bincount(inverse, weights=weights)
+    return features[first], y[first], merged, inverse
 
 
 def leave_one_out_errors(ridge):
@@ -97,12 +125,13 @@ def leave_one_out_errors(ridge):
     Returns
     -------
     errors : ndarray of shape (n_samples,)
-        Mean over targets (classes) of the squared leave-one-out error.
+        Mean over targets (classes) of the squared leave-one-out error, for every row
+        given to the fit (repeated rows share the error of the row they were merged into).
     """
     results = ridge.cv_results_  # (n, alphas) or (n, targets, alphas)
     results = results.reshape(results.shape[0], -1, results.shape[-1])
     chosen = int(np.flatnonzero(np.asarray(ridge.alphas) == ridge.alpha_)[0])
-    return results[:, :, chosen].mean(axis=1)
+    return results[:, :, chosen].mean(axis=1)[ridge.sktdi_rows_]
 
 
 def select_candidate(scores, base_label, *, errors=None, sample_weight=None,
@@ -151,12 +180,13 @@ def select_candidate(scores, base_label, *, errors=None, sample_weight=None,
 
 
 def _significantly_lower(candidate, base, weights, significance):
-    """Whether ``mean(base - candidate) > significance * standard error`` (weighted)."""
+    """Whether ``mean(base - candidate) > significance * standard error``, the weights
+    counting like copies of the rows."""
     keep = weights > 0
     gain, weights = (base - candidate)[keep], weights[keep]
-    if gain.size < 2:
+    count = weights.sum()
+    if count < 2:
         return False
     mean = np.average(gain, weights=weights)
     variance = np.average((gain - mean) ** 2, weights=weights)
-    n_effective = weights.sum() ** 2 / np.sum(weights**2)
-    return mean > significance * np.sqrt(variance / max(n_effective - 1, 1))
+    return mean > significance * np.sqrt(variance / (count - 1))

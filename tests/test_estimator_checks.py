@@ -1,5 +1,8 @@
-"""scikit-learn's estimator checks over every estimator of the toolkit."""
+"""scikit-learn's estimator checks over every public estimator, with no expected failures."""
 
+import numpy as np
+import pytest
+from sklearn.utils import shuffle
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sktdi import (
@@ -10,11 +13,16 @@ from sktdi import (
     SSMRegressor,
 )
 
+# The trained estimators run the checks in float64: check_sample_weight_equivalence
+# compares a fit with integer weights against a fit on repeated rows to a relative 1e-7,
+# and in float32 the two differ by rounding alone (the row order of the sums); that they
+# agree to float32 precision is tested below. Every other check passes in float32 too.
 ESTIMATORS = [
-    SSMClassifier(random_state=0),
-    SSMRegressor(random_state=0),
-    SSMClassifier(init="tdi", random_state=0),
-    SSMRegressor(init="tdi", random_state=0),
+    SSMClassifier(random_state=0, dtype="float64"),
+    SSMRegressor(random_state=0, dtype="float64"),
+    SSMClassifier(init="tdi", random_state=0, dtype="float64"),
+    SSMRegressor(init="tdi", random_state=0, dtype="float64"),
+    SSMClassifier(init="auto", random_state=0, dtype="float64"),
     SpectralInitializer(random_state=0),
     # small banks keep the checks quick; the code paths are those of the defaults
     SSMFeatureClassifier(d_model=16, random_state=0),
@@ -24,23 +32,23 @@ ESTIMATORS = [
 ]
 
 
-# Integer weights are not the same fit as repeated rows for mini-batch training: the
-# repeated data make more and different batches per epoch (and another shuffling), so the
-# optimizer path differs. MLPClassifier and SGDClassifier are in the same position. That
-# unit weights change nothing, and zero weights act like dropped rows on a full-batch fit,
-# is tested in tests/test_reliability.py.
-_WEIGHTS_ARE_NOT_REPEATS = (
-    "mini-batch Adam: weighting a row by k is not the same optimization path as repeating "
-    "it k times (batch count and composition differ)"
-)
-
-
-def expected_failed_checks(estimator):
-    if isinstance(estimator, SSMClassifier | SSMRegressor):
-        return {"check_sample_weight_equivalence_on_dense_data": _WEIGHTS_ARE_NOT_REPEATS}
-    return {}
-
-
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
+@parametrize_with_checks(ESTIMATORS)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("estimator", [SSMClassifier(random_state=0),
+                                       SSMRegressor(init="tdi", random_state=0)])
+def test_float32_weights_equal_repeated_rows_to_float32_precision(estimator):
+    """The data of check_sample_weight_equivalence_on_dense_data, in float32: equal up to
+    float32 rounding, which the optimizer amplifies over the epochs to a relative 3e-4 at
+    most here (in float64 the same fits agree to the check's 1e-7)."""
+    rng = np.random.RandomState(42)
+    X, y, weights = rng.rand(15, 30), rng.randint(0, 3, size=15), rng.randint(0, 5, size=15)
+    repeated = estimator.__class__(**estimator.get_params()).fit(X.repeat(weights, axis=0),
+                                                                 y.repeat(weights))
+    Xs, ys, ws = shuffle(X, y, weights, random_state=0)
+    weighted = estimator.__class__(**estimator.get_params()).fit(Xs, ys, sample_weight=ws)
+    method = "predict_proba" if hasattr(estimator, "predict_proba") else "predict"
+    np.testing.assert_allclose(getattr(weighted, method)(X), getattr(repeated, method)(X),
+                               rtol=1e-3, atol=1e-3)
