@@ -181,8 +181,8 @@ def test_deterministic_across_n_jobs_with_ssm():
         "lr": LogisticRegression(),
     }
     kwargs = dict(n_repeats=2, random_state=0, return_dataframe=True)
-    serial = sample_efficiency_curve(estimators, X, y, [4, 12], n_jobs=1, **kwargs)
-    parallel = sample_efficiency_curve(estimators, X, y, [4, 12], n_jobs=2, **kwargs)
+    serial = sample_efficiency_curve(estimators, X, y, [12, 24], n_jobs=1, **kwargs)
+    parallel = sample_efficiency_curve(estimators, X, y, [12, 24], n_jobs=2, **kwargs)
     cols = ["estimator", "train_size", "repeat", "score", "n_test"]
     pd.testing.assert_frame_equal(serial[cols], parallel[cols])
     align = ["alignment_init", "alignment_trained"]
