@@ -8,6 +8,10 @@ import pytest
 
 from sktdi.cli import main
 
+# Fits here stop after a few epochs on purpose (max_iter is small to keep the suite fast):
+# their ConvergenceWarning is expected. Default fits converge (test_estimators.py).
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 TINY = ["--train-sizes", "8,16", "--repeats", "1", "--max-iter", "2", "--d-model", "4",
         "--n-states", "4", "--n-jobs", "1", "--inits", "S4D-Lin,tdi", "--quiet"]
 

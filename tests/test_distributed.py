@@ -17,6 +17,10 @@ from sktdi import SSMRegressor
 from sktdi.datasets import make_spectral_task
 from sktdi.model_selection import sample_efficiency_curve
 
+# Fits here stop after a few epochs on purpose (max_iter is small to keep the suite fast):
+# their ConvergenceWarning is expected. Default fits converge (test_estimators.py).
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 SMALL = {"d_model": 4, "n_states": 4, "max_iter": 3, "random_state": 0}
 
 

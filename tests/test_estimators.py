@@ -2,6 +2,7 @@
 
 import io
 import pickle
+import warnings
 from contextlib import redirect_stdout
 
 import numpy as np
@@ -14,24 +15,38 @@ from sklearn.preprocessing import FunctionTransformer
 
 from sktdi import SSMClassifier, SSMParams, SSMRegressor
 
+# Fits here stop after a few epochs on purpose (max_iter is small to keep the suite fast):
+# their ConvergenceWarning is expected. Default fits converge (test_estimators.py).
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 SMALL = {"d_model": 8, "n_states": 8, "max_iter": 15, "random_state": 0}
 
 
-@pytest.fixture(scope="module")
-def sine_task():
+def _sine_task(n, seed):
     """Two classes: noise, or noise plus a sinusoid at 0.5 rad/sample."""
-    rng = np.random.RandomState(0)
-    n, L = 80, 48
+    rng = np.random.RandomState(seed)
+    L = 48
     y = np.repeat([0, 1], n // 2)
     t = np.arange(L)
     X = rng.normal(size=(n, L)) + 1.5 * y[:, None] * np.sin(0.5 * t + rng.uniform(0, 6, (n, 1)))
     return X, y
 
 
-def test_classifier_learns_and_exposes_attributes(sine_task):
+@pytest.fixture(scope="module")
+def sine_task():
+    return _sine_task(80, seed=0)
+
+
+@pytest.fixture(scope="module")
+def sine_test():
+    """Held-out sequences of the same task."""
+    return _sine_task(400, seed=1)
+
+
+def test_classifier_learns_and_exposes_attributes(sine_task, sine_test):
     X, y = sine_task
     clf = SSMClassifier(d_model=16, n_states=16, max_iter=60, random_state=0).fit(X, y)
-    assert clf.score(X, y) > 0.9
+    assert clf.score(*sine_test) > 0.9
     assert clf.n_features_in_ == 48 and clf.seq_len_ == 48 and clf.n_channels_ == 1
     assert clf.n_iter_ == len(clf.loss_curve_) and clf.loss_curve_[-1] < clf.loss_curve_[0]
     assert isinstance(clf.params_init_, SSMParams) and isinstance(clf.params_, SSMParams)
@@ -83,11 +98,16 @@ def test_three_d_multichannel_input(sine_task):
 
 
 def test_partial_fit_matches_single_epochs(sine_task):
+    """Three partial_fit calls are the three epochs of fit(max_iter=3): same optimizer,
+    same batches (no shuffling, no dropout), the same model."""
     X, y = sine_task
     clf = SSMClassifier(**{**SMALL, "shuffle": False})
     for _ in range(3):
         clf.partial_fit(X, y, classes=[0, 1])
     assert clf.n_iter_ == 3 and clf.t_ == 3 * len(y)
+    whole = SSMClassifier(**{**SMALL, "shuffle": False, "max_iter": 3}).fit(X, y)
+    np.testing.assert_allclose(clf.loss_curve_, whole.loss_curve_, rtol=1e-6)
+    np.testing.assert_allclose(clf.predict_proba(X), whole.predict_proba(X), rtol=1e-6)
     with pytest.raises(ValueError, match="not seen"):
         clf.partial_fit(X, np.where(y == 1, 2, 0))
 
@@ -161,10 +181,12 @@ def test_regressor_multi_output_and_scale():
     # exponential moving averages with two memories: what an SSM read at the last step is
     lags = np.arange(32)[::-1]
     Y = np.column_stack([X @ 0.7**lags, X @ 0.95**lags]) * 1000 + 50
+    X_test = rng.normal(size=(200, 32))
+    Y_test = np.column_stack([X_test @ 0.7**lags, X_test @ 0.95**lags]) * 1000 + 50
     reg = SSMRegressor(d_model=16, n_states=16, max_iter=80, pooling="last",
                        random_state=0).fit(X, Y)
     assert reg.n_outputs_ == 2 and reg.predict(X).shape == (120, 2)
-    assert reg.score(X, Y) > 0.5
+    assert reg.score(X_test, Y_test) > 0.5
     # targets are standardized internally: a change of units changes nothing else
     small = SSMRegressor(d_model=16, n_states=16, max_iter=80, pooling="last",
                          random_state=0).fit(X, (Y - 50) / 1000)
@@ -343,3 +365,19 @@ def test_prediction_batches_are_bounded_by_bytes(monkeypatch):
     assert max(shape[0] for shape in seen) == 7 and sum(s[0] for s in seen) == 40
     monkeypatch.undo()
     np.testing.assert_allclose(clf.predict_proba(X), proba, rtol=1e-12)  # same predictions
+
+
+def test_default_fits_converge():
+    """A default fit stops by its rule, not at max_iter: no ConvergenceWarning (the global
+    filter that hid it is gone; the module-level one covers the short fits above)."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    from sktdi.datasets import load_digits_sequences
+
+    X, y = load_digits_sequences()
+    for estimator in (SSMClassifier(random_state=0), SSMRegressor(random_state=0)):
+        target = y[:150] if isinstance(estimator, SSMClassifier) else y[:150] / 9.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            estimator.fit(X[:150], target)
+        assert estimator.n_iter_ < estimator.max_iter

@@ -12,6 +12,10 @@ from pathlib import Path
 
 import pytest
 
+# Fits here stop after a few epochs on purpose (max_iter is small to keep the suite fast):
+# their ConvergenceWarning is expected. Default fits converge (test_estimators.py).
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.py"))
 

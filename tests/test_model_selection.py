@@ -21,8 +21,9 @@ from sktdi.model_selection import (
     summarize_curves,
 )
 
-pd = pytest.importorskip("pandas")
-
+# Fits here stop after a few epochs on purpose (max_iter is small to keep the suite fast):
+# their ConvergenceWarning is expected. Default fits converge (test_estimators.py).
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 def _blobs(counts=(20, 20, 20), n_features=3, seed=0):
     """Classes grouped in blocks (sorted y), well separated."""
@@ -180,6 +181,7 @@ def test_deterministic_across_n_jobs_with_ssm():
         "tdi": SSMClassifier("tdi", d_model=4, n_states=4, max_iter=3, random_state=0),
         "lr": LogisticRegression(),
     }
+    pd = pytest.importorskip("pandas")
     kwargs = dict(n_repeats=2, random_state=0, return_dataframe=True)
     serial = sample_efficiency_curve(estimators, X, y, [12, 24], n_jobs=1, **kwargs)
     parallel = sample_efficiency_curve(estimators, X, y, [12, 24], n_jobs=2, **kwargs)
@@ -212,6 +214,7 @@ def test_record_fields_and_order():
 
 
 def test_fractions_and_duplicates():
+    pytest.importorskip("pandas")  # the default return is a DataFrame
     X, y = _blobs()  # 60 samples, pool of 45
     df = sample_efficiency_curve(
         {"lr": LogisticRegression()}, X, y, np.array([0.5, 0.1, 1.0, 0.1]), n_repeats=1,
@@ -225,6 +228,7 @@ def test_fractions_and_duplicates():
 
 
 def test_fixed_test_set():
+    pytest.importorskip("pandas")  # the default return is a DataFrame
     X, y = _blobs()
     X_test, y_test = _blobs((5, 5, 5), seed=1)
     df = sample_efficiency_curve(
@@ -238,6 +242,7 @@ def test_fixed_test_set():
 
 
 def test_regression_is_not_stratified():
+    pytest.importorskip("pandas")  # the default return is a DataFrame
     rng = np.random.RandomState(0)
     X = rng.normal(size=(40, 3))
     y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=40)
@@ -285,6 +290,7 @@ def test_on_result_skip_and_verbose(capsys):
 
 
 def test_summaries():
+    pytest.importorskip("pandas")  # the default return is a DataFrame
     X, y = _blobs()
     df = sample_efficiency_curve(
         {"lr": LogisticRegression(), "d": DummyClassifier()}, X, y, [3, 30], n_repeats=2,

@@ -27,6 +27,10 @@ from sktdi.datasets import load_sequences, load_ucr
 from sktdi.model_selection import sample_efficiency_curve
 from sktdi.spectral import spectral_matching_loss, task_power_spectrum
 
+# Fits here stop after a few epochs on purpose (max_iter is small to keep the suite fast):
+# their ConvergenceWarning is expected. Default fits converge (test_estimators.py).
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 TINY = {"d_model": 2, "n_states": 2, "max_iter": 2, "random_state": 0}
 RNG = np.random.RandomState(0)
 X = RNG.normal(size=(12, 16))
