@@ -18,6 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validation import is_classification_target
+from .model_selection import RECORD_COLUMNS
+
 __all__ = ["main", "build_parser", "parse_inits", "load_dataset", "load_problem"]
 
 # The bundled default of `sktdi curves`: a synthetic task whose class signal is a
@@ -26,8 +29,7 @@ __all__ = ["main", "build_parser", "parse_inits", "load_dataset", "load_problem"
 DEFAULT_SYNTHETIC = {"n_samples": 1536, "seq_len": 128, "bands": ((0.30, 0.35),),
                      "snr": 0.3, "background": "ar", "ar_coef": 0.9}
 DEFAULT_MODELS = "S4D-Lin,tdi,features,ridge"
-CSV_FIELDS = ("dataset", "estimator", "size", "train_size", "repeat", "score", "fit_time",
-              "score_time", "n_test", "alignment_init", "alignment_trained")
+CSV_FIELDS = ("dataset", *RECORD_COLUMNS)  # one row of the curves CSV
 _REQUIRED = ("estimator", "train_size", "repeat", "score")
 
 
@@ -115,12 +117,6 @@ def _test_file(path):
         if candidate.exists():
             return candidate
     return None
-
-
-def _is_classification(y):
-    from .model_selection import is_classification_target
-
-    return is_classification_target(y)
 
 
 # ---------------------------------------------------------------------------- models
@@ -475,7 +471,7 @@ def _spectra_figure(models, problem, size, args, path):
     X, y = problem.X, problem.y
     if size < len(y):
         X, _, y, _ = train_test_split(X, y, train_size=size, random_state=args.random_state,
-                                      stratify=y if _is_classification(y) else None)
+                                      stratify=y if is_classification_target(y) else None)
     L = X.shape[-1]
     spectra = {}
     for label, model in models.items():
@@ -496,7 +492,7 @@ def _run_problem(problem, specs, sizes, args, done, progress, write_record):
     from .model_selection import sample_efficiency_curve
     from .models import is_baseline
 
-    classification = _is_classification(problem.y)
+    classification = is_classification_target(problem.y)
     models = _make_models(specs, classification, args)
     skip = {(r["estimator"], r["train_size"], r["repeat"]) for r in done}
 
@@ -538,7 +534,7 @@ def _cmd_curves(args):
     if len({p.name for p in problems}) < len(problems):
         _fail("--dataset names two problems of the same name; rename a file")
     for problem in problems:  # every model name and parameter checked before any output
-        _make_models(specs, _is_classification(problem.y), args)
+        _make_models(specs, is_classification_target(problem.y), args)
     with _execution(args.scheduler):
         return _run_curves(problems, specs, sizes, args, info, start)
 
@@ -557,7 +553,7 @@ def _run_curves(problems, specs, sizes, args, info, start):
         finished.append(record)
         _write_csv(out / "curves.csv", finished)
 
-    n_models = len(_make_models(specs, _is_classification(problems[0].y), args))
+    n_models = len(_make_models(specs, is_classification_target(problems[0].y), args))
     total = len(problems) * n_models * len(sizes) * args.repeats - len(done)
     if not args.quiet:
         print(f"sktdi curves: {len(problems)} problem(s), {n_models} models x {len(sizes)} "
@@ -619,7 +615,7 @@ def _problem_means_as_records(records):
 def _problem_outputs(problem, models, baselines, records, sizes, args, info, folder):
     from .plotting import plot_sample_efficiency
 
-    classification = _is_classification(problem.y)
+    classification = is_classification_target(problem.y)
     metric = "accuracy" if classification else "R^2"
     protocol = (f"Official test split: {len(problem.y_test)} test sequences; nested training "
                 f"subsets of the {len(problem.y)} training sequences."

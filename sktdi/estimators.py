@@ -14,16 +14,16 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
+from ._compat import HasMethods, Interval, StrOptions, _check_sample_weight, _fit_context
 from ._validation import validate_sequences
 from .core import (
     INIT_NAMES,
@@ -31,10 +31,9 @@ from .core import (
     SSMNetwork,
     count_aliased_modes,
     input_views,
-    make_params,
     parse_pooling,
 )
-from .initializer import SpectralInitializer
+from .initializer import align_deeper_layers, initial_layer_params
 from .selection import (
     auto_candidates,
     fit_ridge_readout,
@@ -53,8 +52,6 @@ _AUTO_BASE = "S4D-Lin"
 # four (B, H, L) tensors are alive at once): the batch holds as many sequences as fit.
 _PREDICT_BYTES = 2**28
 _LIVE_ACTIVATIONS = 4
-# Training rows whose activations deeper layers are aligned with (align_layers="all").
-_ALIGN_SAMPLES = 512
 
 
 def resolve_device(device):
@@ -174,38 +171,14 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         differences (:func:`sktdi.core.input_views`)."""
         return input_views(X3, self.differences)
 
-    def _make_initializer(self, init, rng):
-        """The SpectralInitializer of a TDI fit, with this estimator's architecture."""
-        initializer = SpectralInitializer() if isinstance(init, str) else clone(init)
-        if initializer.base_options is None:  # the base of "tdi" takes init_options
-            initializer.set_params(base_options=self.init_options)
-        return initializer.set_params(
-            n_states=self.n_states, d_model=self.d_model, discretization=self.discretization,
-            differences=self.differences, random_state=rng.randint(_SEED_MAX),
-            task="classification" if self._is_classifier() else "regression",
-        )
-
-    def _initial_layer_params(self, init, X3, y, rng, sample_weight=None):
-        """`SSMParams` of every layer at initialization, and the fitted initializers (TDI
-        aligns the first layer here; the list is empty for a named initialization)."""
-        if isinstance(init, str) and init in INIT_NAMES:
-            options = dict(self.init_options or {})
-            return [
-                make_params(init, self.d_model, self.n_states, random_state=rng.randint(_SEED_MAX),
-                            discretization=self.discretization, **options)
-                for _ in range(self.n_layers)
-            ], []
-        template = self._make_initializer(init, rng)
-        deeper = [clone(template).set_params(random_state=rng.randint(_SEED_MAX))
-                  for _ in range(self.n_layers - 1)]
-        # Sequences too short for a spectrum: the initializer keeps the base, with a
-        # warning, so an estimator accepts every length a named initialization accepts.
-        first = clone(template).fit(X3, y, sample_weight)
-        return [first.params_] + [initializer.base_params() for initializer in deeper], [first]
-
     def _initial_network(self, init, X3, U, y, rng, sample_weight=None):
         """The network at initialization for ``init``: ``(model, layer params, initializers)``."""
-        layer_params, initializers = self._initial_layer_params(init, X3, y, rng, sample_weight)
+        layer_params, initializers = initial_layer_params(
+            init, X3, y, rng, n_layers=self.n_layers, d_model=self.d_model,
+            n_states=self.n_states, discretization=self.discretization,
+            differences=self.differences, init_options=self.init_options,
+            task="classification" if self._is_classifier() else "regression",
+            sample_weight=sample_weight)
         torch_dtype = _DTYPES[self.dtype]
         seed = rng.randint(_SEED_MAX)
         # Default torch initializers (encoder, head, norms) draw from the global generator:
@@ -220,27 +193,8 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         model = model.to(dtype=torch_dtype, device=self.device_)
         if (initializers and not initializers[0].fallback_ and self.align_layers == "all"
                 and self.n_layers > 1):
-            initializers += self._align_deeper_layers(model, initializers[0], U, y, rng)
+            initializers += align_deeper_layers(model, initializers[0], U, y, rng)
         return model, layer_params, initializers
-
-    def _align_deeper_layers(self, model, first, U, y, rng):
-        """Align layer l > 0 of ``model`` with the task spectrum of the activations reaching
-        it at initialization; return their initializers."""
-        dtype = _DTYPES[self.dtype]
-        rows = rng.permutation(U.shape[0])[:_ALIGN_SAMPLES]
-        y_sub = y[rows]
-        initializers = []
-        with torch.no_grad():
-            z = model.encode(torch.tensor(U[rows], dtype=dtype, device=self.device_))
-            for block, next_block in zip(model.blocks[:-1], model.blocks[1:], strict=True):
-                z = block(z)  # (B, H, L): what the next block sees at initialization
-                initializer = clone(first).set_params(
-                    differences=False, features="mean",  # activations, not input views
-                    random_state=rng.randint(_SEED_MAX))
-                initializer.fit(z.double().cpu().numpy(), y_sub)
-                next_block.ssm.set_params(initializer.params_)
-                initializers.append(initializer)
-        return initializers
 
     def _linear_probe(self, model, U, y, sample_weight):
         """Ridge readout of the pooled features of ``model``: ``(scaler, ridge)``."""
@@ -313,6 +267,10 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
 
     # ----------------------------------------------------------------- fitting
     def _fit(self, X, y, sample_weight=None, incremental=False):
+        if incremental and self.early_stopping:
+            # as scikit-learn's SGD estimators: one epoch per call has no held-out score
+            raise ValueError("early_stopping should be False with partial_fit; it holds "
+                             "out a validation split within one fit call.")
         first_pass = not hasattr(self, "model_") or (not self.warm_start and not incremental)
         if first_pass:
             self._check_architecture()
@@ -328,7 +286,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         if first_pass:
             self._random_state = check_random_state(self.random_state)
         # split first: TDI and the linear probe must not see the validation rows
-        if self.early_stopping and not incremental:
+        if self.early_stopping:
             X3, X_val, y, y_val, sample_weight = self._validation_split(X3, y, sample_weight)
         else:
             X_val = y_val = None
@@ -588,7 +546,7 @@ _SHARED_PARAMS_DOC = """
         Continue from the previous fit instead of re-initializing.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data and stop when its score stops
-        improving; the best parameters are restored.
+        improving; the best parameters are restored. Not allowed with ``partial_fit``.
     validation_fraction : float, default=0.1
         Held-out fraction for early stopping.
     n_iter_no_change : int, default=10

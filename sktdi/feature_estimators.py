@@ -13,12 +13,12 @@ from abc import ABCMeta, abstractmethod
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
+from ._compat import HasMethods, Interval, StrOptions, _check_sample_weight, _fit_context
 from ._validation import validate_sequences
 from .core import DEFAULT_STATISTICS, INIT_NAMES, STATISTICS, SSMFeatureMap, make_params
 from .initializer import SpectralInitializer

@@ -2,8 +2,8 @@
 
 Fit estimates the task's power spectrum (:func:`sktdi.spectral.task_power_spectrum`),
 shrinks it towards the base initialization's own spectrum when data are few, and moves the
-base SSM's modes so that the model power spectrum ``sum_h |H_h(w)|^2`` matches it
-(SPEC section 4). Two ways of moving the modes:
+base SSM's modes so that the model power spectrum ``sum_h |H_h(w)|^2`` matches it (see
+docs/theory.rst, 'Matching'). Two ways of moving the modes:
 
 - ``"quantile"`` (non-iterative): every mode's discrete frequency ``dt * Im A`` is put at a
   quantile of the task spectrum, read as a density over ``[0, pi]``; channels take
@@ -25,24 +25,25 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_fitted_shape
+from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
+from ._validation import validate_sequences
 from .core import (
     DEFAULT_STATISTICS,
     INIT_NAMES,
+    NYQUIST,
     STATISTICS,
     DiagonalSSM,
     SSMFeatureMap,
     SSMParams,
-    closed_form_response,
     count_aliased_modes,
-    discretize,
     input_views,
     make_params,
+    matching_loss,
+    power_spectrum,
 )
 from .spectral import (
     MIN_SPECTRUM_LENGTH,
@@ -50,12 +51,14 @@ from .spectral import (
     frequency_grid,
     infer_task,
     model_power_spectrum,
+    resolve_spectrum_kind,
     shrink_spectrum,
     spectral_matching_loss,
     task_power_spectrum,
 )
 
-__all__ = ["SpectralInitializer", "aligned_channels", "match_quantiles", "match_gradient"]
+__all__ = ["SpectralInitializer", "align_deeper_layers", "aligned_channels",
+           "initial_layer_params", "match_gradient", "match_quantiles"]
 
 # Bounds that keep the fitted SSM sane: dt within these, Re A below -_MIN_DECAY.
 _DT_BOUNDS = (1e-4, 10.0)
@@ -82,7 +85,7 @@ def match_quantiles(params, S_task, rng=None):
     # The cumulative distribution on bin edges, so quantiles interpolate within bins.
     cdf = np.concatenate([[0.0], np.cumsum(density)])
     cdf /= cdf[-1]
-    edges = np.concatenate([[0.0], (w_grid[:-1] + w_grid[1:]) / 2, [np.pi]])
+    edges = np.concatenate([[0.0], (w_grid[:-1] + w_grid[1:]) / 2, [NYQUIST]])
     levels = (np.arange(N2)[None, :] + (np.arange(H)[:, None] + 0.5) / H) / N2  # (H, N2)
     w = np.interp(levels, cdf, edges)
     A = params.A.real + 1j * w / params.dt[:, None]
@@ -108,7 +111,7 @@ def match_gradient(params, S_task, *, max_iter=100, tol=1e-6, learning_rate=0.05
     """
     layer = DiagonalSSM.from_params(params, dtype=torch.float64)
     L = 2 * (len(S_task) - 1)
-    target = torch.as_tensor(S_task / np.linalg.norm(S_task))
+    target = torch.as_tensor(S_task, dtype=torch.float64)
     log_c_mag = torch.zeros(layer.C.shape[:2], dtype=torch.float64, requires_grad=True)
     trainable = [layer.log_dt, layer.A_im]
     if fit_real:
@@ -124,18 +127,16 @@ def match_gradient(params, S_task, *, max_iter=100, tol=1e-6, learning_rate=0.05
         with torch.no_grad():
             layer.log_dt.clamp_(*log_dt_bounds)
             layer.log_neg_A_re.clamp_(min=float(np.log(_MIN_DECAY)))
-            # |Im A| dt <= pi, a hair inside so that rounding cannot carry a mode across
-            nyquist = (torch.pi * (1 - 1e-9) / torch.exp(layer.log_dt))[:, None]
+            # dt |Im A| <= NYQUIST, a hair inside so that rounding cannot carry a mode across
+            nyquist = (NYQUIST * (1 - 1e-9) / torch.exp(layer.log_dt))[:, None]
             layer.A_im.clamp_(-nyquist, nyquist)
 
     keep_in_bounds()  # a start that aliases (S4D-Lin's upper modes) is clipped first
 
     def loss_fn():
-        A, B, C, dt = layer._continuous()
-        log_Abar, Bbar = discretize(A, B, dt, layer.discretization)
-        c = C * torch.exp(log_c_mag) * Bbar
-        S = (closed_form_response(c, torch.exp(log_Abar), L).abs() ** 2).sum(dim=0)
-        return ((S / S.norm() - target) ** 2).sum()
+        c, log_a = layer.discrete()  # (H, N2)
+        S = power_spectrum(c * torch.exp(log_c_mag), torch.exp(log_a), L)  # (L//2+1,)
+        return matching_loss(S, target)
 
     # Adam can overshoot on this non-convex loss: keep the best parameters seen (the loss
     # of each step is that of the parameters before the update).
@@ -198,7 +199,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     base : str, default="S4D-Lin"
-        Base initialization to start from (a name of SPEC section 1).
+        Base initialization to start from (a name of :ref:`theory-model`).
     n_states : int, default=64
         States per channel ``N`` (even).
     d_model : int, default=64
@@ -381,25 +382,6 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         self.n_biases = n_biases
         self.random_state = random_state
 
-    def _validate_X(self, X, reset):
-        if not reset:
-            check_fitted_shape(self, X)
-        X = validate_data(self, X, reset=reset, allow_nd=True, dtype=np.float64)
-        if X.ndim not in (2, 3):
-            raise ValueError(
-                "SpectralInitializer expects 2-D (n_samples, seq_len) or 3-D "
-                f"(n_samples, n_channels, seq_len) input; got shape {X.shape}."
-            )
-        X3 = X[:, None, :] if X.ndim == 2 else X
-        if reset:
-            self.seq_len_ = X3.shape[-1]
-        elif X3.shape[-1] != self.seq_len_:
-            raise ValueError(
-                f"X has sequences of length {X3.shape[-1]}, but SpectralInitializer was "
-                f"fitted on length {self.seq_len_}."
-            )
-        return X3
-
     def base_params(self):
         """The (seeded) base initialization this initializer starts from.
 
@@ -460,7 +442,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         but the feature map's statistics. Returns the validated ``(n, C, L)`` input and
         sample weights."""
         start = time.perf_counter()
-        X3 = self._validate_X(X, reset=True)
+        X3 = validate_sequences(self, X, reset=True, dtype=np.float64)
         if y is not None:
             y = np.asarray(y)
             if y.shape[0] != X3.shape[0]:
@@ -562,9 +544,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
                 f"spectrum={self.spectrum!r} needs y (labels or targets); pass y to fit or "
                 "use spectrum='input'."
             )
-        if self.spectrum != "auto":
-            return self.spectrum
-        return "cross" if self._task(y) == "regression" else "discriminative"
+        return resolve_spectrum_kind(self.spectrum, self._task(y))
 
     def _task(self, y):
         if y is None:
@@ -606,7 +586,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
             per channel.
         """
         check_is_fitted(self, "feature_map_")
-        X3 = self._validate_X(X, reset=False)
+        X3 = validate_sequences(self, X, reset=False, dtype=np.float64)
         return self.feature_map_.transform(X3)
 
     def get_feature_names_out(self, input_features=None):
@@ -630,3 +610,90 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         tags.input_tags.three_d_array = True
         tags.target_tags.required = False
         return tags
+
+
+# ------------------------------------------------------ TDI set-up of the trained estimators
+_SEED_MAX = np.iinfo(np.int32).max
+# Training rows whose activations deeper layers are aligned with (align_layers="all").
+_ALIGN_SAMPLES = 512
+
+
+def initial_layer_params(init, X3, y, rng, *, n_layers, d_model, n_states, discretization,
+                         differences, init_options, task, sample_weight=None):
+    """Parameters of every layer of a network at initialization, and the fitted
+    initializers.
+
+    A named ``init`` gives every layer its base parameters (no initializer). ``"tdi"`` or a
+    :class:`SpectralInitializer` (cloned, given the network's architecture) aligns the first
+    layer with the task spectrum of ``X3``; deeper layers start from the base (see
+    :func:`align_deeper_layers`). Sequences too short for a spectrum keep the base, with
+    the initializer's warning, so that every length a named initialization accepts works.
+
+    Parameters
+    ----------
+    init : str or SpectralInitializer
+    X3 : ndarray of shape (n_samples, n_channels, seq_len), validated
+    y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+    rng : numpy.random.RandomState
+        Draws every seed, in a fixed order.
+    n_layers, d_model, n_states, discretization, differences, init_options, task
+        The network's architecture and task.
+    sample_weight : ndarray of shape (n_samples,) or None
+
+    Returns
+    -------
+    layer_params : list of SSMParams, one per layer
+    initializers : list of SpectralInitializer
+        ``[]`` for a named initialization, else the first layer's.
+    """
+    if isinstance(init, str) and init in INIT_NAMES:
+        options = dict(init_options or {})
+        return [make_params(init, d_model, n_states, random_state=rng.randint(_SEED_MAX),
+                            discretization=discretization, **options)
+                for _ in range(n_layers)], []
+    template = SpectralInitializer() if isinstance(init, str) else clone(init)
+    if template.base_options is None:  # the base of "tdi" takes init_options
+        template.set_params(base_options=init_options)
+    template.set_params(n_states=n_states, d_model=d_model, discretization=discretization,
+                        differences=differences, random_state=rng.randint(_SEED_MAX), task=task)
+    deeper = [clone(template).set_params(random_state=rng.randint(_SEED_MAX))
+              for _ in range(n_layers - 1)]
+    first = clone(template).fit(X3, y, sample_weight)
+    return [first.params_] + [initializer.base_params() for initializer in deeper], [first]
+
+
+def align_deeper_layers(network, first, U, y, rng, n_samples=_ALIGN_SAMPLES):
+    """Align every layer ``l > 0`` of ``network`` (in place) with the task spectrum of the
+    activations reaching it at initialization.
+
+    Parameters
+    ----------
+    network : sktdi.core.SSMNetwork
+    first : SpectralInitializer
+        The fitted initializer of the first layer; the others copy its settings.
+    U : ndarray of shape (n_samples, n_inputs, seq_len)
+        The network's input.
+    y : ndarray
+    rng : numpy.random.RandomState
+    n_samples : int
+        At most this many rows (drawn at random) give the activations.
+
+    Returns
+    -------
+    initializers : list of SpectralInitializer, one per layer after the first
+    """
+    parameter = next(network.parameters())
+    rows = rng.permutation(U.shape[0])[:n_samples]
+    initializers = []
+    with torch.no_grad():
+        z = network.encode(torch.tensor(U[rows], dtype=parameter.dtype, device=parameter.device))
+        for block, next_block in zip(network.blocks[:-1], network.blocks[1:], strict=True):
+            z = block(z)  # (B, H, L): what the next block sees at initialization
+            initializer = clone(first).set_params(
+                differences=False, features="mean",  # activations, not input views
+                random_state=rng.randint(_SEED_MAX))
+            initializer.fit(z.double().cpu().numpy(), y[rows])
+            next_block.ssm.set_params(initializer.params_)
+            initializers.append(initializer)
+    return initializers
+

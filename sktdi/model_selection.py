@@ -18,30 +18,18 @@ from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
-from sklearn.utils import _safe_indexing, check_random_state, indexable
-from sklearn.utils.multiclass import type_of_target
+from sklearn.utils import check_random_state, indexable
 from sklearn.utils.parallel import Parallel, delayed  # carries warning filters and config
-from sklearn.utils.validation import _num_samples
+
+from ._compat import _num_samples, _safe_indexing
+from ._validation import is_classification_target
 
 __all__ = [
     "compare_with_baselines", "data_efficiency", "is_classification_target", "rank_models",
     "sample_efficiency_curve", "stratified_nested_order", "summarize_curves",
 ]
 
-_CLASSIFICATION_TARGETS = ("binary", "multiclass")
 _SEED_MAX = np.iinfo(np.int32).max
-
-
-def is_classification_target(y):
-    """Whether ``y`` holds class labels (binary or multiclass) rather than values to regress.
-
-    Examples
-    --------
-    >>> from sktdi.model_selection import is_classification_target
-    >>> is_classification_target(["a", "b"]), is_classification_target([0.5, 1.7])
-    (True, False)
-    """
-    return type_of_target(np.asarray(y)) in _CLASSIFICATION_TARGETS
 
 
 # ---------------------------------------------------------------------- ordering
@@ -302,10 +290,10 @@ def _normalize_skip(skip):
         ) from exc
 
 
-_RECORD_COLUMNS = [
+RECORD_COLUMNS = (
     "estimator", "size", "train_size", "repeat", "score", "fit_time", "score_time", "n_test",
     "alignment_init", "alignment_trained",
-]
+)
 
 
 def sample_efficiency_curve(estimators, X, y, train_sizes, *, n_repeats=3, test_size=0.25,
@@ -490,7 +478,7 @@ def sample_efficiency_curve(estimators, X, y, train_sizes, *, n_repeats=3, test_
     for done, ((i, name, size, r), result) in enumerate(results, start=1):
         record = {"estimator": name, "size": requested[size], "train_size": size, "repeat": r,
                   **result}
-        record = {col: record[col] for col in _RECORD_COLUMNS}
+        record = {col: record[col] for col in RECORD_COLUMNS}
         records.append((i, record))
         if verbose > 0:
             print(
@@ -504,7 +492,7 @@ def sample_efficiency_curve(estimators, X, y, train_sizes, *, n_repeats=3, test_
     records.sort(key=lambda item: (item[0], item[1]["train_size"], item[1]["repeat"]))
     records = [record for _, record in records]
     if as_dataframe:
-        return _to_dataframe(records, _RECORD_COLUMNS)
+        return _to_dataframe(records, RECORD_COLUMNS)
     return records
 
 

@@ -1,7 +1,9 @@
-"""Spectral mathematics of diagonal SSMs (SPEC sections 1 to 4).
+"""Spectral mathematics of diagonal SSMs.
 
 Everything here is NumPy in float64 on the real-FFT grid ``w_j = 2 pi j / L``,
-``j = 0..L//2`` (radians per sample), unless a function says otherwise.
+``j = 0..L//2`` (radians per sample), unless a function says otherwise. The formulas
+are on the :ref:`theory` page: :ref:`theory-model`, :ref:`theory-induced-kernel`,
+:ref:`theory-task-spectra` and :ref:`theory-matching`.
 """
 
 import numpy as np
@@ -9,9 +11,16 @@ import torch
 from scipy import signal
 from scipy.linalg import toeplitz
 from scipy.ndimage import uniform_filter1d
-from sklearn.utils.multiclass import type_of_target
 
-from .core import SSMParams, closed_form_response, discretize, vandermonde_kernel
+from ._validation import check_sequences, infer_task
+from .core import (
+    SSMParams,
+    closed_form_response,
+    discretize,
+    matching_loss,
+    power_spectrum,
+    vandermonde_kernel,
+)
 
 __all__ = [
     "SPECTRUM_KINDS",
@@ -76,11 +85,8 @@ def ssm_kernel(params, L):
     >>> ssm_kernel(make_params("S4D-Lin", d_model=3, n_states=8, random_state=0), 16).shape
     (3, 16)
     """
-    _check_params(params)
-    L = _check_length(L)
-    A, B, C = (torch.from_numpy(x) for x in (params.A, params.B, params.C))
-    log_Abar, Bbar = discretize(A, B, torch.from_numpy(params.dt), params.discretization)
-    return vandermonde_kernel(C * Bbar, log_Abar, L).numpy()
+    c, log_a, L = _discrete(params, L)
+    return vandermonde_kernel(c, log_a, L).numpy()
 
 
 def frequency_response(params, L):
@@ -103,11 +109,8 @@ def frequency_response(params, L):
     >>> np.allclose(frequency_response(p, 64), np.fft.rfft(ssm_kernel(p, 64)))
     True
     """
-    _check_params(params)
-    L = _check_length(L)
-    Abar, Bbar = params.discretize()
-    c, a = torch.from_numpy(params.C * Bbar), torch.from_numpy(Abar)
-    return closed_form_response(c, a, L).numpy()
+    c, log_a, L = _discrete(params, L)
+    return closed_form_response(c, torch.exp(log_a), L).numpy()
 
 
 def model_power_spectrum(params, L, per_channel=False):
@@ -124,34 +127,21 @@ def model_power_spectrum(params, L, per_channel=False):
     -------
     S : ndarray of shape (L // 2 + 1,) or (H, L // 2 + 1)
     """
-    power = np.abs(frequency_response(params, L)) ** 2
-    return power if per_channel else power.sum(axis=0)
+    c, log_a, L = _discrete(params, L)
+    return power_spectrum(c, torch.exp(log_a), L, per_channel=per_channel).numpy()
+
+
+def _discrete(params, L):
+    """Checked ``params`` and ``L`` -> float64 tensors ``c = C Bbar`` and ``log Abar``
+    (H, N2), and ``L`` as an int."""
+    _check_params(params)
+    L = _check_length(L)
+    A, B, C, dt = (torch.from_numpy(x) for x in (params.A, params.B, params.C, params.dt))
+    log_a, Bbar = discretize(A, B, dt, params.discretization)
+    return C * Bbar, log_a, L
 
 
 # ------------------------------------------------------------------------- task spectra
-def _as_channels(X):
-    """``(n, L)`` or ``(n, C, L)`` float64 array, checked, as ``(n, C, L)``."""
-    X = np.asarray(X)
-    if X.dtype.kind not in "biuf":
-        raise TypeError(f"X must hold real numbers, got dtype {X.dtype}.")
-    X = X.astype(np.float64, copy=False)
-    if X.ndim not in (2, 3):
-        raise ValueError(
-            "X must be 2-D (n_samples, seq_len) or 3-D (n_samples, n_channels, seq_len); "
-            f"got shape {X.shape}."
-        )
-    if X.shape[0] < 1:
-        raise ValueError("X holds 0 samples; a spectrum needs at least one sequence.")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X contains NaN or infinity.")
-    if X.shape[-1] < MIN_SPECTRUM_LENGTH:
-        raise ValueError(
-            f"Sequences of length {X.shape[-1]} (n_features = {X.shape[-1]}) are too short: "
-            f"spectral estimation needs at least {MIN_SPECTRUM_LENGTH} time steps."
-        )
-    return X[:, None, :] if X.ndim == 2 else X
-
-
 def _periodograms(Xc, method, nperseg):
     """Per-sequence power ``|U_j|^2 / L`` on the real-FFT grid: (n, C, L//2+1)."""
     L = Xc.shape[-1]
@@ -211,13 +201,6 @@ def _check_weights(sample_weight, n):
     if not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
         raise ValueError("sample_weight must be finite, non-negative and not all zero.")
     return weights
-
-
-def infer_task(y):
-    """``"regression"`` for continuous targets, ``"classification"`` otherwise."""
-    kind = type_of_target(y)
-    return "regression" if kind in ("continuous", "continuous-multioutput") else (
-        "classification")
 
 
 def _cross_spectrum(Xc, Y, weights=None):
@@ -297,13 +280,23 @@ def shrink_spectrum(S, prior, shrinkage):
     return ((1 - shrinkage) * S / mass_S + shrinkage * prior / mass_prior) * mass_S
 
 
+# The spectrum that spectrum="auto" reads for each task.
+AUTO_SPECTRUM = {"classification": "discriminative", "regression": "cross"}
+
+
+def resolve_spectrum_kind(kind, task):
+    """``kind``, with ``"auto"`` replaced by :data:`AUTO_SPECTRUM` ``[task]``."""
+    return AUTO_SPECTRUM[task] if kind == "auto" else kind
+
+
 def task_power_spectrum(
     X, y=None, kind="auto", *, method="periodogram", nperseg=None, smoothing=1,
     per_channel=False, task=None, sample_weight=None,
 ):
-    """Power spectrum of a task on the real-FFT grid (SPEC section 3).
+    """Power spectrum of a task on the real-FFT grid.
 
-    Sequences are mean-removed over samples (``Xc = X - X.mean(axis=0)``), then:
+    The formulas are in :ref:`theory-task-spectra`. Sequences are mean-removed over
+    samples (``Xc = X - X.mean(axis=0)``), then:
 
     - ``"input"``: mean periodogram ``E|U_j|^2 / L`` (unsupervised);
     - ``"cross"``: ``sum_c |E[(y_c - mean y_c) conj(U_j)]|^2 / L``, one-hot ``y_c`` for
@@ -355,7 +348,7 @@ def task_power_spectrum(
     """
     if kind not in SPECTRUM_KINDS:
         raise ValueError(f"Unknown spectrum kind {kind!r}; expected one of {SPECTRUM_KINDS}.")
-    X = _as_channels(X)
+    X = check_sequences(X, min_length=MIN_SPECTRUM_LENGTH)
     weights = None if sample_weight is None else _check_weights(sample_weight, X.shape[0])
     Xc = X - _weighted_mean(X, weights)
     if kind != "input":
@@ -364,8 +357,7 @@ def task_power_spectrum(
         task = task or infer_task(y)
         if task not in ("classification", "regression"):
             raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
-        if kind == "auto":
-            kind = "cross" if task == "regression" else "discriminative"
+        kind = resolve_spectrum_kind(kind, task)
         Y = _targets_matrix(y, X.shape[0], task, weights)
 
     if kind == "input":
@@ -385,9 +377,10 @@ def task_power_spectrum(
 
 
 def spectral_matching_loss(S_model, S_task):
-    """``|| S_model / ||S_model|| - S_task / ||S_task|| ||_2^2`` (SPEC section 4).
+    """``|| S_model / ||S_model|| - S_task / ||S_task|| ||_2^2``, the matching loss.
 
     Both spectra on the same grid; the result lies in ``[0, 4]`` (0 when proportional).
+    See :ref:`theory-matching`.
 
     Examples
     --------
@@ -405,12 +398,15 @@ def spectral_matching_loss(S_model, S_task):
     norms = np.linalg.norm(S_model), np.linalg.norm(S_task)
     if min(norms) == 0 or not np.all(np.isfinite(norms)):
         raise ValueError("Spectra must be finite and not identically zero.")
-    return float(np.sum((S_model / norms[0] - S_task / norms[1]) ** 2))
+    # the formula lives once, in torch (sktdi.core.matching_loss), for match_gradient too
+    return float(matching_loss(torch.tensor(S_model), torch.tensor(S_task)))
 
 
 # ------------------------------------------------------------- the SSM-induced kernel
 def induced_kernel_spectrum(params, X):
-    """Empirical and predicted spectrum of the SSM-induced kernel (SPEC sections 2, 5).
+    """Empirical and predicted spectrum of the SSM-induced kernel.
+
+    Both sides of the theorem of :ref:`theory-induced-kernel`.
 
     ``empirical``: eigenvalues of ``Sigma^{1/2} (sum_h T_h^T T_h) Sigma^{1/2}``, with
     ``T_h`` the lower-triangular Toeplitz matrix of channel ``h``'s kernel and
@@ -434,11 +430,11 @@ def induced_kernel_spectrum(params, X):
     -------
     empirical, predicted : ndarray of shape (L,)
     """
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"induced_kernel_spectrum needs 2-D X (n, L), got shape {X.shape}.")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X contains NaN or infinity.")
+    X3 = check_sequences(X)
+    if X3.shape[1] != 1 or np.ndim(X) != 2:
+        raise ValueError(f"induced_kernel_spectrum needs 2-D X (n, L), got shape "
+                         f"{np.shape(X)}.")
+    X = X3[:, 0]
     n, L = X.shape
     Xc = X - X.mean(axis=0)
     K = ssm_kernel(params, L)  # (H, L)

@@ -55,12 +55,19 @@ def test_s4d_real_formula():
     np.testing.assert_array_equal(p.A[0], -(np.arange(N2) + 1.0))
 
 
-@pytest.mark.parametrize("alpha", [0.5, 3.0])
-def test_scaled_multiplies_imaginary_parts(alpha):
-    p = make_params("scaled", 2, N_STATES, random_state=0, alpha=alpha)
+@pytest.mark.parametrize("scale", [0.5, 3.0])
+def test_scaled_multiplies_imaginary_parts(scale):
+    p = make_params("scaled", 2, N_STATES, random_state=0, frequency_scale=scale)
     lin = make_params("S4D-Lin", 2, N_STATES, random_state=0)
-    np.testing.assert_allclose(p.A.imag, alpha * lin.A.imag)
+    np.testing.assert_allclose(p.A.imag, scale * lin.A.imag)
     np.testing.assert_array_equal(p.A.real, lin.A.real)
+
+
+def test_alpha_of_scaled_is_a_deprecated_name_of_frequency_scale():
+    with pytest.warns(FutureWarning, match="frequency_scale"):
+        old = make_params("scaled", 2, N_STATES, random_state=0, alpha=3.0)
+    new = make_params("scaled", 2, N_STATES, random_state=0, frequency_scale=3.0)
+    np.testing.assert_array_equal(old.A, new.A)
 
 
 def test_s4d_legs_is_the_normal_part_of_hippo_legs():
@@ -117,10 +124,10 @@ def test_every_init_is_valid_and_seeded(name):
 
 def test_aliasing_options():
     kept = make_params("S4D-Lin", 16, 64, random_state=0, dt_max=0.2)
-    n_aliased = count_aliased_modes(kept)
-    assert n_aliased > 0
-    masked = make_params("S4D-Lin", 16, 64, random_state=0, dt_max=0.2, aliasing="mask")
+    # the one test of the aliasing bound itself: the discrete frequency dt |Im A| above pi
     aliased = kept.dt[:, None] * np.abs(kept.A.imag) > np.pi
+    assert count_aliased_modes(kept) == aliased.sum() > 0
+    masked = make_params("S4D-Lin", 16, 64, random_state=0, dt_max=0.2, aliasing="mask")
     assert np.all(masked.C[aliased] == 0) and np.all(masked.C[~aliased] == kept.C[~aliased])
     folded = make_params("S4D-Lin", 16, 64, random_state=0, dt_max=0.2, aliasing="fold")
     assert count_aliased_modes(folded) == 0
@@ -158,6 +165,20 @@ def test_ssm_params_validation(change, match):
 
 
 # ---------------------------------------------------------------- kernel numerics
+@pytest.mark.parametrize("discretization", ["zoh", "bilinear"])
+def test_discretization_formulas(discretization):
+    """SSMParams.discretize (a call of the torch discretize) against the formulas."""
+    p = make_params("S4D-Inv", 3, N_STATES, random_state=0, discretization=discretization)
+    dtA = p.dt[:, None] * p.A
+    if discretization == "zoh":
+        Abar, Bbar = np.exp(dtA), (np.exp(dtA) - 1) / p.A * p.B
+    else:
+        Abar, Bbar = (1 + dtA / 2) / (1 - dtA / 2), p.dt[:, None] * p.B / (1 - dtA / 2)
+    got_Abar, got_Bbar = p.discretize()
+    np.testing.assert_allclose(got_Abar, Abar, rtol=1e-13)
+    np.testing.assert_allclose(got_Bbar, Bbar, rtol=1e-13)
+
+
 @pytest.mark.parametrize("name", INIT_NAMES)
 @pytest.mark.parametrize("discretization", ["zoh", "bilinear"])
 def test_kernel_equals_explicit_recurrence(name, discretization):
@@ -211,7 +232,7 @@ def test_chunked_conv_equals_fft_conv_of_the_kernel(L, chunk, discretization):
     layer = DiagonalSSM.from_params(make_params("S4D-Lin", 3, 8, random_state=0,
                                                 discretization=discretization),
                                     dtype=torch.float64)
-    A, B, C, dt = layer._continuous()
+    A, B, C, dt = layer.continuous()
     log_a, Bbar = discretize(A, B, dt, discretization)
     gen = torch.Generator().manual_seed(0)
     u = torch.randn(2, 3, L, dtype=torch.float64, generator=gen, requires_grad=True)
@@ -243,20 +264,36 @@ def test_chunked_conv_gradient_matches_finite_differences(L, chunk):
 def test_encoded_chunked_conv_equals_conv_of_the_encoded_input(L):
     layer = DiagonalSSM.from_params(make_params("S4D-Inv", 4, 8, random_state=1),
                                     dtype=torch.float64)
-    A, B, C, dt = layer._continuous()
-    log_a, Bbar = discretize(A, B, dt, "zoh")
+    c, log_a = layer.discrete()
     gen = torch.Generator().manual_seed(2)
     x = torch.randn(3, 1, L, dtype=torch.float64, generator=gen)
     weight = torch.randn(4, 1, dtype=torch.float64, generator=gen, requires_grad=True)
     bias = torch.randn(4, dtype=torch.float64, generator=gen, requires_grad=True)
     g = torch.randn(3, 4, L, dtype=torch.float64, generator=gen)
-    plain = chunked_ssm_conv(weight[None] * x + bias[None, :, None], C * Bbar, log_a, 16)
-    folded = chunked_ssm_conv_encoded(x, weight, bias, C * Bbar, log_a, 16)
+    plain = chunked_ssm_conv(weight[None] * x + bias[None, :, None], c, log_a, 16)
+    folded = chunked_ssm_conv_encoded(x, weight, bias, c, log_a, 16)
     torch.testing.assert_close(folded, plain, rtol=1e-10, atol=1e-12)
     inputs = (weight, bias, *layer.ssm_parameters(), layer.C)
     expected = torch.autograd.grad(plain, inputs, g, retain_graph=True)
     for got, want in zip(torch.autograd.grad(folded, inputs, g), expected, strict=True):
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("L, chunk", [(5, 5), (13, 4)])
+def test_encoded_chunked_conv_gradient_matches_finite_differences(L, chunk):
+    # the state scan's hand-written backward (_ScanEntering) through the encoded path
+    gen = torch.Generator().manual_seed(5)
+    x = torch.randn(2, 1, L, dtype=torch.float64, generator=gen)
+    weight = torch.randn(3, 1, dtype=torch.float64, generator=gen, requires_grad=True)
+    bias = torch.randn(3, dtype=torch.float64, generator=gen, requires_grad=True)
+    c = torch.randn(3, 2, dtype=torch.complex128, generator=gen, requires_grad=True)
+    log_a = torch.complex(-torch.rand(3, 2, dtype=torch.float64, generator=gen) - 0.05,
+                          torch.randn(3, 2, dtype=torch.float64, generator=gen))
+    log_a.requires_grad_(True)
+    D = torch.randn(3, dtype=torch.float64, generator=gen, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda w, b, c, log_a, D: chunked_ssm_conv_encoded(x, w, b, c, log_a, chunk, D),
+        (weight, bias, c, log_a, D))
 
 
 def test_fft_conv_gradient_equals_autograd_of_the_plain_formula():

@@ -119,6 +119,15 @@ def test_partial_fit_needs_all_classes_on_first_call(sine_task):
     clf.partial_fit(X[40:], y[40:])
 
 
+@pytest.mark.parametrize("Estimator", [SSMClassifier, SSMRegressor])
+def test_partial_fit_refuses_early_stopping(sine_task, Estimator):
+    X, y = sine_task
+    estimator = Estimator(**{**SMALL, "early_stopping": True})
+    with pytest.raises(ValueError, match="early_stopping should be False with partial_fit"):
+        estimator.partial_fit(X, y)
+    assert not hasattr(estimator, "model_")  # nothing half-written
+
+
 def test_warm_start_continues_training(sine_task):
     X, y = sine_task
     clf = SSMClassifier(**{**SMALL, "warm_start": True, "max_iter": 5}).fit(X, y)

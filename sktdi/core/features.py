@@ -28,7 +28,8 @@ biases sit halfway between training outputs, so that no training output sits on 
 import numpy as np
 import torch
 
-from .kernel import chunked_ssm_conv_encoded, discretize
+from .conv import chunked_ssm_conv_encoded
+from .kernel import discretize
 
 __all__ = [
     "DEFAULT_STATISTICS", "STATISTICS", "SSMFeatureMap", "bias_levels", "input_views",

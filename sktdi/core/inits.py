@@ -1,12 +1,16 @@
-"""Named base initializations of the diagonal SSM (SPEC section 1).
+"""Named base initializations of the diagonal SSM.
 
-Formulas follow the public S4/S4D, LRU and frequency-bias-tuning code bases. Every function
+Formulas follow the public S4/S4D, LRU and frequency-bias-tuning code bases; they are
+tabulated in docs/theory.rst, 'The model class'. Every function
 returns an :class:`~sktdi.core.params.SSMParams` in float64/complex128.
 """
+
+import warnings
 
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .kernel import NYQUIST, discrete_frequency
 from .params import SSMParams
 
 __all__ = ["INIT_NAMES", "ALIASING_OPTIONS", "make_params", "hippo_legs_diagonal"]
@@ -38,19 +42,19 @@ def hippo_legs_diagonal(n_states):
     return re + 1j * im, V.conj().T @ B
 
 
-def _imag_parts(name, n2, n_states, alpha):
+def _imag_parts(name, n2, n_states, frequency_scale):
     n = np.arange(n2, dtype=np.float64)
     if name in ("S4D-Lin", "scaled"):
         imag = np.pi * n
-        return imag * alpha if name == "scaled" else imag
+        return imag * frequency_scale if name == "scaled" else imag
     if name == "S4D-Inv":
         return (n_states / np.pi) * (n_states / (2 * n + 1) - 1)
     raise ValueError(name)
 
 
-def _base_A_B(name, n2, n_states, d_model, alpha):
+def _base_A_B(name, n2, n_states, d_model, frequency_scale):
     if name in ("S4D-Lin", "S4D-Inv", "scaled"):
-        A = -0.5 + 1j * _imag_parts(name, n2, n_states, alpha)
+        A = -0.5 + 1j * _imag_parts(name, n2, n_states, frequency_scale)
         B = np.ones(n2, dtype=np.complex128)
     elif name == "S4D-LegS":
         A, B = hippo_legs_diagonal(n_states)
@@ -78,8 +82,8 @@ def _lru_A_B(rng, d_model, n2, r_min, r_max, max_phase, discretization):
 
 
 def _apply_aliasing(A, C, dt, aliasing):
-    freq = dt[:, None] * np.abs(A.imag)
-    aliased = freq > np.pi
+    freq = discrete_frequency(A.imag, dt)  # (H, N2)
+    aliased = freq > NYQUIST
     if aliasing == "mask":
         C = np.where(aliased, 0.0, C)
     elif aliasing == "fold":
@@ -97,19 +101,20 @@ def make_params(
     random_state=None,
     dt_min=1e-3,
     dt_max=1e-1,
-    alpha=2.0,
+    frequency_scale=2.0,
     r_min=0.9,
     r_max=0.999,
     max_phase=np.pi,
     aliasing="keep",
     discretization="zoh",
+    alpha=None,
 ):
     """Build the parameters of a named base initialization.
 
     Parameters
     ----------
     name : {"S4D-Lin", "S4D-Inv", "S4D-LegS", "S4D-Real", "LRU", "scaled"}
-        Which initialization (SPEC section 1).
+        Which initialization (formulas in :ref:`theory-model`).
     d_model : int
         Number of channels ``H``.
     n_states : int
@@ -118,7 +123,7 @@ def make_params(
         Seeds ``C``, ``D``, ``dt`` and the LRU ring.
     dt_min, dt_max : float
         Range of the log-uniform step size (all but ``LRU``, whose step is 1).
-    alpha : float
+    frequency_scale : float
         Factor on the imaginary parts for ``"scaled"`` (frequency-bias tuning).
     r_min, r_max, max_phase : float
         Ring radius range and phase range of ``"LRU"``.
@@ -127,6 +132,9 @@ def make_params(
         formulas), zero their ``C`` (mask), or fold their frequency back into ``[0, pi]``.
     discretization : {"zoh", "bilinear"}
         Stored on the returned parameters.
+    alpha : float, default=None
+        Deprecated name of ``frequency_scale`` (``alpha`` is the weight decay of the
+        estimators); it will be removed in sktdi 0.3.
 
     Returns
     -------
@@ -139,6 +147,10 @@ def make_params(
     >>> p.A[0]
     array([-0.5+0.j        , -0.5+3.14159265j, -0.5+6.28318531j, -0.5+9.42477796j])
     """
+    if alpha is not None:
+        warnings.warn("make_params(alpha=...) is deprecated and will be removed in sktdi 0.3; "
+                      "use frequency_scale (in init_options too).", FutureWarning, stacklevel=2)
+        frequency_scale = alpha
     if name not in INIT_NAMES:
         raise ValueError(f"Unknown initialization {name!r}; expected one of {INIT_NAMES}.")
     if aliasing not in ALIASING_OPTIONS:
@@ -160,7 +172,7 @@ def make_params(
         A, B = _lru_A_B(rng, d_model, n2, r_min, r_max, max_phase, discretization)
         dt = np.ones(d_model)
     else:
-        A, B = _base_A_B(name, n2, n_states, d_model, alpha)
+        A, B = _base_A_B(name, n2, n_states, d_model, frequency_scale)
         dt = np.exp(rng.uniform(np.log(dt_min), np.log(dt_max), size=d_model))
     C = (rng.standard_normal((d_model, n2)) + 1j * rng.standard_normal((d_model, n2)))
     C *= np.sqrt(0.5)

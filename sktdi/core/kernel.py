@@ -1,20 +1,42 @@
-"""Torch numerics of the diagonal SSM: discretization, Vandermonde kernel, FFT convolution.
+"""Kernel generation: from a diagonal SSM's continuous parameters to its discrete form,
+its convolution kernel and the kernel's spectrum.
+
+Discretization (and the aliasing bound on the discrete frequencies), the Vandermonde
+kernel ``K[h, l] = 2 Re sum_n c a**l`` (H, L), its closed-form DFT (H, L//2+1), the power
+spectrum ``sum_h |H_h|**2`` (L//2+1,) and the matching loss between power spectra. The
+convolutions that apply a kernel live in :mod:`sktdi.core.conv`.
 
 All functions take real tensors (or complex ones built from real storage) so that the
-same code runs in float32 or float64 on any device.
+same code runs in float32 or float64 on any device; the NumPy functions of
+:mod:`sktdi.spectral` and :meth:`SSMParams.discretize` call them on float64 tensors.
 """
+
+import math
 
 import torch
 
 __all__ = [
-    "DEFAULT_CHUNK_ELEMENTS", "chunked_ssm_conv", "chunked_ssm_conv_encoded",
-    "closed_form_response", "discretize",
-    "fft_conv", "vandermonde_kernel",
+    "DEFAULT_CHUNK_ELEMENTS", "NYQUIST", "closed_form_response", "discrete_frequency",
+    "discretize", "matching_loss", "power_spectrum", "vandermonde_kernel",
 ]
 
 # Upper bound on the elements of one (H, N2, chunk) block of the Vandermonde matrix: 2**22
 # float32 values are 16 MiB, so the kernel of any length is built in bounded memory.
 DEFAULT_CHUNK_ELEMENTS = 2**22
+
+# The aliasing bound: the highest discrete frequency (radians per sample) the sample grid
+# can show. A mode with ``dt |Im A|`` above it aliases: it shows up folded, at
+# ``2 pi - dt |Im A|``.
+NYQUIST = math.pi
+
+
+def discrete_frequency(A_imag, dt):
+    """Discrete frequencies ``dt |Im A|`` of the modes, in radians per sample: (H, N2).
+
+    ``A_imag`` (H, N2) and ``dt`` (H,), NumPy arrays or tensors alike. Modes above
+    :data:`NYQUIST` alias.
+    """
+    return dt[:, None] * abs(A_imag)
 
 
 def discretize(A, B, dt, method="zoh"):
@@ -124,334 +146,6 @@ def vandermonde_kernel(c, log_a, L, max_elements=DEFAULT_CHUNK_ELEMENTS):
     )
 
 
-class _FFTConv(torch.autograd.Function):
-    """Causal FFT convolution with a hand-written backward pass.
-
-    Autograd's own backward of ``irfft(rfft(u) * rfft(K))`` runs a full complex FFT for
-    ``rfft``'s gradient and keeps the complex spectrum of ``u`` (twice the memory of
-    ``u``) alive until the backward pass. Here only ``u`` (which the caller holds anyway)
-    and the kernel's spectrum are saved, and the backward pass is one real FFT of the
-    incoming gradient, one inverse real FFT, and one real FFT to recompute ``rfft(u)``:
-    ``grad_u = corr(grad_y, K)`` and ``grad_K = sum_b corr(grad_y, u)``, both as products
-    of spectra with conjugates.
-    """
-
-    @staticmethod
-    def forward(ctx, u, K):
-        L = u.shape[-1]
-        n_fft = 2 * L  # zero padding makes the circular convolution a linear one
-        K_f = torch.fft.rfft(K, n=n_fft)  # (H, L + 1)
-        y = torch.fft.irfft(torch.fft.rfft(u, n=n_fft) * K_f, n=n_fft)[..., :L]  # (B, H, L)
-        ctx.save_for_backward(u, K_f)
-        return y.contiguous()  # frees the 2L-long buffer instead of holding it as a view
-
-    @staticmethod
-    def backward(ctx, grad_y):
-        u, K_f = ctx.saved_tensors
-        L = u.shape[-1]
-        n_fft = 2 * L
-        G = torch.fft.rfft(grad_y, n=n_fft)  # (B, H, L + 1)
-        grad_u = grad_K = None
-        if ctx.needs_input_grad[0]:
-            grad_u = torch.fft.irfft(G * K_f.conj(), n=n_fft)[..., :L].contiguous()
-        if ctx.needs_input_grad[1]:
-            cross = (G * torch.fft.rfft(u, n=n_fft).conj()).sum(dim=0)  # (H, L + 1)
-            grad_K = torch.fft.irfft(cross, n=n_fft)[..., :L]
-        return grad_u, grad_K
-
-
-def fft_conv(u, K):
-    """Causal convolution ``y[..., h, :] = (K[h] * u[..., h, :])[:L]`` through the FFT.
-
-    ``u`` is ``(B, H, L)`` and ``K`` is ``(H, L)``; zero padding to ``2 L`` makes the
-    circular convolution of the FFT a linear one. Differentiable in both arguments, with
-    a backward pass that costs three real FFTs and keeps no complex ``(B, H, L)`` tensor
-    between the passes.
-    """
-    if u.dim() != 3 or K.dim() != 2:
-        raise ValueError(f"fft_conv expects u (B, H, L) and K (H, L); got {tuple(u.shape)} "
-                         f"and {tuple(K.shape)}.")
-    return _FFTConv.apply(u, K)
-
-
-class _ChunkedConv(torch.autograd.Function):
-    """The chunk products and the state scan of :func:`chunked_ssm_conv`, with a hand-written
-    backward pass that saves only ``u`` and the small ``(H, ., T)`` operators.
-
-    Autograd of the same expression kept the forward pass's intermediates (the chunk
-    outputs, the state inputs, every state, layout copies of ``u``) alive until the
-    backward pass; here the backward pass recomputes the states from ``u``, at the cost of
-    one more matrix product (ten in all) and scan. Rows of every product are ordered
-    (chunk, batch), so that the scan reads and writes whole contiguous ``(H, B, N2)``
-    slices, and shifting rows by ``B`` shifts chunks by one.
-
-    Operators, for chunk length ``T`` and ``N2`` complex modes per channel:
-    ``toeplitz`` (H, T, T) maps a chunk to its own outputs; ``into_state`` (H, 2 N2, T) to
-    its inputs to the states (real and imaginary rows interleaved); ``a_T`` (H, N2) complex
-    carries a state over one chunk; ``out_of_state`` (H, 2 N2, T) maps the state entering a
-    chunk to the chunk's outputs.
-    """
-
-    @staticmethod
-    def forward(ctx, u, toeplitz, into_state, a_T, out_of_state):
-        ctx.save_for_backward(u, toeplitz, into_state, a_T, out_of_state)
-        batch, _, L = u.shape
-        T = toeplitz.shape[-1]
-        n_chunks = -(-L // T)
-        u_rows = _to_rows(u, T)  # (H, C B, T)
-        y_rows = torch.bmm(u_rows, toeplitz.transpose(1, 2))  # each chunk's own outputs
-        if n_chunks > 1:
-            leaving = _scan_states(u_rows, into_state, a_T, n_chunks, batch)
-            del u_rows
-            # the state leaving chunk c enters chunk c + 1: rows shifted by one chunk
-            y_rows[:, batch:].baddbmm_(leaving[:, :-batch], out_of_state)
-            del leaving
-        return _from_rows(y_rows, batch, L)
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_y):
-        u, toeplitz, into_state, a_T, out_of_state = ctx.saved_tensors
-        batch, _, L = u.shape
-        T = toeplitz.shape[-1]
-        n_chunks = -(-L // T)
-        u_rows = _to_rows(u, T)  # (H, C B, T)
-        g_rows = _to_rows(grad_y, T)
-        grad_toeplitz = torch.bmm(g_rows.transpose(1, 2), u_rows)
-        grad_into = grad_a_T = grad_out = grad_entered = None
-        if n_chunks > 1:
-            leaving = _scan_states(u_rows, into_state, a_T, n_chunks, batch)  # recomputed
-            entered = leaving[:, :-batch]  # states entering chunks 1 .. C-1
-            grad_out = torch.bmm(entered.transpose(1, 2), g_rows[:, batch:])
-            # gradients of the states entering chunks 1 .. C-1, made total by a reverse
-            # scan; the state entering chunk c + 1 is the one chunk c leaves, so these are
-            # also the gradients of what chunks 0 .. C-2 put into the states
-            grad_entered = torch.bmm(g_rows[:, batch:], out_of_state.transpose(1, 2))
-            grad_a_T = _reverse_scan(grad_entered, entered, a_T, n_chunks - 1, batch)
-            del leaving, entered
-            grad_into = torch.bmm(grad_entered.transpose(1, 2), u_rows[:, :-batch])
-        # u_rows is no longer needed (and is a fresh copy): the gradient of u takes its place
-        grad_u_rows = torch.bmm(g_rows, toeplitz, out=u_rows)
-        del g_rows
-        if n_chunks > 1:
-            grad_u_rows[:, :-batch].baddbmm_(grad_entered, into_state)
-        return _from_rows(grad_u_rows, batch, L), grad_toeplitz, grad_into, grad_a_T, grad_out
-
-
-def _to_rows(u, T):
-    """(B, H, L) -> (H, C B, T): chunk rows per channel, ordered (chunk, batch); the last
-    chunk is padded with zeros. Always a new tensor, never a view of ``u``."""
-    batch, H, L = u.shape
-    n_chunks = -(-L // T)
-    chunks = _pad_to_chunks(u, n_chunks * T).view(batch, H, n_chunks, T)
-    rows = u.new_empty(H, n_chunks, batch, T)
-    rows.copy_(chunks.permute(1, 2, 0, 3))
-    return rows.view(H, n_chunks * batch, T)
-
-
-def _from_rows(rows, batch, L):
-    """(H, C B, T) -> (B, H, L), the inverse of :func:`_to_rows`."""
-    H, n_rows, T = rows.shape
-    n_chunks = n_rows // batch
-    y = rows.view(H, n_chunks, batch, T).permute(2, 0, 1, 3).reshape(batch, H, n_chunks * T)
-    return y if y.shape[-1] == L else y[..., :L].contiguous()
-
-
-def _scan_states(u_rows, into_state, a_T, n_chunks, batch):
-    """The state leaving every chunk, ``Q_c = a**T Q_{c-1} + entering_c`` (``Q_{-1} = 0``),
-    scanned in place over the chunks' inputs to the states: (H, C B, 2 N2) real, real and
-    imaginary parts interleaved."""
-    H = u_rows.shape[0]
-    leaving = torch.bmm(u_rows, into_state.transpose(1, 2))  # entering_c: (H, C B, 2 N2)
-    states = torch.view_as_complex(leaving.view(H, n_chunks, batch, -1, 2))  # (H, C, B, N2)
-    a_T = a_T[:, None, :]  # (H, 1, N2)
-    for c in range(1, n_chunks):
-        states[:, c].addcmul_(a_T, states[:, c - 1])
-    return leaving
-
-
-def _reverse_scan(grad_states, states, a_T, n_chunks, batch):
-    """Make the gradients of ``n_chunks`` successive states (H, C B, 2 N2) total, in place
-    (each state also feeds the next one through ``a**T``), and return the gradient of
-    ``a**T``. Complex gradients follow torch's convention: ``y = a x`` gives
-    ``grad_x = conj(a) grad_y``."""
-    H = grad_states.shape[0]
-    grad = torch.view_as_complex(grad_states.view(H, n_chunks, batch, -1, 2))  # (H, C, B, N2)
-    states = torch.view_as_complex(states.reshape(H, n_chunks, batch, -1, 2))
-    a_conj = a_T.conj()[:, None, :]
-    grad_a_T = torch.zeros_like(a_T)
-    for c in range(n_chunks - 1, 0, -1):  # grad of state c is total: pass it to state c - 1
-        grad_a_T += (grad[:, c] * states[:, c - 1].conj()).sum(dim=1)
-        grad[:, c - 1].addcmul_(a_conj, grad[:, c])
-    return grad_a_T
-
-
-def chunked_ssm_conv(u, c, log_a, chunk=64, D=None):
-    """The SSM's causal convolution ``y = K * u`` by chunks, in matrix products.
-
-    ``K[h, l] = 2 Re sum_n c[h, n] a[h, n]**l`` is never convolved through the FFT. The
-    sequence is cut into chunks of ``T = chunk`` steps; inside a chunk the convolution is a
-    ``(T, T)`` Toeplitz matrix product, and what earlier chunks leave behind travels as the
-    ``N2`` complex states of the recurrence ``x_t = a x_{t-1} + u_t``::
-
-        y[cT + tau] = sum_{s <= tau} K[tau - s] u[cT + s] + 2 Re sum_n c_n a_n**(tau+1) P_c[n]
-        P_{c+1} = a**T P_c + sum_tau a**(T-1-tau) u[cT + tau]
-
-    ``2 B H L (T + 4 N2)`` flops, all in batched matrix products (which a CPU runs tens of
-    times faster per flop than an FFT), plus a scan over ``L / T`` chunks on
-    ``(B, H, N2)`` states. Exact up to rounding. Differentiable in every argument; the
-    backward pass recomputes the states instead of storing them, so that nothing the size
-    of ``u`` is kept between the passes but ``u`` itself.
-
-    Parameters
-    ----------
-    u : real tensor (B, H, L)
-    c : complex tensor (H, N2)
-        ``C * Bbar``.
-    log_a : complex tensor (H, N2)
-        ``log(Abar)``.
-    chunk : int
-        Chunk length ``T`` (shortened to ``L`` for short sequences).
-    D : real tensor (H,), optional
-        Skip term: ``y + D u``, folded into the diagonal of the Toeplitz products.
-
-    Returns
-    -------
-    y : real tensor (B, H, L)
-
-    Examples
-    --------
-    The same output as the FFT convolution with the materialised kernel:
-
-    >>> import torch
-    >>> from sktdi.core import chunked_ssm_conv, fft_conv, vandermonde_kernel
-    >>> gen = torch.Generator().manual_seed(0)
-    >>> c = torch.randn(3, 4, dtype=torch.complex128, generator=gen)
-    >>> log_a = torch.complex(-torch.rand(3, 4, dtype=torch.float64, generator=gen),
-    ...                       torch.randn(3, 4, dtype=torch.float64, generator=gen))
-    >>> u = torch.randn(2, 3, 100, dtype=torch.float64, generator=gen)
-    >>> y = chunked_ssm_conv(u, c, log_a, chunk=16)
-    >>> y.shape
-    torch.Size([2, 3, 100])
-    >>> torch.allclose(y, fft_conv(u, vandermonde_kernel(c, log_a, 100)))
-    True
-    """
-    _, toeplitz, into_state, a_T, out_of_state = _chunk_operators(c, log_a, u.shape[-1],
-                                                                  chunk, D)
-    return _ChunkedConv.apply(u, toeplitz, into_state, a_T, out_of_state)
-
-
-def chunked_ssm_conv_encoded(x, weight, bias, c, log_a, chunk=64, D=None, time_major=False):
-    """:func:`chunked_ssm_conv` of ``u = weight x + bias`` for one input channel.
-
-    ``x`` is the raw ``(B, 1, L)`` input of a linear encoder ``weight`` (H, 1), ``bias``
-    (H,). The encoder is folded into the chunk operators (``weight`` scales them, ``bias``
-    adds their row sums), so the chunk products act on ``x`` itself: one large matrix
-    product instead of ``H`` small ones, no ``(B, H, L)`` copy of ``u``, and no gradient
-    with respect to the data. ``time_major=True`` returns ``(L, B, H)`` instead of
-    ``(B, H, L)`` (the layout that per-step statistics read), for the price of the same
-    one copy.
-    """
-    batch, _, L = x.shape
-    H = weight.shape[0]
-    T, toeplitz, into_state, a_T, out_of_state = _chunk_operators(c, log_a, L, chunk, D)
-    n_chunks = -(-L // T)
-    weights = toeplitz if into_state is None else torch.cat([toeplitz, into_state], dim=1)
-    # Chunks ordered (C, B): the products then come out in the scan's order, contiguous.
-    x = _pad_to_chunks(x[:, 0], n_chunks * T).reshape(batch, n_chunks, T).transpose(0, 1)
-    x = torch.cat([x, torch.ones_like(x[..., :1])], dim=-1)  # (C, B, T + 1)
-    # [x, 1] @ [weight * weights; bias * row sums], as two products (own outputs, state
-    # inputs) so that neither needs a split in the forward or a concatenation backward.
-    operator = torch.cat([weight[:, 0, None, None] * weights,
-                          bias[:, None, None] * weights.sum(-1, keepdim=True)], dim=-1)
-    own, into = operator.split([T, operator.shape[1] - T], dim=1)  # (H, T | 2 N2, T + 1)
-    if time_major:  # rows of the product ordered (step, channel): own outputs (C, B, T, H)
-        own = (x @ own.transpose(0, 1).reshape(-1, T + 1).T).view(n_chunks, batch, T, H)
-    else:
-        own = (x @ own.reshape(-1, T + 1).T).view(n_chunks, batch, H, T)
-    entering = (x @ into.reshape(-1, T + 1).T).view(n_chunks, batch, H, -1)
-    if time_major:
-        return _finish_chunks_time_major(own, entering, a_T, out_of_state, L)
-    return _finish_chunks(own, entering, a_T, out_of_state, L)
-
-
-def _pad_to_chunks(u, length):
-    # zeros at the end change nothing before them (causality)
-    return u if u.shape[-1] == length else torch.nn.functional.pad(u, (0, length - u.shape[-1]))
-
-
-def _chunk_operators(c, log_a, L, chunk, D=None):
-    """Chunk length ``T`` and the operators of :class:`_ChunkedConv`: ``toeplitz``
-    (H, T, T), ``into_state`` (H, 2 N2, T), ``a**T`` (H, N2) and ``out_of_state``
-    (H, 2 N2, T); the last three are ``None`` when one chunk covers ``L``."""
-    T = min(chunk, L)
-    tau = torch.arange(T, device=c.device)
-    lag = tau[:, None] - tau[None, :]  # (T, T)
-    K = vandermonde_kernel(c, log_a, T)  # (H, T)
-    if D is not None:  # y + D u is the kernel K + D at lag 0
-        K = torch.cat([K[:, :1] + D[:, None], K[:, 1:]], dim=1)
-    toeplitz = K[:, lag.clamp(min=0)] * (lag >= 0).to(K.dtype)  # (H, T, T)
-    if T == L:
-        return T, toeplitz, None, None, None
-    powers = torch.exp(log_a[..., None] * tau.to(K.dtype))  # a**tau: (H, N2, T)
-    into_state = powers.flip(-1)  # a**(T-1-tau)
-    out_of_state = c[..., None] * powers * torch.exp(log_a)[..., None]  # c a**(tau+1)
-    # y gets 2 Re(c a**(tau+1) P) = 2 Re(q) Re(P) - 2 Im(q) Im(P)
-    return (T, toeplitz, _interleave(into_state.real, into_state.imag), torch.exp(T * log_a),
-            _interleave(2 * out_of_state.real, -2 * out_of_state.imag))
-
-
-def _finish_chunks(y, entering, a_T, out_of_state, L):
-    """Scan the states over chunks and add what they give each chunk's outputs.
-
-    ``y`` (C, B, H, T) holds every chunk's own outputs, ``entering`` (C, B, H, 2 N2) its
-    inputs to the states, real and imaginary parts interleaved (empty with one chunk).
-    """
-    n_chunks, batch, H, T = y.shape
-    if n_chunks == 1:
-        return y[0, ..., :L]
-    N2 = entering.shape[-1] // 2
-    entering = torch.view_as_complex(entering.reshape(n_chunks, batch, H, N2, 2))
-    # unbind, not entering[c]: the backward of one slice writes a full-size zero tensor,
-    # which made the scan quadratic in the number of chunks.
-    states = [torch.zeros_like(entering[0])]
-    for entering_c in entering.unbind(dim=0)[:-1]:  # P_{c+1} = a**T P_c + entering_c
-        states.append(a_T * states[-1] + entering_c)
-    states = torch.view_as_real(torch.stack(states)).reshape(n_chunks, batch, H, 2 * N2)
-    y = y + torch.einsum("cbhm,hmt->cbht", states, out_of_state)
-    return y.permute(1, 2, 0, 3).reshape(batch, H, n_chunks * T)[..., :L]  # (B, H, L)
-
-
-def _scan_entering(entering, a_T):
-    """States entering every chunk, ``P_{c+1} = a**T P_c + entering_c`` (``P_0 = 0``):
-    complex (C, B, H, N2) from the interleaved real (C, B, H, 2 N2) inputs."""
-    n_chunks, batch, H, two_n2 = entering.shape
-    entering = torch.view_as_complex(entering.reshape(n_chunks, batch, H, two_n2 // 2, 2))
-    states = torch.zeros_like(entering)
-    for c in range(1, n_chunks):
-        torch.addcmul(entering[c - 1], a_T, states[c - 1], out=states[c])
-    return states
-
-
-def _finish_chunks_time_major(y, entering, a_T, out_of_state, L):
-    """:func:`_finish_chunks` for own outputs ``y`` (C, B, T, H); returns (L, B, H).
-
-    No gradient: the in-place additions are for the training-free feature map.
-    """
-    n_chunks, batch, T, H = y.shape
-    if n_chunks > 1:
-        states = torch.view_as_real(_scan_entering(entering, a_T))  # (C, B, H, N2, 2)
-        states = states.reshape(n_chunks * batch, H, -1).transpose(0, 1)  # (H, C B, 2 N2)
-        from_states = torch.bmm(states, out_of_state)  # (H, C B, T)
-        y.view(n_chunks * batch, T, H).add_(from_states.permute(1, 2, 0))
-    return y.transpose(1, 2).reshape(n_chunks * T, batch, H)[:L]  # (L, B, H)
-
-
-def _interleave(real, imag):
-    """``(H, N2, T)`` real and imaginary parts -> ``(H, 2 N2, T)`` as re, im, re, im, ..."""
-    return torch.stack([real, imag], dim=2).reshape(real.shape[0], -1, real.shape[-1])
-
-
 def closed_form_response(c, a, L, max_elements=DEFAULT_CHUNK_ELEMENTS):
     """DFT of the length-``L`` kernel on the real-FFT grid, in closed form: (H, L//2+1).
 
@@ -478,3 +172,24 @@ def closed_form_response(c, a, L, max_elements=DEFAULT_CHUNK_ELEMENTS):
         conj = (c.conj() * (1 - a_L.conj()))[..., None] / (1 - a.conj()[..., None] * z)
         blocks.append((pair + conj).sum(dim=1))
     return torch.cat(blocks, dim=1)
+
+
+def power_spectrum(c, a, L, per_channel=False, max_elements=DEFAULT_CHUNK_ELEMENTS):
+    """Model power spectrum ``S[j] = sum_h |H[h, j]|**2`` on the real-FFT grid: (L//2+1,).
+
+    ``H`` is :func:`closed_form_response` of ``c = C Bbar`` and ``a = Abar`` (complex
+    (H, N2)); differentiable. ``per_channel=True`` returns ``|H[h, j]|**2`` (H, L//2+1).
+    """
+    power = closed_form_response(c, a, L, max_elements).abs() ** 2  # (H, L//2+1)
+    return power if per_channel else power.sum(dim=0)
+
+
+def matching_loss(S_model, S_task):
+    """Spectral matching loss ``|| S_model / ||S_model|| - S_task / ||S_task|| ||_2^2``.
+
+    The squared distance of the unit-norm spectra (see docs/theory.rst, 'Matching'), both
+    (L//2+1,) on the same grid. It lies in ``[0, 4]`` and is 0 when the spectra are
+    proportional. Differentiable; :func:`sktdi.spectral.spectral_matching_loss` is its
+    checked NumPy front end.
+    """
+    return ((S_model / S_model.norm() - S_task / S_task.norm()) ** 2).sum()

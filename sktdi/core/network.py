@@ -7,12 +7,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .kernel import (
-    chunked_ssm_conv,
-    chunked_ssm_conv_encoded,
-    discretize,
-    vandermonde_kernel,
-)
+from .conv import chunked_ssm_conv, chunked_ssm_conv_encoded
+from .kernel import discretize, vandermonde_kernel
 from .params import SSMParams
 
 __all__ = ["POOLINGS", "DiagonalSSM", "SSMBlock", "SSMNetwork", "parse_pooling"]
@@ -90,47 +86,53 @@ class DiagonalSSM(nn.Module):
     def to_params(self):
         """The current parameters as an :class:`SSMParams` (float64 NumPy arrays)."""
         A, B, C, dt = (t.detach().cpu().to(torch.complex128).numpy()
-                       for t in self._continuous())
+                       for t in self.continuous())
         return SSMParams(
             A=A, B=B, C=C, dt=dt.real, D=self.D.detach().cpu().double().numpy(),
             discretization=self.discretization,
         )
 
-    def _continuous(self):
+    def continuous(self):
+        """The continuous parameters as differentiable tensors ``(A, B, C, dt)``: ``A``,
+        ``B``, ``C`` complex (H, N2), ``dt`` real (H,)."""
         A = torch.complex(-torch.exp(self.log_neg_A_re), self.A_im)  # (H, N2)
         B = torch.view_as_complex(self.B)  # (H, N2)
         C = torch.view_as_complex(self.C)  # (H, N2)
         return A, B, C, torch.exp(self.log_dt)
 
+    def discrete(self):
+        """What the kernel and the convolutions take, as differentiable tensors:
+        ``(c, log_a)`` = ``(C Bbar, log Abar)``, complex (H, N2)."""
+        A, B, C, dt = self.continuous()
+        log_Abar, Bbar = discretize(A, B, dt, self.discretization)
+        return C * Bbar, log_Abar
+
     def kernel(self, L):
         """Convolution kernel ``K`` of length ``L``: (H, L)."""
-        A, B, C, dt = self._continuous()
-        log_Abar, Bbar = discretize(A, B, dt, self.discretization)
-        return vandermonde_kernel(C * Bbar, log_Abar, L)
+        return vandermonde_kernel(*self.discrete(), L)
 
     def forward(self, u, encoded_from=None):
         """``u`` (B, H, L) -> ``y`` (B, H, L) = causal ``K * u`` + ``D u``.
 
-        Computed by chunks in matrix products (:func:`~sktdi.core.kernel.chunked_ssm_conv`)
+        Computed by chunks in matrix products (:func:`~sktdi.core.conv.chunked_ssm_conv`)
         rather than by FFT convolution with the materialised kernel: the same result to
         rounding, and faster on CPUs, whose FFTs run far below their matrix product rate.
         ``encoded_from=(x, weight, bias)`` says that ``u = weight x + bias`` for a
         one-channel ``x`` (B, 1, L); the convolution then runs on ``x``
-        (:func:`~sktdi.core.kernel.chunked_ssm_conv_encoded`) and ``u`` may be ``None``.
+        (:func:`~sktdi.core.conv.chunked_ssm_conv_encoded`) and ``u`` may be ``None``.
         """
-        A, B, C, dt = self._continuous()
-        log_Abar, Bbar = discretize(A, B, dt, self.discretization)
+        c, log_a = self.discrete()
         # D u rides along as the kernel's lag-0 term: no separate pass over (B, H, L)
         if encoded_from is None:
-            return chunked_ssm_conv(u, C * Bbar, log_Abar, self.CHUNK, D=self.D)
-        return chunked_ssm_conv_encoded(*encoded_from, C * Bbar, log_Abar, self.CHUNK, D=self.D)
+            return chunked_ssm_conv(u, c, log_a, self.CHUNK, D=self.D)
+        return chunked_ssm_conv_encoded(*encoded_from, c, log_a, self.CHUNK, D=self.D)
 
     def is_valid(self):
         """Whether every parameter is finite and ``Re A < 0``, ``dt > 0`` hold in floating point.
 
         The log storage keeps the signs, but ``exp`` of a huge log over- or underflows.
         """
-        A, _, _, dt = self._continuous()
+        A, _, _, dt = self.continuous()
         finite = all(bool(torch.isfinite(p).all()) for p in self.parameters())
         return (finite and bool(torch.isfinite(A).all()) and bool((A.real < 0).all())
                 and bool(torch.isfinite(dt).all()) and bool((dt > 0).all()))
@@ -144,7 +146,8 @@ class SSMBlock(nn.Module):
     """SSM -> GELU -> dropout; with ``residual``, also a GLU channel mix, residual, LayerNorm.
 
     A single-layer network uses the plain form, so that a linear readout of the pooled
-    outputs is the SSM-induced kernel of SPEC section 2 followed by a pointwise activation.
+    outputs is the SSM-induced kernel (docs/theory.rst, 'The SSM-induced kernel') followed
+    by a pointwise activation.
     """
 
     def __init__(self, ssm, dropout=0.0, residual=False):

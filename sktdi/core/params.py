@@ -1,4 +1,6 @@
-"""`SSMParams`: the NumPy description of one diagonal SSM layer (SPEC section 1).
+"""`SSMParams`: the NumPy description of one diagonal SSM layer.
+
+The model class is described in docs/theory.rst, 'The model class'.
 
 Shapes: ``A``, ``B``, ``C`` are complex ``(H, N2)`` (one member of each conjugate pair of
 modes, the S4D convention), ``dt`` and ``D`` are real ``(H,)``.
@@ -7,6 +9,9 @@ modes, the S4D convention), ``dt`` and ``D`` are real ``(H,)``.
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
+
+from .kernel import NYQUIST, discrete_frequency, discretize
 
 __all__ = ["SSMParams", "count_aliased_modes"]
 
@@ -100,16 +105,15 @@ class SSMParams:
     def discretize(self):
         """Discrete-time parameters for the chosen discretization.
 
+        :func:`sktdi.core.kernel.discretize` on float64 tensors.
+
         Returns
         -------
         Abar, Bbar : ndarray of complex, shape (H, N2)
         """
-        dtA = self.dt[:, None] * self.A
-        if self.discretization == "zoh":
-            Abar = np.exp(dtA)
-            return Abar, (Abar - 1.0) / self.A * self.B
-        denom = 1.0 - dtA / 2.0
-        return (1.0 + dtA / 2.0) / denom, self.dt[:, None] * self.B / denom
+        A, B, dt = (torch.from_numpy(x) for x in (self.A, self.B, self.dt))
+        log_Abar, Bbar = discretize(A, B, dt, self.discretization)
+        return torch.exp(log_Abar).numpy(), Bbar.numpy()
 
     def copy(self):
         """A deep copy.
@@ -135,5 +139,6 @@ def count_aliased_modes(params):
     """Number of modes whose discrete frequency ``dt * |Im A|`` exceeds ``pi``.
 
     Such modes alias: on the sample grid they show up at ``2 pi - dt |Im A|`` (folded).
+    The bound is :data:`sktdi.core.kernel.NYQUIST`.
     """
-    return int(np.sum(params.dt[:, None] * np.abs(params.A.imag) > np.pi))
+    return int(np.sum(discrete_frequency(params.A.imag, params.dt) > NYQUIST))
