@@ -14,7 +14,7 @@ from sklearn.preprocessing import FunctionTransformer
 from sktdi import SpectralInitializer, SSMFeatureClassifier, SSMFeatureRegressor
 from sktdi.datasets import make_spectral_task
 from sktdi.feature_estimators import bank_time_scales
-from sktdi.selection import auto_candidates, select_candidate
+from sktdi.selection import auto_candidates, fit_ridge_readout, select_candidate
 
 SMALL = {"d_model": 32, "random_state": 0}
 
@@ -199,3 +199,18 @@ def test_one_class_is_refused():
     X = np.random.RandomState(0).normal(size=(10, 16))
     with pytest.raises(ValueError, match="2 classes"):
         SSMFeatureClassifier(**SMALL).fit(X, np.zeros(10))
+
+
+def test_ridge_readout_ignores_features_that_are_constant_up_to_rounding():
+    """A feature constant on the training rows up to rounding (1e-16) must not become a
+    unit-variance noise feature: where it varies at predict time the predictions would
+    explode. Before the fix the prediction below was of order 1e14."""
+    rng = np.random.RandomState(0)
+    informative = rng.normal(size=(16, 5))
+    y = informative @ rng.normal(size=5)
+    silent = 1e-16 * rng.normal(size=(16, 1))  # e.g. a channel GELU silences in training
+    scaler, ridge = fit_ridge_readout(np.hstack([informative, silent]), y,
+                                      classification=False)
+    assert scaler.scale_[-1] == 1.0 and np.all(scaler.scale_[:-1] != 1.0)
+    new = np.hstack([rng.normal(size=(4, 5)), np.full((4, 1), 10.0)])
+    assert np.all(np.abs(ridge.predict(scaler.transform(new))) < 100 * np.abs(y).max())
