@@ -515,11 +515,7 @@ def _run_problem(problem, specs, sizes, args, done, progress, write_record):
 
 def _cmd_curves(args):
     start = time.perf_counter()
-    try:  # checked first, so a missing extra does not surface after minutes of fitting
-        import matplotlib  # noqa: F401
-    except ImportError as exc:
-        raise ImportError("sktdi curves draws its plots with matplotlib: "
-                          "pip install 'sktdi[plots]'") from exc
+    _require_matplotlib()
     from ._provenance import provenance
 
     _quiet_convergence_warnings()
@@ -527,24 +523,36 @@ def _cmd_curves(args):
     _check_run_options(args)
     sizes = _parse_sizes(args.train_sizes)
     specs = _model_specs(args)
-    names = [part.strip() for part in args.dataset.split(",") if part.strip()]
-    if not names or len(set(names)) < len(names):
-        _fail(f"--dataset must name distinct datasets, got {args.dataset!r}")
-    problems = [load_problem(name, args.random_state, args.split) for name in names]
-    if len({p.name for p in problems}) < len(problems):
-        _fail("--dataset names two problems of the same name; rename a file")
+    problems = _load_problems(args)
     for problem in problems:  # every model name and parameter checked before any output
         _make_models(specs, is_classification_target(problem.y), args)
     with _execution(args.scheduler):
         return _run_curves(problems, specs, sizes, args, info, start)
 
 
-def _run_curves(problems, specs, sizes, args, info, start):
-    from .plotting import plot_sample_efficiency
+def _require_matplotlib():
+    """An ImportError naming the ``plots`` extra when matplotlib is missing."""
+    try:  # checked first, so a missing extra does not surface after minutes of fitting
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
+        raise ImportError("sktdi curves draws its plots with matplotlib: "
+                          "pip install 'sktdi[plots]'") from exc
 
+
+def _load_problems(args):
+    """The problems of ``--dataset``, loaded; an error unless specs and names are distinct."""
+    names = [part.strip() for part in args.dataset.split(",") if part.strip()]
+    if not names or len(set(names)) < len(names):
+        _fail(f"--dataset must name distinct datasets, got {args.dataset!r}")
+    problems = [load_problem(name, args.random_state, args.split) for name in names]
+    if len({p.name for p in problems}) < len(problems):
+        _fail("--dataset names two problems of the same name; rename a file")
+    return problems
+
+
+def _run_curves(problems, specs, sizes, args, info, start):
     out = Path(args.out)
     done = _prepare_out(out, args.resume)
-    single = len(problems) == 1
     finished = list(done)
 
     def write_record(record):
@@ -553,12 +561,25 @@ def _run_curves(problems, specs, sizes, args, info, start):
         finished.append(record)
         _write_csv(out / "curves.csv", finished)
 
+    results = _fit_problems(problems, specs, sizes, args, done, write_record)
+    if not finished:
+        _fail("no results: every fit was skipped or failed")
+    all_records = _write_problem_outputs(results, finished, sizes, args, info, out)
+    if len(problems) > 1:
+        _write_aggregate_outputs(all_records, problems, results[0], args, info, out)
+    if not args.quiet:
+        print(f"wrote the results to {out} in {time.perf_counter() - start:.0f}s")
+    return 0
+
+
+def _fit_problems(problems, specs, sizes, args, done, write_record):
+    """Run the fits of every problem; ``(problem, models, baselines, records)`` for each."""
     n_models = len(_make_models(specs, is_classification_target(problems[0].y), args))
     total = len(problems) * n_models * len(sizes) * args.repeats - len(done)
     if not args.quiet:
         print(f"sktdi curves: {len(problems)} problem(s), {n_models} models x {len(sizes)} "
               f"sizes x {args.repeats} repeats = {total + len(done)} fits"
-              + (f" ({len(done)} already in {out / 'curves.csv'})" if done else ""),
+              + (f" ({len(done)} already in {Path(args.out) / 'curves.csv'})" if done else ""),
               flush=True)
     progress = _Progress(total, args.quiet, "score")
     results = []
@@ -569,33 +590,38 @@ def _run_curves(problems, specs, sizes, args, info, start):
                                                    progress, write_record)))
     finally:
         progress.close()
-    if not finished:
-        _fail("no results: every fit was skipped or failed")
+    return results
+
+
+def _write_problem_outputs(results, finished, sizes, args, info, out):
+    """Write each problem's plots and summary; return all records, tagged with their problem."""
     all_records = []
     for problem, models, baselines, _ in results:
         records = [r for r in finished if r.get("dataset", "") in (problem.name, "")]
         for record in records:
             record["dataset"] = problem.name
         all_records += records
-        folder = out if single else out / _folder_name(problem.name)
+        folder = out if len(results) == 1 else out / _folder_name(problem.name)
         folder.mkdir(parents=True, exist_ok=True)
         _problem_outputs(problem, models, baselines, records, sizes, args, info, folder)
-    if not single:
-        models, baselines = results[0][1], results[0][2]
-        metric = "score"
-        summary = _aggregate_summary(all_records, problems, list(models), baselines, metric,
-                                     info)
-        _replace_atomically(out / "summary.md", lambda tmp: tmp.write_text(summary))
-        means = _problem_means_as_records(all_records)
-        ax = plot_sample_efficiency(means, baselines=baselines, by="size",
-                                    title=f"mean score over {len(problems)} problems")
-        ax.set_ylabel("mean test score")
-        _save_figure(ax, out / "curves.png")
-        if not args.quiet:
-            print(summary)
+    return all_records
+
+
+def _write_aggregate_outputs(all_records, problems, first_result, args, info, out):
+    """The summary.md and curves.png over all problems, in ``out``."""
+    from .plotting import plot_sample_efficiency
+
+    _, models, baselines, _ = first_result
+    metric = "score"
+    summary = _aggregate_summary(all_records, problems, list(models), baselines, metric, info)
+    _replace_atomically(out / "summary.md", lambda tmp: tmp.write_text(summary))
+    means = _problem_means_as_records(all_records)
+    ax = plot_sample_efficiency(means, baselines=baselines, by="size",
+                                title=f"mean score over {len(problems)} problems")
+    ax.set_ylabel("mean test score")
+    _save_figure(ax, out / "curves.png")
     if not args.quiet:
-        print(f"wrote the results to {out} in {time.perf_counter() - start:.0f}s")
-    return 0
+        print(summary)
 
 
 def _folder_name(name):
@@ -675,6 +701,13 @@ def build_parser():
                     "command, runs `sktdi curves` on the bundled synthetic task.",
     )
     sub = parser.add_subparsers(dest="command")
+    _add_curves_command(sub)
+    _add_demo_command(sub)
+    return parser
+
+
+def _add_curves_command(sub):
+    """The ``curves`` command and its options, in the order ``--help`` lists them."""
     curves = sub.add_parser(
         "curves", help="sample-efficiency curves: score vs training size, SSMs and baselines",
         description="Fit every model on nested, stratified training subsets of each size "
@@ -729,13 +762,15 @@ def build_parser():
                         help="print nothing but errors (no progress bar, no lines)")
     curves.set_defaults(func=_cmd_curves)
 
+
+def _add_demo_command(sub):
+    """The ``demo`` command and its options."""
     demo = sub.add_parser("demo", help="train an SSMClassifier on the bundled digits")
     demo.add_argument("--max-iter", type=int, default=100)
     demo.add_argument("--device", default="auto")
     demo.add_argument("--random-state", type=int, default=0)
     demo.add_argument("--verbose", action="store_true")
     demo.set_defaults(func=_cmd_demo)
-    return parser
 
 
 def main(argv=None):

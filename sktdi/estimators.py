@@ -326,15 +326,8 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         return min(size, n_samples)
 
     def _train(self, X3, y, sample_weight, X_val, y_val, n_epochs, incremental):
-        dtype = _DTYPES[self.dtype]
-        X_t = torch.tensor(X3, dtype=dtype, device=self.device_)  # moved once, not per batch
-        y_t = self._target_tensor(y)
-        # Mean-1 weights: a batch's loss is sum(w * loss) / batch size, so unit weights give
-        # the plain mean and a batch of zero weights gives 0, not 0 / 0.
-        w_t = (None if sample_weight is None else torch.tensor(
-            sample_weight / sample_weight.mean(), dtype=dtype, device=self.device_))
-        n_samples = X_t.shape[0]
-        batch_size = self._batch_size(n_samples)
+        X_t, y_t, w_t = self._training_tensors(X3, y, sample_weight)
+        batch_size = self._batch_size(X_t.shape[0])
         best_state = None
         seed = self._random_state.randint(_SEED_MAX)
         devices = [self.device_] if self.device_.type == "cuda" else []
@@ -342,48 +335,70 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
             torch.manual_seed(seed)
             for _ in range(n_epochs):
                 start = time.perf_counter()
-                self.model_.train()
-                order = (self._random_state.permutation(n_samples) if self.shuffle
-                         else np.arange(n_samples))
-                order = torch.as_tensor(order, device=self.device_)
-                epoch_loss = 0.0
-                last_good = self._finite_snapshot()
-                for begin in range(0, n_samples, batch_size):
-                    index = order[begin:begin + batch_size]
-                    batch_loss = self._step(X_t[index], y_t[index],
-                                            None if w_t is None else w_t[index])
-                    if not np.isfinite(batch_loss):
-                        self._restore_after_overflow(last_good, f"loss {batch_loss}")
-                    epoch_loss += batch_loss * len(index)
-                if not self.model_.is_valid():
-                    self._restore_after_overflow(last_good, "non-finite or unstable parameters")
-                self.n_iter_ += 1
-                self.t_ += n_samples
-                self.loss_ = epoch_loss / n_samples
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}, "
-                          f"time = {time.perf_counter() - start:.2f}s")
+                loss = self._run_epoch(X_t, y_t, w_t, batch_size)
+                self._record_epoch(loss, X_t.shape[0], start)
                 improved = self._update_no_improvement(X_val, y_val)
                 if improved and self.early_stopping:
                     best_state = copy.deepcopy(self.model_.state_dict())
-                if incremental:
-                    break
-                if self._no_improvement_count > self.n_iter_no_change:
-                    if self.verbose:
-                        what = "Validation score" if self.early_stopping else "Training loss"
-                        print(f"{what} did not improve more than tol={self.tol} for "
-                              f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+                if incremental or self._no_longer_improving():
                     break
             else:
-                if not incremental:
-                    warnings.warn(
-                        f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
-                        "and the optimization hasn't converged yet.",
-                        ConvergenceWarning, stacklevel=3,
-                    )
+                warnings.warn(
+                    f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
+                    "and the optimization hasn't converged yet.",
+                    ConvergenceWarning, stacklevel=3,
+                )
         if best_state is not None:
             self.model_.load_state_dict(best_state)
+
+    def _training_tensors(self, X3, y, sample_weight):
+        """``X``, ``y`` and the weights on the training device, moved once, not per batch."""
+        dtype = _DTYPES[self.dtype]
+        X_t = torch.tensor(X3, dtype=dtype, device=self.device_)
+        # Mean-1 weights: a batch's loss is sum(w * loss) / batch size, so unit weights give
+        # the plain mean and a batch of zero weights gives 0, not 0 / 0.
+        w_t = (None if sample_weight is None else torch.tensor(
+            sample_weight / sample_weight.mean(), dtype=dtype, device=self.device_))
+        return X_t, self._target_tensor(y), w_t
+
+    def _run_epoch(self, X_t, y_t, w_t, batch_size):
+        """One pass over the (shuffled) batches; the mean loss. Restores the parameters of
+        the epoch's start and raises on a non-finite loss or unstable parameters."""
+        n_samples = X_t.shape[0]
+        self.model_.train()
+        order = self._random_state.permutation(n_samples) if self.shuffle else np.arange(
+            n_samples)
+        order = torch.as_tensor(order, device=self.device_)
+        epoch_loss = 0.0
+        last_good = self._finite_snapshot()
+        for begin in range(0, n_samples, batch_size):
+            index = order[begin:begin + batch_size]
+            batch_loss = self._step(X_t[index], y_t[index], None if w_t is None else w_t[index])
+            if not np.isfinite(batch_loss):
+                self._restore_after_overflow(last_good, f"loss {batch_loss}")
+            epoch_loss += batch_loss * len(index)
+        if not self.model_.is_valid():
+            self._restore_after_overflow(last_good, "non-finite or unstable parameters")
+        return epoch_loss / n_samples
+
+    def _record_epoch(self, loss, n_samples, start):
+        self.n_iter_ += 1
+        self.t_ += n_samples
+        self.loss_ = loss
+        self.loss_curve_.append(loss)
+        if self.verbose:
+            print(f"Iteration {self.n_iter_}, loss = {loss:.8f}, "
+                  f"time = {time.perf_counter() - start:.2f}s")
+
+    def _no_longer_improving(self):
+        """Whether the stopping rule of ``tol`` and ``n_iter_no_change`` fires."""
+        if self._no_improvement_count <= self.n_iter_no_change:
+            return False
+        if self.verbose:
+            what = "Validation score" if self.early_stopping else "Training loss"
+            print(f"{what} did not improve more than tol={self.tol} for "
+                  f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+        return True
 
     def _finite_snapshot(self):
         """Copy of the parameters at the start of an epoch, to restore after an overflow."""

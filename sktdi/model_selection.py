@@ -399,6 +399,47 @@ def sample_efficiency_curve(estimators, X, y, train_sizes, *, n_repeats=3, test_
     """
     pairs = _check_estimators(estimators)
     as_dataframe = _want_dataframe(return_dataframe)
+    _check_curve_options(n_repeats, torch_threads, on_result, min_per_class, X_test, y_test)
+    X, y = indexable(X, y)
+    y_arr = np.asarray(y)
+    for _, est in pairs:
+        check_scoring(est, scoring=scoring)  # fail before any fitting
+    skip = _normalize_skip(skip)
+    if X_test is not None:
+        X_test, y_test = indexable(X_test, y_test)
+        if _num_samples(X_test) == 0:
+            raise ValueError("X_test is empty.")
+
+    stratify = is_classification_target(y_arr)
+    n_classes = len(np.unique(y_arr)) if stratify else 0
+    splits = _draw_splits(check_random_state(random_state), n_repeats, y_arr, stratify,
+                          test_size, X_test is not None, min_per_class)
+    min_size = n_classes if (stratify and any(is_classifier(e) for _, e in pairs)) else 1
+    requested = _check_train_sizes(train_sizes, len(splits[0][0]), min_size,
+                                   floor=min_per_class * n_classes if stratify else 0)
+    tasks = [(i, name, size, r) for i, (name, _) in enumerate(pairs) for size in requested
+             for r in range(n_repeats) if (name, size, r) not in skip]
+    n_workers = min(effective_n_jobs(n_jobs), max(len(tasks), 1))
+    if torch_threads == "auto":
+        torch_threads = max(1, (os.cpu_count() or 1) // n_workers) if n_workers > 1 else None
+
+    def jobs():
+        X_eval, y_eval = (X, y) if X_test is None else (X_test, y_test)
+        for key in tasks:
+            i, _name, size, r = key
+            ordered_pool, test = splits[r]
+            yield delayed(_fit_and_score)(
+                key, clone(pairs[i][1]), scoring, X, y, ordered_pool[:size], X_eval, y_eval,
+                test, torch_threads,
+            )
+
+    results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs())
+    records = _collect_records(results, len(tasks), requested, verbose, on_result)
+    return _to_dataframe(records, RECORD_COLUMNS) if as_dataframe else records
+
+
+def _check_curve_options(n_repeats, torch_threads, on_result, min_per_class, X_test, y_test):
+    """The options of :func:`sample_efficiency_curve` that scikit-learn does not check."""
     if not isinstance(n_repeats, numbers.Integral) or n_repeats < 1:
         raise ValueError(f"n_repeats must be a positive int; got {n_repeats!r}.")
     if torch_threads != "auto" and not (
@@ -410,70 +451,33 @@ def sample_efficiency_curve(estimators, X, y, train_sizes, *, n_repeats=3, test_
         raise ValueError(f"min_per_class must be a positive int; got {min_per_class!r}.")
     if (X_test is None) != (y_test is None):
         raise ValueError("pass both X_test and y_test, or neither.")
-    X, y = indexable(X, y)
-    y_arr = np.asarray(y)
-    n_samples = _num_samples(X)
-    for _, est in pairs:
-        check_scoring(est, scoring=scoring)  # fail before any fitting
-    skip = _normalize_skip(skip)
 
-    stratify = is_classification_target(y_arr)
-    n_classes = len(np.unique(y_arr)) if stratify else 0
-    any_classifier = any(is_classifier(est) for _, est in pairs)
-    rng = check_random_state(random_state)
 
-    # Splits and orders of every repeat, drawn in a fixed sequence (skip changes nothing).
-    if X_test is not None:
-        X_test, y_test = indexable(X_test, y_test)
-        if _num_samples(X_test) == 0:
-            raise ValueError("X_test is empty.")
+def _draw_splits(rng, n_repeats, y, stratify, test_size, external_test, min_per_class):
+    """Per repeat: ``(pool indices in training order, test indices or None)``, drawn in a
+    fixed sequence (so that skipping fits changes nothing)."""
     splits = []
     for _ in range(n_repeats):
         split_seed, order_seed = rng.randint(_SEED_MAX, size=2)
-        if X_test is None:
-            pool, test = train_test_split(
-                np.arange(n_samples), test_size=test_size, random_state=split_seed,
-                stratify=y_arr if stratify else None,
-            )
-            pool, test = np.sort(pool), np.sort(test)
+        if external_test:
+            pool, test = np.arange(len(y)), None
         else:
-            pool, test = np.arange(n_samples), None
+            pool, test = train_test_split(np.arange(len(y)), test_size=test_size,
+                                          random_state=split_seed,
+                                          stratify=y if stratify else None)
+            pool, test = np.sort(pool), np.sort(test)
         if stratify:
-            order = stratified_nested_order(y_arr[pool], random_state=order_seed,
+            order = stratified_nested_order(y[pool], random_state=order_seed,
                                             min_per_class=min_per_class)
         else:
             order = check_random_state(order_seed).permutation(len(pool))
         splits.append((pool[order], test))
+    return splits
 
-    n_pool = len(splits[0][0])
-    min_size = n_classes if (stratify and any_classifier) else 1
-    requested = _check_train_sizes(train_sizes, n_pool, min_size,
-                                   floor=min_per_class * n_classes if stratify else 0)
-    sizes = list(requested)
 
-    tasks = [
-        (i, name, size, r)
-        for i, (name, _) in enumerate(pairs)
-        for size in sizes
-        for r in range(n_repeats)
-        if (name, size, r) not in skip
-    ]
-    n_workers = min(effective_n_jobs(n_jobs), max(len(tasks), 1))
-    if torch_threads == "auto":
-        torch_threads = max(1, (os.cpu_count() or 1) // n_workers) if n_workers > 1 else None
-
-    def jobs():
-        for key in tasks:
-            i, _name, size, r = key
-            ordered_pool, test = splits[r]
-            X_eval, y_eval = (X, y) if X_test is None else (X_test, y_test)
-            yield delayed(_fit_and_score)(
-                key, clone(pairs[i][1]), scoring, X, y, ordered_pool[:size], X_eval, y_eval,
-                test, torch_threads,
-            )
-
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    results = parallel(jobs())
+def _collect_records(results, n_tasks, requested, verbose, on_result):
+    """Records of the finished fits, reported as they arrive, returned in estimator, size
+    and repeat order."""
     records = []
     for done, ((i, name, size, r), result) in enumerate(results, start=1):
         record = {"estimator": name, "size": requested[size], "train_size": size, "repeat": r,
@@ -481,19 +485,14 @@ def sample_efficiency_curve(estimators, X, y, train_sizes, *, n_repeats=3, test_
         record = {col: record[col] for col in RECORD_COLUMNS}
         records.append((i, record))
         if verbose > 0:
-            print(
-                f"[sample_efficiency_curve] {done}/{len(tasks)} {name} train_size={size} "
-                f"repeat={r}: score={record['score']:.4f} "
-                f"(fit {record['fit_time']:.2f}s, score {record['score_time']:.2f}s)",
-                flush=True,
-            )
+            print(f"[sample_efficiency_curve] {done}/{n_tasks} {name} train_size={size} "
+                  f"repeat={r}: score={record['score']:.4f} "
+                  f"(fit {record['fit_time']:.2f}s, score {record['score_time']:.2f}s)",
+                  flush=True)
         if on_result is not None:
             on_result(dict(record))
     records.sort(key=lambda item: (item[0], item[1]["train_size"], item[1]["repeat"]))
-    records = [record for _, record in records]
-    if as_dataframe:
-        return _to_dataframe(records, RECORD_COLUMNS)
-    return records
+    return [record for _, record in records]
 
 
 # -------------------------------------------------------------------- summaries

@@ -158,6 +158,29 @@ def plot_spectra(
     """
     _check_units(units)
     task = _as_spectrum(task_spectrum, "task_spectrum")
+    models = _model_spectra_on_grid(model_spectra, task)
+    freqs, xlabel = _frequencies(task.size, units, seq_len)
+    if normalize:
+        task = _unit_norm(task, "task_spectrum")
+        models = {k: _unit_norm(v, f"model spectrum {k!r}") for k, v in models.items()}
+
+    ax = _axes(ax, (7, 3.8))
+    floor, bottom = _power_floor(task, models, log)
+
+    def shown(S):
+        return np.maximum(S, floor) if log else S
+
+    ax.fill_between(freqs, bottom, shown(task), color="0.85", linewidth=0, zorder=1)
+    ax.plot(freqs, shown(task), color="black", linewidth=2.4, label="task", zorder=3)
+    for label, colour, style in _stage_styles(models):
+        ax.plot(freqs, shown(models[label]), color=colour, linestyle=style, linewidth=1.6,
+                label=label, zorder=4)
+    _format_spectra_axes(ax, units, xlabel, normalize, log, bottom, title)
+    return ax
+
+
+def _model_spectra_on_grid(model_spectra, task):
+    """``model_spectra`` as label -> checked array, each on the task spectrum's grid."""
     if model_spectra is None:
         model_spectra = {}
     if not isinstance(model_spectra, Mapping):
@@ -174,47 +197,45 @@ def plot_spectra(
                 f"{task.size}; both must be on the same real-FFT grid (L // 2 + 1 bins)."
             )
         models[str(label)] = S
-    freqs, xlabel = _frequencies(task.size, units, seq_len)
+    return models
 
-    if normalize:
-        def scaled(S, name):
-            norm = np.linalg.norm(S)
-            if norm == 0:
-                raise ValueError(f"{name} is identically zero and cannot be normalized.")
-            return S / norm
 
-        task = scaled(task, "task_spectrum")
-        models = {k: scaled(v, f"model spectrum {k!r}") for k, v in models.items()}
+def _unit_norm(S, name):
+    """``S`` divided by its L2 norm; a ``ValueError`` naming ``name`` if it is zero."""
+    norm = np.linalg.norm(S)
+    if norm == 0:
+        raise ValueError(f"{name} is identically zero and cannot be normalized.")
+    return S / norm
 
-    ax = _axes(ax, (7, 3.8))
+
+def _power_floor(task, models, log):
+    """``(floor, bottom)``: the least value drawn and the lower limit of the power axis."""
     curves = [task, *models.values()]
-    if log:
-        floor = _log_floor(curves)
-        # The axis starts just below the smallest positive value, not at the floor, so
-        # that a single zero bin does not squeeze the curves into the top of the plot.
-        lowest = min((float(S[S > 0].min()) for S in curves if np.any(S > 0)), default=1.0)
-        bottom = max(floor, lowest / 2)
-    else:
-        floor = bottom = min(0.0, *(float(S.min()) for S in curves))
+    if not log:
+        floor = min(0.0, *(float(S.min()) for S in curves))
+        return floor, floor
+    floor = _log_floor(curves)
+    # The axis starts just below the smallest positive value, not at the floor, so that
+    # a single zero bin does not squeeze the curves into the top of the plot.
+    lowest = min((float(S[S > 0].min()) for S in curves if np.any(S > 0)), default=1.0)
+    return floor, max(floor, lowest / 2)
 
-    def shown(S):
-        return np.maximum(S, floor) if log else S
 
-    ax.fill_between(freqs, bottom, shown(task), color="0.85", linewidth=0, zorder=1)
-    ax.plot(freqs, shown(task), color="black", linewidth=2.4, label="task", zorder=3)
-
-    # Same colour per base name; in the legend, each base name's lines sit together.
+def _stage_styles(labels):
+    """``(label, colour, linestyle)`` per model spectrum, in legend order."""
+    # Same colour per base name (the label without its "(init)" or "(trained)" suffix),
+    # dashed for an initial spectrum; in the legend, each base name's lines sit together.
     palette, groups = _colours(), {}
-    for label in models:
+    for label in labels:
         match = _SUFFIX.match(label)
         stage = match["stage"].lower() if match else None
         groups.setdefault(match["base"] if match else label, []).append((label, stage))
-    for k, members in enumerate(groups.values()):
-        for label, stage in members:
-            ax.plot(freqs, shown(models[label]), color=palette[k % len(palette)],
-                    linestyle="--" if stage in ("init", "initial") else "-",
-                    linewidth=1.6, label=label, zorder=4)
+    return [(label, palette[k % len(palette)], "--" if stage in ("init", "initial") else "-")
+            for k, members in enumerate(groups.values()) for label, stage in members]
 
+
+def _format_spectra_axes(ax, units, xlabel, normalize, log, bottom, title):
+    """Axis labels, scale and limits, grid, title and the legend of ``plot_spectra``."""
     _format_frequency_axis(ax, units, xlabel)
     ax.set_ylabel("normalized power" if normalize else "power")
     if log:
@@ -227,7 +248,6 @@ def plot_spectra(
     # for figures made here) or ``savefig(bbox_inches="tight")`` keeps it in the image.
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
               fontsize="small", frameon=False)
-    return ax
 
 
 # -------------------------------------------------------------------- sample efficiency
@@ -321,13 +341,38 @@ def plot_sample_efficiency(
     True
     >>> matplotlib.pyplot.close(ax.figure)
     """
-    from .model_selection import summarize_curves
+    _check_efficiency_options(spread, target)
+    low_bound, high_bound = score_range if score_range is not None else (None, None)
+    curves = _summarised_curves(_numeric_rows(records, metric, by), metric, by)
 
+    ax = _axes(ax, (6.4, 4))
+    styles = _curve_styles(curves, baselines)
+    all_sizes = set()
+    for name, cells in curves.items():
+        all_sizes.update(_draw_curve(ax, name, cells, *styles[name], spread,
+                                     (low_bound, high_bound)))
+    if target is not None:
+        ax.axhline(target, color="0.35", linestyle=":", linewidth=1.2,
+                   label=f"target ({target:g})", zorder=1)
+    _format_size_axis(ax, all_sizes, log_x)
+    ax.set_ylabel(metric)
+    ax.grid(True, alpha=0.3)
+    if title is not None:
+        ax.set_title(title)
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def _check_efficiency_options(spread, target):
+    """A ``ValueError`` for an unknown ``spread`` or a ``target`` that is not finite."""
     if spread not in _SPREADS:
         raise ValueError(f"Unknown spread {spread!r}; expected 'std', 'minmax' or None.")
     if target is not None and not (isinstance(target, Real) and np.isfinite(target)):
         raise ValueError(f"target must be a finite number or None, got {target!r}.")
-    low_bound, high_bound = score_range if score_range is not None else (None, None)
+
+
+def _numeric_rows(records, metric, by):
+    """The rows of ``records``, checked: numeric ``by`` and metric, positive sizes."""
     rows = _records_table(records, metric, by)
     for row in rows:
         try:
@@ -339,53 +384,77 @@ def plot_sample_efficiency(
             ) from exc
         if not np.isfinite(size) or size <= 0:
             raise ValueError(f"{by} must be positive and finite, got {size}.")
+    return rows
+
+
+def _summarised_curves(rows, metric, by):
+    """Estimator -> its rows of ``summarize_curves`` (mean, std, min, max), sizes ascending."""
+    from .model_selection import summarize_curves
+
     summary = summarize_curves([{"estimator": str(r["estimator"]), by: r[by],
                                  "score": r[metric]} for r in rows],
                                return_dataframe=False, by=by)
-    curves = {}  # estimator -> rows of the summary, sizes ascending
+    curves = {}
     for row in summary:
         curves.setdefault(row["estimator"], []).append(row)
+    return curves
 
-    ax = _axes(ax, (6.4, 4))
+
+def _curve_styles(names, baselines):
+    """Name -> ``(colour, linestyle)``: solid in colour for models, dashed grey for baselines."""
     palette, greys = _colours(), ["0.25", "0.5", "0.65", "0.4", "0.75"]
     baselines = [str(b) for b in (baselines or [])]
-    models = [name for name in curves if name not in baselines]
-    all_sizes = set()
-    for name, cells in curves.items():
-        sizes = np.array([float(c["train_size"]) for c in cells])
-        all_sizes.update(sizes.tolist())
-        mean = np.array([c["mean"] for c in cells])
-        if name in baselines:
-            colour, style = greys[baselines.index(name) % len(greys)], "--"
-        else:
-            colour, style = palette[models.index(name) % len(palette)], "-"
-        ax.plot(sizes, mean, marker="o", markersize=5, linewidth=1.8, color=colour,
-                linestyle=style, label=name, zorder=3)
-        if spread is None:
-            continue
-        if spread == "std":
-            std = np.nan_to_num(np.array([c["std"] for c in cells]))  # no band for one
-            low, high = mean - std, mean + std
-        else:
-            low = np.array([c["min"] for c in cells])
-            high = np.array([c["max"] for c in cells])
-        low, high = np.clip(low, low_bound, high_bound), np.clip(high, low_bound, high_bound)
+    models = [name for name in names if name not in baselines]
+    return {name: (greys[baselines.index(name) % len(greys)], "--") if name in baselines
+            else (palette[models.index(name) % len(palette)], "-") for name in names}
+
+
+def _draw_curve(ax, name, cells, colour, style, spread, bounds):
+    """One estimator's mean line and its spread band; returns the sizes drawn."""
+    sizes = np.array([float(c["train_size"]) for c in cells])
+    mean = np.array([c["mean"] for c in cells])
+    ax.plot(sizes, mean, marker="o", markersize=5, linewidth=1.8, color=colour,
+            linestyle=style, label=name, zorder=3)
+    if spread is not None:
+        low, high = _spread_band(cells, mean, spread, bounds)
         ax.fill_between(sizes, low, high, color=colour, alpha=0.18 if style == "-" else 0.1,
                         linewidth=0, zorder=2)
+    return sizes.tolist()
 
-    if target is not None:
-        ax.axhline(target, color="0.35", linestyle=":", linewidth=1.2,
-                   label=f"target ({target:g})", zorder=1)
 
+def _spread_band(cells, mean, spread, bounds):
+    """``(low, high)`` of the band around ``mean``, clipped to the score's ``bounds``."""
+    if spread == "std":
+        std = np.nan_to_num(np.array([c["std"] for c in cells]))  # no band for one repeat
+        low, high = mean - std, mean + std
+    else:
+        low = np.array([c["min"] for c in cells])
+        high = np.array([c["max"] for c in cells])
+    return np.clip(low, *bounds), np.clip(high, *bounds)
+
+
+def _format_size_axis(ax, sizes, log_x):
+    """Scale, limits, ticks (every size that fits, written in full) and label of x."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-    ticks = np.array(sorted(all_sizes))
+    ticks = np.array(sorted(sizes))
     if log_x:
         ax.set_xscale("log")
         pad = (ticks[-1] / ticks[0]) ** 0.04 if ticks.size > 1 else 1.5
         ax.set_xlim(ticks[0] / pad, ticks[-1] * pad)
-    # Thin the labels so that they do not collide: keep a tick only when it lies at least
-    # 1/12 of the axis (in log or linear position) beyond the previous one kept.
+    ticks = _thinned_ticks(ticks, log_x)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(_size_label))
+    ax.xaxis.set_minor_locator(NullLocator())
+    fractions = ticks.max() <= 1 and not all(float(t).is_integer() for t in ticks)
+    ax.set_xlabel("fraction of the training split" if fractions
+                  else "training-set size (sequences)")
+
+
+def _thinned_ticks(ticks, log_x):
+    """The sorted ``ticks`` whose labels do not collide, the largest always kept."""
+    # Keep a tick only when it lies at least 1/12 of the axis (in log or linear position)
+    # beyond the previous one kept.
     position = np.log(ticks) if log_x else ticks
     span = position[-1] - position[0]
     kept = [0]
@@ -394,19 +463,7 @@ def plot_sample_efficiency(
             kept.append(i)
     if kept[-1] != ticks.size - 1:  # always label the largest size
         kept[-1] = ticks.size - 1
-    ticks = ticks[kept]
-    ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.xaxis.set_major_formatter(FuncFormatter(_size_label))
-    ax.xaxis.set_minor_locator(NullLocator())
-    fractions = ticks.max() <= 1 and not all(float(t).is_integer() for t in ticks)
-    ax.set_xlabel("fraction of the training split" if fractions
-                  else "training-set size (sequences)")
-    ax.set_ylabel(metric)
-    ax.grid(True, alpha=0.3)
-    if title is not None:
-        ax.set_title(title)
-    ax.legend(loc="best", fontsize="small")
-    return ax
+    return ticks[kept]
 
 
 # ----------------------------------------------------------------------- induced kernel
