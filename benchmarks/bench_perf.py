@@ -6,6 +6,11 @@ Run from the repository root (with the package installed)::
     python benchmarks/bench_perf.py --quick         # smoke run: small sizes, no curves
     python benchmarks/bench_perf.py --cases layer fit --max-len 4096
     python benchmarks/bench_perf.py --device cuda   # the layer case on a GPU (d_model 256)
+    python benchmarks/bench_perf.py --cases layer --max-len 4096 --stem perf_layer \\
+        --threads 1 --note "..."     # the layer case alone, one torch thread, a remark
+
+The naive side is ``_minimal_s4d.py``: a minimal S4D written independently after
+``state-spaces/s4`` ``models/s4/s4d.py``, and its training loop.
 
 Cases (each measurement in a fresh subprocess, so that peak memory is its own):
 
@@ -20,10 +25,12 @@ Cases (each measurement in a fresh subprocess, so that peak memory is its own):
     65,536 one step each, in separate processes), with the default allocator and, for
     float32, with PyTorch's huge-page allocation (``HUGE_PAGES_ENV``). Memory: the peak
     RSS growth over the process's RSS before the first step, one process per layer, with
-    freed tensors going straight back to the system (``MEMORY_ENV``).
+    freed tensors going straight back to the system (``MEMORY_ENV``). The SSM convolution
+    alone is timed the same way: *sktdi* ``DiagonalSSM``, *naive* the ``S4D`` module
+    (kernel, FFT convolution, ``D`` skip), without GELU and channel mix.
 ``fit``
     ``SSMClassifier.fit`` seconds per epoch against the minimal-S4D training loop of
-    ``bench_fit.py`` (same network, optimizer and batches), random (512, 1024) data: the
+    ``_minimal_s4d.py`` (same network, optimizer and batches), random (512, 1024) data: the
     median ratio over five alternating pairs in one process.
 ``overhead``
     ``SSMClassifier.fit`` against a bare torch loop over the *same* ``SSMNetwork``
@@ -43,7 +50,8 @@ Cases (each measurement in a fresh subprocess, so that peak memory is its own):
     complex FFT of size ``n``, half of it for a real one) next to the machine's float32
     matrix-multiply rate measured in the same run, and its bytes/s next to a large copy.
 
-Results: ``<out>/perf.json`` and ``<out>/perf.md``.
+Results: ``<out>/<stem>.json`` and ``<out>/<stem>.md`` (stem ``perf``, ``perf_quick`` with
+``--quick``, or ``--stem``), with the commit, command, versions and machine that made them.
 """
 
 import argparse
@@ -59,6 +67,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from _common import provenance, provenance_markdown  # noqa: E402
 
 B, H, N = 64, 64, 64
 LENGTHS = (256, 1024, 4096, 16384, 65536)
@@ -73,14 +82,23 @@ def _peak_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def _cpu_model():
+    with open("/proc/cpuinfo") as handle:
+        return next((line.split(":", 1)[1].strip() for line in handle
+                     if line.startswith("model name")), "unknown CPU")
+
+
 # ----------------------------------------------------------------------------- workers
-def build_layer(impl, dtype, device, d_model=H, n_states=N):
+def build_layer(impl, dtype, device, d_model=H, n_states=N, part="layer"):
+    """The whole layer (``part="layer"``) or its SSM convolution alone (``"ssm"``)."""
     from torch import nn
 
     if impl == "naive":
-        from bench_fit import build_baseline
+        from _minimal_s4d import build_baseline
 
         ssm = build_baseline(1, 2, d_model=d_model, n_states=n_states).s4d
+        if part == "ssm":  # kernel, FFT convolution and D skip
+            return ssm.to(device=device, dtype=dtype)
         mix = nn.Conv1d(d_model, 2 * d_model, kernel_size=1)
         modules = nn.ModuleDict({"ssm": ssm, "mix": mix}).to(device=device, dtype=dtype)
 
@@ -92,6 +110,8 @@ def build_layer(impl, dtype, device, d_model=H, n_states=N):
     from sktdi.core import DiagonalSSM, SSMBlock, make_params
 
     ssm = DiagonalSSM.from_params(make_params("S4D-Lin", d_model, n_states, random_state=0))
+    if part == "ssm":  # chunked convolution and D skip
+        return ssm.to(device=device, dtype=dtype)
     block = SSMBlock(ssm, residual=True).to(device=device, dtype=dtype)
 
     def layer(u):  # the same layer: SSM, GELU, GLU channel mix; SSMBlock's residual and
@@ -101,12 +121,12 @@ def build_layer(impl, dtype, device, d_model=H, n_states=N):
     return layer
 
 
-def worker_layer(impl, L, dtype_name, device_name, d_model, steps):
+def worker_layer(impl, L, dtype_name, device_name, d_model, steps, part="layer"):
     import torch
 
     torch.manual_seed(0)
     dtype, device = getattr(torch, dtype_name), torch.device(device_name)
-    layer = build_layer(impl, dtype, device, d_model=d_model, n_states=N)
+    layer = build_layer(impl, dtype, device, d_model=d_model, n_states=N, part=part)
     u = torch.randn(B, d_model, L, dtype=dtype, device=device, requires_grad=True)
 
     def step():
@@ -128,7 +148,7 @@ def worker_layer(impl, L, dtype_name, device_name, d_model, steps):
     return {"seconds": min(times), "peak_mib": peak}
 
 
-def worker_layer_pair(L, dtype_name, device_name, d_model, steps):
+def worker_layer_pair(L, dtype_name, device_name, d_model, steps, part="layer"):
     """Both layers in one process, one step of each in turn after a warm-up round: the
     best time of each. Neighbouring steps see the same machine; the same layer timed in
     separate processes on a shared machine varied by up to 30%."""
@@ -136,7 +156,7 @@ def worker_layer_pair(L, dtype_name, device_name, d_model, steps):
 
     torch.manual_seed(0)
     dtype, device = getattr(torch, dtype_name), torch.device(device_name)
-    layers = {impl: build_layer(impl, dtype, device, d_model=d_model, n_states=N)
+    layers = {impl: build_layer(impl, dtype, device, d_model=d_model, n_states=N, part=part)
               for impl in ("naive", "sktdi")}
     u = torch.randn(B, d_model, L, dtype=dtype, device=device, requires_grad=True)
     times = {impl: [] for impl in layers}
@@ -161,7 +181,7 @@ def _random_data(n=512, L=1024):
 
 def worker_fit(pairs, epochs):
     """``pairs`` alternating fits in one process: sktdi, then the minimal-S4D loop."""
-    from bench_fit import fit_baseline, fit_sktdi
+    from _minimal_s4d import fit_baseline, fit_sktdi
 
     X, y = _random_data()
     runs = {"sktdi": [], "baseline": []}
@@ -343,14 +363,18 @@ def case_layer(args):
                 steps = 5 if L <= 4096 else 3
                 _add_times(row, "seconds", run_in_subprocess(
                     "layer_pair", L, dtype, args.device, d_model, steps))
+                _add_times(row, "seconds_ssm", run_in_subprocess(
+                    "layer_pair", L, dtype, args.device, d_model, steps, "ssm"))
                 if args.device == "cpu" and dtype == "float32":
                     _add_times(row, "seconds_huge_pages", run_in_subprocess(
                         "layer_pair", L, dtype, args.device, d_model, steps,
                         env=HUGE_PAGES_ENV))
             for impl in ("naive", "sktdi"):  # memory (and the longest times): one each
                 if L > 16384:
-                    timed = run_in_subprocess("layer", impl, L, dtype, args.device, d_model, 1)
-                    _add_times(row, "seconds", {impl: timed.get("seconds"), **timed}, [impl])
+                    for part, key in (("layer", "seconds"), ("ssm", "seconds_ssm")):
+                        timed = run_in_subprocess("layer", impl, L, dtype, args.device,
+                                                  d_model, 1, part)
+                        _add_times(row, key, {impl: timed.get("seconds"), **timed}, [impl])
                 held = run_in_subprocess("layer", impl, L, dtype, args.device, d_model, 1,
                                          env=MEMORY_ENV if args.device == "cpu" else None)
                 if "peak_mib" in held:
@@ -433,6 +457,8 @@ def _layer_lines(rows):
              "allocator. Memory: peak RSS growth with glibc's mmap threshold fixed at 64 KiB, "
              "so that it is the memory the step holds, not what the allocator keeps "
              "(`MEMORY_ENV` in `bench_perf.py`).", "",
+             "### Whole layer, with channel mix: naive S4D + GELU + `Conv1d(H, 2H, 1)` + GLU; "
+             "sktdi `DiagonalSSM` + GELU + `SSMBlock.channel_mix` (GLU)", "",
              "| dtype | L | naive (s) | sktdi (s) | speed-up | naive peak (MiB) | "
              "sktdi peak (MiB) | memory ratio |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -442,9 +468,21 @@ def _layer_lines(rows):
             f"{_cell(s, 'seconds', '.3f')} | {_ratio(n.get('seconds'), s.get('seconds')):.2f} | "
             f"{_cell(n, 'peak_mib', '.0f')} | {_cell(s, 'peak_mib', '.0f')} | "
             f"{_ratio(n.get('peak_mib'), s.get('peak_mib')):.2f} |")
+    alone = [r for r in rows if "seconds_ssm" in r["naive"] or "seconds_ssm" in r["sktdi"]]
+    if alone:
+        lines += ["", "### SSM convolution alone: naive `S4D` module (kernel, FFT convolution, "
+                  "`D` skip) vs sktdi `DiagonalSSM` (chunked convolution, `D` skip); timed as "
+                  "above", "", "| dtype | L | naive (s) | sktdi (s) | speed-up |",
+                  "|---|---|---|---|---|"]
+        for r in alone:
+            n, s = r["naive"], r["sktdi"]
+            lines.append(f"| {r['dtype']} | {r['L']} | {_cell(n, 'seconds_ssm', '.3f')} | "
+                         f"{_cell(s, 'seconds_ssm', '.3f')} | "
+                         f"{_ratio(n.get('seconds_ssm'), s.get('seconds_ssm')):.2f} |")
     huge = [r for r in rows if "seconds_huge_pages" in r["sktdi"]]
     if huge:
-        lines += ["", "With PyTorch's huge-page allocation (`THP_MEM_ALLOC_ENABLE=1`), float32:",
+        lines += ["", "Whole layer with PyTorch's huge-page allocation "
+                  "(`THP_MEM_ALLOC_ENABLE=1`), float32:",
                   "", "| L | naive (s) | sktdi (s) | speed-up |", "|---|---|---|---|"]
         for r in huge:
             n, s = r["naive"].get("seconds_huge_pages"), r["sktdi"]["seconds_huge_pages"]
@@ -485,12 +523,16 @@ def _paired_line(result, label, numerator, denominator, target, percent=False):
 
 
 def write_markdown(path, result):
+    info = result["provenance"]
     lines = ["# Performance suite", "",
-             f"Machine: {result['machine']['cpu_model']}, {result['machine']['os_cpu_count']} "
-             f"CPUs, torch {result['machine']['torch_version']} "
-             f"({result['machine']['torch_num_threads']} threads). Device: {result['device']}. "
-             f"Wall time {result['wall_minutes']:.1f} min. Ratios are naive / sktdi "
-             "(above 1: sktdi is faster or smaller).", ""]
+             f"Made by `{info['command']}` at commit `{info['commit']}`. Machine: "
+             f"{info['machine']} ({info['cpu_model']}). Device: {result['device']}. "
+             f"Wall time {result['wall_minutes']:.1f} min; 1-minute load average "
+             f"{result['loadavg'][0]:.1f} at the start, {result['loadavg'][1]:.1f} at the end "
+             f"({os.cpu_count()} CPUs). Ratios are naive / sktdi (above 1: sktdi is faster or "
+             "smaller).", ""]
+    if result.get("note"):
+        lines += [result["note"], ""]
     if "layer" in result:
         lines += _layer_lines(result["layer"])
     for name, label, key in (("fit", "SSMClassifier.fit vs minimal-S4D loop", "sec_per_epoch"),
@@ -540,6 +582,7 @@ def write_markdown(path, result):
                          f"{c['gflops'] / gemm:.0%} | {c['gbytes_per_s']:.2f} | "
                          f"{c['gbytes_per_s'] / copy:.0%} |")
         lines.append("")
+    lines += ["## Provenance", "", provenance_markdown(info), ""]
     Path(path).write_text("\n".join(lines))
 
 
@@ -553,6 +596,11 @@ def main(argv=None):
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument("--stem", help="result file stem (default perf, perf_quick)")
+    parser.add_argument("--threads", type=int, help="torch threads (OMP_NUM_THREADS) of every "
+                        "process; default torch's own (on a loaded machine, 2 threads on 2 "
+                        "cores wait on each other at every parallel region)")
+    parser.add_argument("--note", default="", help="a sentence for the top of the report")
     args = parser.parse_args(argv)
     if args.worker:
         case, *rest = args.worker
@@ -562,10 +610,14 @@ def main(argv=None):
     if args.quick:
         args.max_len, args.epochs = min(args.max_len, 1024), 1
         args.cases = [c for c in args.cases if c not in ("curves", "long")]
-    from bench_fit import machine_info
+    if args.threads:  # the workers' torch reads it as it loads
+        import torch
 
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
+        torch.set_num_threads(args.threads)
     start = time.perf_counter()
-    result = {"machine": machine_info(), "device": args.device, "settings": vars(args)}
+    result = {"provenance": {**provenance(), "cpu_model": _cpu_model()}, "device": args.device,
+              "settings": vars(args), "note": args.note, "loadavg": [os.getloadavg()[0]]}
     for case in args.cases:
         print(f"case {case}", flush=True)
         if case == "layer":
@@ -583,9 +635,10 @@ def main(argv=None):
         elif case == "curves":
             result["curves"] = case_curves(args)
     result["wall_minutes"] = (time.perf_counter() - start) / 60
+    result["loadavg"].append(os.getloadavg()[0])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = "perf_quick" if args.quick else "perf"
+    stem = args.stem or ("perf_quick" if args.quick else "perf")
     (out / f"{stem}.json").write_text(json.dumps(result, indent=1, default=str))
     write_markdown(out / f"{stem}.md", result)
     print((out / f"{stem}.md").read_text())
