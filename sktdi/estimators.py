@@ -103,12 +103,14 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         "dtype": [StrOptions(set(_DTYPES))],
     }
 
-    @abstractmethod
     def __init__(
-        self, init, *, n_states, d_model, n_layers, align_layers, init_options, discretization,
-        pooling, differences, head_init, dropout, alpha, batch_size, learning_rate_init,
-        ssm_learning_rate, max_iter, shuffle, random_state, tol, verbose, warm_start,
-        early_stopping, validation_fraction, n_iter_no_change, device, dtype,
+        self, init="S4D-Lin", *, n_states=64, d_model=64, n_layers=1, align_layers="first",
+        init_options=None,
+        discretization="zoh", pooling="mean+max+last", differences=True, head_init="ridge",
+        dropout=0.0, alpha=1e-4, batch_size="auto",
+        learning_rate_init=3e-3, ssm_learning_rate=1e-3, max_iter=200, shuffle=True,
+        random_state=None, tol=1e-3, verbose=False, warm_start=False, early_stopping=False,
+        validation_fraction=0.1, n_iter_no_change=10, device="auto", dtype="float32",
     ):
         self.init = init
         self.n_states = n_states
@@ -669,27 +671,6 @@ class SSMClassifier(ClassifierMixin, _BaseSSM):
     (2,)
     """
 
-    def __init__(
-        self, init="S4D-Lin", *, n_states=64, d_model=64, n_layers=1, align_layers="first",
-        init_options=None,
-        discretization="zoh", pooling="mean+max+last", differences=True, head_init="ridge",
-        dropout=0.0, alpha=1e-4, batch_size="auto",
-        learning_rate_init=3e-3, ssm_learning_rate=1e-3, max_iter=200, shuffle=True,
-        random_state=None, tol=1e-3, verbose=False, warm_start=False, early_stopping=False,
-        validation_fraction=0.1, n_iter_no_change=10, device="auto", dtype="float32",
-    ):
-        super().__init__(
-            init, n_states=n_states, d_model=d_model, n_layers=n_layers,
-            align_layers=align_layers, init_options=init_options,
-            discretization=discretization, pooling=pooling, differences=differences,
-            head_init=head_init, dropout=dropout, alpha=alpha, batch_size=batch_size,
-            learning_rate_init=learning_rate_init, ssm_learning_rate=ssm_learning_rate,
-            max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
-            verbose=verbose, warm_start=warm_start, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
-            device=device, dtype=dtype,
-        )
-
     def _target_check_params(self):
         return {"multi_output": False}
 
@@ -850,27 +831,6 @@ class SSMRegressor(RegressorMixin, _BaseSSM):
     >>> reg.predict(X[:3]).shape
     (3,)
     """
-
-    def __init__(
-        self, init="S4D-Lin", *, n_states=64, d_model=64, n_layers=1, align_layers="first",
-        init_options=None,
-        discretization="zoh", pooling="mean+max+last", differences=True, head_init="ridge",
-        dropout=0.0, alpha=1e-4, batch_size="auto",
-        learning_rate_init=3e-3, ssm_learning_rate=1e-3, max_iter=200, shuffle=True,
-        random_state=None, tol=1e-3, verbose=False, warm_start=False, early_stopping=False,
-        validation_fraction=0.1, n_iter_no_change=10, device="auto", dtype="float32",
-    ):
-        super().__init__(
-            init, n_states=n_states, d_model=d_model, n_layers=n_layers,
-            align_layers=align_layers, init_options=init_options,
-            discretization=discretization, pooling=pooling, differences=differences,
-            head_init=head_init, dropout=dropout, alpha=alpha, batch_size=batch_size,
-            learning_rate_init=learning_rate_init, ssm_learning_rate=ssm_learning_rate,
-            max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
-            verbose=verbose, warm_start=warm_start, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
-            device=device, dtype=dtype,
-        )
 
     def _target_check_params(self):
         return {"multi_output": True, "y_numeric": True}

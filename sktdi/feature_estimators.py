@@ -96,10 +96,12 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
         "verbose": ["verbose"],
     }
 
-    @abstractmethod
-    def __init__(self, init, *, base, n_states, d_model, init_options, discretization,
-                 time_scales, differences, normalize, statistics, n_biases, alphas, cv,
-                 random_state, verbose):
+    def __init__(
+        self, init="tdi", *, base="S4D-LegS", n_states=16, d_model=256, init_options=None,
+        discretization="zoh", time_scales="auto", differences=True, normalize=False,
+        statistics=DEFAULT_STATISTICS, n_biases=5, alphas=None, cv=None, random_state=None,
+        verbose=False,
+    ):
         self.init = init
         self.base = base
         self.n_states = n_states
@@ -350,19 +352,6 @@ class SSMFeatureClassifier(ClassifierMixin, _BaseSSMFeatures):
 
     _classification = True
 
-    def __init__(
-        self, init="tdi", *, base="S4D-LegS", n_states=16, d_model=256, init_options=None,
-        discretization="zoh", time_scales="auto", differences=True, normalize=False,
-        statistics=DEFAULT_STATISTICS, n_biases=5, alphas=None, cv=None, random_state=None,
-        verbose=False,
-    ):
-        super().__init__(
-            init, base=base, n_states=n_states, d_model=d_model, init_options=init_options,
-            discretization=discretization, time_scales=time_scales, differences=differences,
-            normalize=normalize, statistics=statistics, n_biases=n_biases, alphas=alphas,
-            cv=cv, random_state=random_state, verbose=verbose,
-        )
-
     def _target_check_params(self):
         return {"multi_output": False}
 
@@ -459,19 +448,6 @@ class SSMFeatureRegressor(RegressorMixin, _BaseSSMFeatures):
     >>> reg.predict(X[40:43]).shape
     (3,)
     """
-
-    def __init__(
-        self, init="tdi", *, base="S4D-LegS", n_states=16, d_model=256, init_options=None,
-        discretization="zoh", time_scales="auto", differences=True, normalize=False,
-        statistics=DEFAULT_STATISTICS, n_biases=5, alphas=None, cv=None, random_state=None,
-        verbose=False,
-    ):
-        super().__init__(
-            init, base=base, n_states=n_states, d_model=d_model, init_options=init_options,
-            discretization=discretization, time_scales=time_scales, differences=differences,
-            normalize=normalize, statistics=statistics, n_biases=n_biases, alphas=alphas,
-            cv=cv, random_state=random_state, verbose=verbose,
-        )
 
     def _target_check_params(self):
         return {"multi_output": True, "y_numeric": True}

@@ -246,16 +246,22 @@ def test_chunked_conv_equals_fft_conv_of_the_kernel(L, chunk, discretization):
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-11)
 
 
+def _random_modes(gen, H=3, N2=2):
+    """Stable random ``(c, log_a, D)`` of ``H`` channels with ``N2`` modes, all requiring
+    gradients (float64, for gradcheck)."""
+    c = torch.randn(H, N2, dtype=torch.complex128, generator=gen, requires_grad=True)
+    log_a = torch.complex(-torch.rand(H, N2, dtype=torch.float64, generator=gen) - 0.05,
+                          torch.randn(H, N2, dtype=torch.float64, generator=gen))
+    D = torch.randn(H, dtype=torch.float64, generator=gen, requires_grad=True)
+    return c, log_a.requires_grad_(True), D
+
+
 @pytest.mark.parametrize("L, chunk", [(5, 5), (13, 4), (24, 8)])
 def test_chunked_conv_gradient_matches_finite_differences(L, chunk):
     # every input of the hand-written backward, the complex ones and the skip D included
     gen = torch.Generator().manual_seed(3)
     u = torch.randn(2, 3, L, dtype=torch.float64, generator=gen, requires_grad=True)
-    c = torch.randn(3, 2, dtype=torch.complex128, generator=gen, requires_grad=True)
-    log_a = torch.complex(-torch.rand(3, 2, dtype=torch.float64, generator=gen) - 0.05,
-                          torch.randn(3, 2, dtype=torch.float64, generator=gen))
-    log_a.requires_grad_(True)
-    D = torch.randn(3, dtype=torch.float64, generator=gen, requires_grad=True)
+    c, log_a, D = _random_modes(gen)
     assert torch.autograd.gradcheck(
         lambda u, c, log_a, D: chunked_ssm_conv(u, c, log_a, chunk, D), (u, c, log_a, D))
 
@@ -286,11 +292,7 @@ def test_encoded_chunked_conv_gradient_matches_finite_differences(L, chunk):
     x = torch.randn(2, 1, L, dtype=torch.float64, generator=gen)
     weight = torch.randn(3, 1, dtype=torch.float64, generator=gen, requires_grad=True)
     bias = torch.randn(3, dtype=torch.float64, generator=gen, requires_grad=True)
-    c = torch.randn(3, 2, dtype=torch.complex128, generator=gen, requires_grad=True)
-    log_a = torch.complex(-torch.rand(3, 2, dtype=torch.float64, generator=gen) - 0.05,
-                          torch.randn(3, 2, dtype=torch.float64, generator=gen))
-    log_a.requires_grad_(True)
-    D = torch.randn(3, dtype=torch.float64, generator=gen, requires_grad=True)
+    c, log_a, D = _random_modes(gen)
     assert torch.autograd.gradcheck(
         lambda w, b, c, log_a, D: chunked_ssm_conv_encoded(x, w, b, c, log_a, chunk, D),
         (weight, bias, c, log_a, D))
