@@ -149,18 +149,13 @@ def task_data(task_name, n_pool, n_test, task_seed=CHOSEN["task_seed"]):
 
 
 def subset_order(y, kind, seed):
-    """Seeded ordering of the pool whose every prefix is (nearly) class-balanced."""
-    rng = np.random.RandomState(seed)
+    """Seeded ordering of the pool whose every prefix is (nearly) class-balanced: the order
+    of ``sktdi curves`` (:func:`sktdi.model_selection.stratified_nested_order`)."""
+    from sktdi.model_selection import stratified_nested_order
+
     if kind == "regression":
-        return rng.permutation(len(y))
-    keys = np.empty(len(y))
-    for c in np.unique(y):
-        idx = np.flatnonzero(y == c)
-        perm = rng.permutation(idx)
-        # Position within the class as a fraction: merging by it interleaves the classes
-        # in proportion; the offset breaks ties between classes at random.
-        keys[perm] = (np.arange(len(perm)) + rng.uniform(0.0, 1.0)) / len(perm)
-    return np.argsort(keys, kind="stable")
+        return np.random.RandomState(seed).permutation(len(y))
+    return stratified_nested_order(y, random_state=seed)
 
 
 # ------------------------------------------------------------------------------ one fit

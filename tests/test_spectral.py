@@ -1,4 +1,4 @@
-"""The spectral functions against their definitions (SPEC sections 2 to 5), in float64."""
+"""The spectral functions against their definitions (docs/theory.rst), in float64."""
 
 import numpy as np
 import pytest
