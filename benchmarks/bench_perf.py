@@ -206,8 +206,12 @@ def worker_overhead(pairs, epochs):
     from sktdi import SSMClassifier
 
     X, y = _random_data()
+    # The network the bare loop can feed and train as the estimator does: one input view,
+    # mean pooling, a random head (differences, the ridge probe and more poolings are work
+    # of the model, not overhead of the estimator).
     params = {"n_states": N, "d_model": H, "max_iter": epochs, "tol": 0.0,
-              "n_iter_no_change": 10**6, "random_state": 0, "device": "cpu"}
+              "n_iter_no_change": 10**6, "random_state": 0, "device": "cpu",
+              "pooling": "mean", "differences": False, "head_init": "random"}
     warnings.simplefilter("ignore", ConvergenceWarning)
     # warm-up, and a model whose network the bare loop trains by hand
     model = SSMClassifier(**{**params, "max_iter": 1}).fit(X[:200], y[:200]).model_
