@@ -367,14 +367,13 @@ def _quiet_convergence_warnings():
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 
-def _size_text(size):
-    size = float(size)
-    return f"{size:.0%}" if size < 1 or (size == 1 and not float(size).is_integer()) else (
-        f"{int(size)}")
+def _size_text(size, fractions):
+    """A training size as the tables show it: a percentage of the pool, or a count."""
+    return f"{float(size):.0%}" if fractions else str(int(size))
 
 
 def _size_header(sizes, fractions):
-    return [f"{s:.0%}" if fractions else str(int(s)) for s in sizes]
+    return [_size_text(s, fractions) for s in sizes]
 
 
 def _problem_summary(records, problem, models, baselines, metric, target, protocol, info):
@@ -419,8 +418,10 @@ def _problem_summary(records, problem, models, baselines, metric, target, protoc
     efficiency = data_efficiency(by_size, target)
     lines += ["", f"## Data efficiency: training size needed to reach {metric} {target:.3f}",
               "", "| model | training size |", "| --- | ---: |"]
-    lines += [f"| {name} | {_size_text(efficiency[name]) if efficiency.get(name) else 'not reached'} |"  # noqa: E501
-              for name in models]
+    for name in models:
+        reached = efficiency.get(name)
+        lines.append(f"| {name} | "
+                     f"{_size_text(reached, fractions) if reached else 'not reached'} |")
     return "\n".join(lines) + "\n"
 
 

@@ -98,6 +98,9 @@ def test_models_with_baselines_and_an_official_split(problem_files, tmp_path):
     assert "Official test split: 30 test sequences" in summary
     assert "## Gap to the best baseline" in summary and "| *ridge* |" in summary
     assert "sktdi 0.1.0" in summary and "command: `sktdi curves" in summary
+    efficiency = summary.split("## Data efficiency")[1].splitlines()[4:8]
+    assert len(efficiency) == 4 and all(
+        line.endswith(("0% |", "25% |", "not reached |")) for line in efficiency), efficiency
     for name in ("curves.png", "spectra.png"):
         assert (out / name).stat().st_size > 0
 
@@ -180,3 +183,12 @@ def test_bad_run_options(args, message, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
     assert not out.exists()
+
+
+def test_sizes_in_tables_are_percentages_of_the_pool_or_counts():
+    """The whole pool is "100%", not "1", when the sizes are fractions."""
+    from sktdi.cli import _size_header, _size_text
+
+    assert _size_header([0.1, 0.3, 1.0], fractions=True) == ["10%", "30%", "100%"]
+    assert _size_text(1.0, fractions=True) == "100%" and _size_text(16, fractions=False) == "16"
+
