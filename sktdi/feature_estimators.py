@@ -191,7 +191,7 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
             scaler, ridge = fit_ridge_readout(features, y, classification=self._classification,
                                               alphas=alphas, sample_weight=sample_weight,
                                               cv=self.cv)
-            fits[label] = (feature_map, initializer, scaler, ridge)
+            fits[label] = (feature_map, initializer, scaler, ridge, features)
             scores[label] = float(ridge.best_score_)
             if self.verbose:
                 print(f"[{type(self).__name__}] {label}: {feature_map.n_features} features, "
@@ -205,7 +205,14 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
                                       sample_weight=sample_weight)
         else:
             chosen = next(iter(fits))
-        self.feature_map_, self.initializer_, self.scaler_, self.ridge_ = fits[chosen]
+        self.feature_map_, self.initializer_, self.scaler_, self.ridge_, features = fits[chosen]
+        if not self._classification:
+            # A regressor's output is unbounded: a test sequence whose features lie far
+            # outside the training range (Covid3Month's counts span orders of magnitude)
+            # would be extrapolated to R^2 of -100 and below at 14 training sequences.
+            # Clip the standardized features at predict time to what training saw.
+            scaled = self.scaler_.transform(features)
+            self.feature_range_ = (scaled.min(axis=0), scaled.max(axis=0))
         self.params_ = self.feature_map_.params
         self.alpha_ = float(self.ridge_.alpha_)
         self.init_selected_ = chosen
@@ -431,7 +438,10 @@ class SSMFeatureRegressor(RegressorMixin, _BaseSSMFeatures):
     Attributes
     ----------
     n_outputs_ : int
-        Number of targets.{_SHARED_ATTRS_DOC}
+        Number of targets.
+    feature_range_ : tuple of ndarray
+        Smallest and largest standardized feature seen in training; ``predict`` clips to
+        it, so that a sequence unlike the training ones is not extrapolated.{_SHARED_ATTRS_DOC}
     See Also
     --------
     SSMFeatureClassifier : The classification counterpart.
@@ -492,7 +502,7 @@ class SSMFeatureRegressor(RegressorMixin, _BaseSSMFeatures):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
         check_is_fitted(self, "ridge_")
-        return self.ridge_.predict(self._features(X))
+        return self.ridge_.predict(np.clip(self._features(X), *self.feature_range_))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

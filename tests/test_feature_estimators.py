@@ -214,3 +214,17 @@ def test_ridge_readout_ignores_features_that_are_constant_up_to_rounding():
     assert scaler.scale_[-1] == 1.0 and np.all(scaler.scale_[:-1] != 1.0)
     new = np.hstack([rng.normal(size=(4, 5)), np.full((4, 1), 10.0)])
     assert np.all(np.abs(ridge.predict(scaler.transform(new))) < 100 * np.abs(y).max())
+
+
+def test_regressor_does_not_extrapolate_sequences_unlike_the_training_ones():
+    """Features are clipped to their training range at predict time: a sequence 1000 times
+    larger than every training sequence gets a prediction of the training targets' size."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 64))
+    y = X[:, -16:].mean(axis=1)
+    reg = SSMFeatureRegressor(d_model=16, random_state=0).fit(X, y)
+    lo, hi = reg.feature_range_
+    assert lo.shape == hi.shape == (reg.feature_map_.n_features,) and np.all(lo <= hi)
+    far = 1000 * rng.normal(size=(5, 64))
+    assert np.all(np.abs(reg.predict(far)) < 10 * np.abs(y).max())
+    np.testing.assert_allclose(reg.predict(X), reg.ridge_.predict(reg._features(X)))
