@@ -32,6 +32,7 @@ from .core import (
     count_aliased_modes,
     input_views,
     parse_pooling,
+    view_standardization,
 )
 from .initializer import align_deeper_layers, initial_layer_params
 from .selection import (
@@ -170,8 +171,10 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
 
     def _views(self, X3):
         """What the network reads: the channels and, with ``differences``, their first
-        differences (:func:`sktdi.core.input_views`)."""
-        return input_views(X3, self.differences)
+        differences (:func:`sktdi.core.input_views`), each standardized with the training
+        data's mean and scale."""
+        views = input_views(X3, self.differences)
+        return (views - self._view_mean[:, None]) / self._view_scale[:, None]
 
     def _initial_network(self, init, X3, U, y, rng, sample_weight=None):
         """The network at initialization for ``init``: ``(model, layer params, initializers)``."""
@@ -208,6 +211,11 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         if sample_weight is not None:  # a weight of 0 is an absent row for TDI and the probe
             keep = sample_weight > 0
             X3, y, sample_weight = X3[keep], y[keep], sample_weight[keep]
+        # Inputs on the scale of the training data, not their own: counts in the tens of
+        # thousands (Covid3Month) made every Adam step of the head move the output by
+        # tens of standard deviations (test R^2 of -100 and below).
+        self._view_mean, self._view_scale = view_standardization(
+            input_views(X3, self.differences), sample_weight)
         U = self._views(X3)
         auto = isinstance(self.init, str) and self.init == "auto"
         if auto:
@@ -298,12 +306,17 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
             self._optimizer = self._make_optimizer()
         n_epochs = 1 if incremental else self.max_iter
         U_val = None if X_val is None else self._views(X_val)
+        U = self._views(X3)
         try:
-            self._train(self._views(X3), y, sample_weight, U_val, y_val, n_epochs, incremental)
+            self._train(U, y, sample_weight, U_val, y_val, n_epochs, incremental)
         finally:  # also after a non-finite loss: the restored model is a fitted one
             self.params_ = self.model_.ssm_layers()[0].to_params()
             self.spectral_alignment_ = self._spectral_alignment()
+        self._after_training(U, sample_weight, incremental)
         return self
+
+    def _after_training(self, U, sample_weight, incremental):
+        """What a fit records from the trained network (nothing for the classifier)."""
 
     @staticmethod
     def _validate_sample_weight(sample_weight, X3):
@@ -815,7 +828,11 @@ class SSMRegressor(RegressorMixin, _BaseSSM):
     Attributes
     ----------
     n_outputs_ : int
-        Number of targets.{_SHARED_ATTRS_DOC}{_NOTES_DOC}
+        Number of targets.
+    feature_range_ : tuple of ndarray
+        Smallest and largest pooled feature of the trained network on the training rows
+        (over every ``partial_fit`` call); ``predict`` clips to it, so that a sequence unlike
+        the training ones is not extrapolated.{_SHARED_ATTRS_DOC}{_NOTES_DOC}
     See Also
     --------
     SSMClassifier : The classification counterpart.
@@ -917,8 +934,26 @@ class SSMRegressor(RegressorMixin, _BaseSSM):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             1-D when ``fit`` got a 1-D ``y``.
         """
-        y = self._validated_outputs(X) * self._y_scale + self._y_mean
+        check_is_fitted(self, "model_")
+        U = self._views(validate_sequences(self, X, reset=False))
+        features = np.clip(self._forward_numpy(U, head=False), *self.feature_range_)
+        weight, bias = (p.detach().cpu().double().numpy() for p in
+                        (self.model_.head.weight, self.model_.head.bias))
+        y = (features @ weight.T + bias) * self._y_scale + self._y_mean
         return y[:, 0] if self._target_1d else y
+
+    def _after_training(self, U, sample_weight, incremental):
+        # A regression's output is unbounded: pooled features far outside the training
+        # range (a sequence unlike the training ones) would be extrapolated without limit
+        # (Covid3Month: test R^2 of -7,000 at 42 training sequences). predict clips the
+        # features to the range the trained network gave on the training rows.
+        rows = U if sample_weight is None else U[sample_weight > 0]
+        features = self._forward_numpy(rows, head=False)
+        low, high = features.min(axis=0), features.max(axis=0)
+        if incremental and hasattr(self, "feature_range_"):  # partial_fit: every batch seen
+            low = np.minimum(low, self.feature_range_[0])
+            high = np.maximum(high, self.feature_range_[1])
+        self.feature_range_ = (low, high)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

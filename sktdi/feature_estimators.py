@@ -211,7 +211,8 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
             # outside the training range (Covid3Month's counts span orders of magnitude)
             # would be extrapolated to R^2 of -100 and below at 14 training sequences.
             # Clip the standardized features at predict time to what training saw.
-            scaled = self.scaler_.transform(features)
+            rows = slice(None) if sample_weight is None else sample_weight > 0
+            scaled = self.scaler_.transform(features[rows])  # a zero weight drops the row
             self.feature_range_ = (scaled.min(axis=0), scaled.max(axis=0))
         self.params_ = self.feature_map_.params
         self.alpha_ = float(self.ridge_.alpha_)

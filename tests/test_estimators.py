@@ -390,3 +390,25 @@ def test_default_fits_converge():
             warnings.simplefilter("error", ConvergenceWarning)
             estimator.fit(X[:150], target)
         assert estimator.n_iter_ < estimator.max_iter
+
+
+def test_inputs_are_read_on_the_training_data_scale(sine_task):
+    """The views are standardized with the training data's mean and scale: multiplying
+    every sequence by 1000 and shifting it changes nothing the model learns (before, counts
+    in the thousands made every Adam step of the head move the output by tens of units)."""
+    X, y = sine_task
+    a = SSMClassifier(**{**SMALL, "dtype": "float64"}).fit(X, y)
+    b = SSMClassifier(**{**SMALL, "dtype": "float64"}).fit(1000 * X + 50, y)
+    np.testing.assert_allclose(b.predict_proba(1000 * X + 50), a.predict_proba(X), atol=1e-6)
+
+
+def test_regressor_does_not_extrapolate_sequences_unlike_the_training_ones(sine_task):
+    X, _ = sine_task
+    y = X[:, -8:].mean(axis=1)
+    reg = SSMRegressor(**SMALL).fit(X, y)
+    low, high = reg.feature_range_
+    assert low.shape == high.shape == (reg.model_.head.in_features,) and np.all(low <= high)
+    far = 1000 * np.random.RandomState(1).normal(size=(5, X.shape[1]))
+    assert np.all(np.abs(reg.predict(far)) < 10 * np.abs(y).max())
+    np.testing.assert_allclose(reg.predict(X), reg._validated_outputs(X)[:, 0] * reg._y_scale
+                               + reg._y_mean, rtol=1e-6, atol=1e-9)  # inside the range

@@ -228,3 +228,15 @@ def test_regressor_does_not_extrapolate_sequences_unlike_the_training_ones():
     far = 1000 * rng.normal(size=(5, 64))
     assert np.all(np.abs(reg.predict(far)) < 10 * np.abs(y).max())
     np.testing.assert_allclose(reg.predict(X), reg.ridge_.predict(reg._features(X)))
+
+
+def test_regressor_range_ignores_rows_of_zero_weight():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 32))
+    y = X[:, ::3].sum(axis=1)
+    X[0] *= 20  # an outlier that only a zero weight keeps out
+    w = np.ones(30)
+    w[0] = 0
+    weighted = SSMFeatureRegressor(d_model=8, n_states=8, random_state=0).fit(X, y, w)
+    dropped = SSMFeatureRegressor(d_model=8, n_states=8, random_state=0).fit(X[1:], y[1:])
+    np.testing.assert_allclose(weighted.predict(X[:3]), dropped.predict(X[:3]), rtol=1e-6)

@@ -14,6 +14,7 @@ from .features import (
     SSMFeatureMap,
     input_views,
     pooled_statistics,
+    view_standardization,
 )
 from .inits import ALIASING_OPTIONS, INIT_NAMES, hippo_legs_diagonal, make_params
 from .kernel import (
@@ -34,5 +35,5 @@ __all__ = [
     "chunked_ssm_conv", "chunked_ssm_conv_encoded", "closed_form_response",
     "count_aliased_modes", "discrete_frequency", "discretize", "fft_conv",
     "hippo_legs_diagonal", "input_views", "make_params", "matching_loss", "parse_pooling",
-    "pooled_statistics", "power_spectrum", "vandermonde_kernel",
+    "pooled_statistics", "power_spectrum", "vandermonde_kernel", "view_standardization",
 ]

@@ -33,7 +33,7 @@ from .kernel import discretize
 
 __all__ = [
     "DEFAULT_STATISTICS", "STATISTICS", "SSMFeatureMap", "bias_levels", "input_views",
-    "pooled_statistics", "weighted_quantile_midpoints",
+    "pooled_statistics", "view_standardization", "weighted_quantile_midpoints",
 ]
 
 STATISTICS = ("ppv", "lspv", "max", "min", "last", "mean", "power")
@@ -70,6 +70,27 @@ def input_views(X3, differences, normalize=False):
         return X3
     diff = np.diff(X3, axis=-1, prepend=X3[..., :1])
     return np.concatenate([X3, diff], axis=1)
+
+
+def view_standardization(views, weights=None):
+    """Mean and standard deviation of every view over the sequences and time steps, with
+    ``weights`` per sequence (counts); a constant view gets the scale 1.
+
+    Parameters
+    ----------
+    views : ndarray of shape (n, V, L)
+    weights : ndarray of shape (n,), default=None
+
+    Returns
+    -------
+    mean, scale : ndarray of shape (V,)
+    """
+    weights = np.ones(len(views)) if weights is None else np.asarray(weights, np.float64)
+    total = weights.sum() * views.shape[-1]
+    mean = np.einsum("n,nvl->v", weights, views) / total
+    variance = np.einsum("n,nvl->v", weights, (views - mean[:, None]) ** 2) / total
+    scale = np.sqrt(variance)
+    return mean, np.where(scale > 0, scale, 1.0)
 
 
 def bias_levels(n_channels, n_biases):
@@ -303,12 +324,7 @@ class SSMFeatureMap:
         keep = weights > 0
         X3, weights = X3[keep], weights[keep]
         views = input_views(X3, self.differences, self.normalize)
-        total = weights.sum() * views.shape[-1]
-        self.view_mean_ = np.einsum("n,nvl->v", weights, views) / total
-        centred = views - self.view_mean_[:, None]
-        variance = np.einsum("n,nvl->v", weights, centred**2) / total
-        scale = np.sqrt(variance)
-        self.view_scale_ = np.where(scale > 0, scale, 1.0)
+        self.view_mean_, self.view_scale_ = view_standardization(views, weights)
         return self._standardize(views), weights
 
     def _standardize(self, views):

@@ -148,6 +148,8 @@ def make_params(
     array([-0.5+0.j        , -0.5+3.14159265j, -0.5+6.28318531j, -0.5+9.42477796j])
     """
     if alpha is not None:
+        if frequency_scale != 2.0:
+            raise ValueError("Pass frequency_scale only; alpha is its deprecated name.")
         warnings.warn("make_params(alpha=...) is deprecated and will be removed in sktdi 0.3; "
                       "use frequency_scale (in init_options too).", FutureWarning, stacklevel=2)
         frequency_scale = alpha
