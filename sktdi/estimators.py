@@ -170,11 +170,11 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         parse_pooling(self.pooling)
 
     def _views(self, X3):
-        """What the network reads: the channels and, with ``differences``, their first
-        differences (:func:`sktdi.core.input_views`), each standardized with the training
-        data's mean and scale."""
-        views = input_views(X3, self.differences)
-        return (views - self._view_mean[:, None]) / self._view_scale[:, None]
+        """What the network reads: the channels, standardized with the training data's mean
+        and scale, and, with ``differences``, their first differences
+        (:func:`sktdi.core.input_views`)."""
+        return input_views((X3 - self._input_mean[:, None]) / self._input_scale[:, None],
+                           self.differences)
 
     def _initial_network(self, init, X3, U, y, rng, sample_weight=None):
         """The network at initialization for ``init``: ``(model, layer params, initializers)``."""
@@ -214,8 +214,9 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         # Inputs on the scale of the training data, not their own: counts in the tens of
         # thousands (Covid3Month) made every Adam step of the head move the output by
         # tens of standard deviations (test R^2 of -100 and below).
-        self._view_mean, self._view_scale = view_standardization(
-            input_views(X3, self.differences), sample_weight)
+        # (One scale per input channel, shared by its difference view: their ratio, which
+        # the encoder's initial weights see, stays the data's own.)
+        self._input_mean, self._input_scale = view_standardization(X3, sample_weight)
         U = self._views(X3)
         auto = isinstance(self.init, str) and self.init == "auto"
         if auto:
