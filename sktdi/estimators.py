@@ -313,7 +313,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         finally:  # also after a non-finite loss: the restored model is a fitted one
             self.params_ = self.model_.ssm_layers()[0].to_params()
             self.spectral_alignment_ = self._spectral_alignment()
-        self._after_training(U, sample_weight, incremental)
+            self._after_training(U, sample_weight, incremental)
         return self
 
     def _after_training(self, U, sample_weight, incremental):

@@ -243,6 +243,13 @@ def test_non_finite_training_restores_last_good_parameters_and_raises():
     assert np.isfinite(model.loss_)
 
 
+def test_regressor_whose_first_fit_overflows_still_predicts():
+    model = reg(max_iter=20, learning_rate_init=1e10, ssm_learning_rate=1e10)
+    with pytest.raises(FloatingPointError, match="were restored"):
+        model.fit(X, np.random.RandomState(2).normal(size=12))
+    assert np.isfinite(model.predict(X)).all()  # the clipping range is set all the same
+
+
 def test_non_finite_loss_mid_training_keeps_earlier_epochs():
     rng = np.random.RandomState(1)
     model = reg(max_iter=3, learning_rate_init=1e-3).fit(X, rng.normal(size=12))
