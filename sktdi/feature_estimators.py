@@ -175,6 +175,12 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
         return feature_map, None, feature_map.fit_transform(X3, sample_weight)
 
     def _fit(self, X, y, sample_weight):
+        with warnings.catch_warnings():
+            # A base fallback of TDI is announced once, by the initializer, not per candidate.
+            warnings.simplefilter("once", UserWarning)
+            return self._fit_candidates(X, y, sample_weight)
+
+    def _fit_candidates(self, X, y, sample_weight):
         start = time.perf_counter()
         X3, y = validate_sequences(self, X, y, reset=True, **self._target_check_params())
         y = self._validate_targets(y)
@@ -206,20 +212,17 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
         else:
             chosen = next(iter(fits))
         self.feature_map_, self.initializer_, self.scaler_, self.ridge_, features = fits[chosen]
-        if not self._classification:
-            # A regressor's output is unbounded: a test sequence whose features lie far
-            # outside the training range (Covid3Month's counts span orders of magnitude)
-            # would be extrapolated to R^2 of -100 and below at 14 training sequences.
-            # Clip the standardized features at predict time to what training saw.
-            rows = slice(None) if sample_weight is None else sample_weight > 0
-            scaled = self.scaler_.transform(features[rows])  # a zero weight drops the row
-            self.feature_range_ = (scaled.min(axis=0), scaled.max(axis=0))
+        rows = slice(None) if sample_weight is None else sample_weight > 0  # 0 drops a row
+        self._record_training_features(self.scaler_.transform(features[rows]))
         self.params_ = self.feature_map_.params
         self.alpha_ = float(self.ridge_.alpha_)
         self.init_selected_ = chosen
         self.init_scores_ = scores if auto else None
         self.fit_time_ = time.perf_counter() - start
         return self
+
+    def _record_training_features(self, scaled):
+        """What the fit keeps of the standardized training features (nothing here)."""
 
     def _features(self, X):
         X3 = validate_sequences(self, X, reset=False)
@@ -392,10 +395,7 @@ class SSMFeatureClassifier(ClassifierMixin, _BaseSSMFeatures):
         -------
         self : SSMFeatureClassifier
         """
-        with warnings.catch_warnings():
-            # A base fallback of TDI is announced once, by the initializer, not per candidate.
-            warnings.simplefilter("once", UserWarning)
-            self._fit(X, y, sample_weight)
+        self._fit(X, y, sample_weight)
         self.classes_ = self.ridge_.classes_
         return self
 
@@ -487,9 +487,14 @@ class SSMFeatureRegressor(RegressorMixin, _BaseSSMFeatures):
         -------
         self : SSMFeatureRegressor
         """
-        with warnings.catch_warnings():
-            warnings.simplefilter("once", UserWarning)
-            return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight)
+
+    def _record_training_features(self, scaled):
+        # A regressor's output is unbounded: a test sequence whose features lie far outside
+        # the training range (Covid3Month's counts span orders of magnitude) would be
+        # extrapolated to R^2 of -100 and below at 14 training sequences. predict clips the
+        # standardized features to what training saw.
+        self.feature_range_ = (scaled.min(axis=0), scaled.max(axis=0))
 
     def predict(self, X):
         """Predicted targets.
