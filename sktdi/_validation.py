@@ -1,10 +1,19 @@
-"""Input validation shared by every estimator: sequences as 2-D or 3-D arrays."""
+"""Input validation shared by every estimator: sequences as 2-D or 3-D arrays, or lists.
+
+Inside sktdi, validated sequences are one float array ``(n, C, L)``: ``L`` is the longest
+sequence's length and every shorter sequence is followed by NaN (its padding), the same in
+every channel. Padding never reaches a valid output (the SSM is causal) and every pooling
+and spectrum reads each sequence over its own steps (:func:`sequence_lengths`).
+"""
 
 import numpy as np
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, validate_data
 
-__all__ = ["as_3d", "check_sequences", "infer_task", "is_classification_target",
+from .core.padding import fill_padding, is_padded, sequence_lengths
+
+__all__ = ["MISSING", "as_3d", "check_sequences", "fill_padding", "infer_task",
+           "is_classification_target", "is_padded", "pad_sequences", "sequence_lengths",
            "validate_sequences"]
 
 # What sktdi computes in: the estimators keep float32 input in float32, spectra use float64.
@@ -36,14 +45,140 @@ def infer_task(y):
     return "classification" if is_classification_target(y) else "regression"
 
 
-def _check_not_ragged(X):
-    if isinstance(X, (list, tuple)) and len(X) > 0:
-        lengths = {np.shape(row) for row in X}
-        if len(lengths) > 1:
+MISSING = ("error", "impute")
+
+
+def _as_list_of_sequences(X):
+    """``X`` as a list when it is a collection of sequences (a list, a tuple, or a 1-D
+    object array of arrays, aeon's layout for unequal lengths); ``None`` otherwise."""
+    if isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1:
+        return list(X)
+    if isinstance(X, (list, tuple)):
+        return list(X)
+    return None
+
+
+def _one_shape(sequences):
+    """Whether every element has one shape (then ``np.asarray`` reads them as an array)."""
+    try:
+        return len({np.shape(item) for item in sequences}) <= 1
+    except ValueError:  # an element that is itself ragged
+        return False
+
+
+def pad_sequences(X, *, name="X"):
+    """A list of sequences of unequal lengths as one array, right-padded with NaN.
+
+    The one place where sktdi reads aeon's layout for unequal lengths: a list of
+    ``(n_channels, length_i)`` arrays, or of 1-D arrays for univariate sequences. Other
+    input (arrays, DataFrames, lists of sequences of one shape) is returned unchanged.
+
+    Parameters
+    ----------
+    X : array-like or list of array-like
+    name : str, default="X"
+        How error messages call ``X``.
+
+    Returns
+    -------
+    X_padded : ndarray of shape (n_samples, max_length) or (n_samples, n_channels, max_length)
+        float64, NaN after the end of every sequence (or ``X`` itself, see above).
+
+    Raises
+    ------
+    ValueError
+        For a list mixing 1-D and 2-D sequences or channel counts, an empty sequence, or
+        values that are not numbers; the message names the first offending sequence.
+
+    Examples
+    --------
+    >>> from sktdi.datasets import pad_sequences
+    >>> pad_sequences([[1.0, 2.0, 3.0], [4.0, 5.0]])
+    array([[ 1.,  2.,  3.],
+           [ 4.,  5., nan]])
+    """
+    sequences = _as_list_of_sequences(X)
+    if sequences is None or _one_shape(sequences):
+        return X
+    arrays = []
+    for i, item in enumerate(sequences):
+        try:
+            array = np.asarray(item, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"Sequence {i} of {name} could not be read as numbers: "
+                             f"{exc}.") from None
+        if array.ndim not in (1, 2):
+            raise ValueError(f"Sequence {i} of {name} has shape {array.shape}: every "
+                             "sequence must be 1-D (length,) or 2-D (n_channels, length).")
+        if array.shape[-1] == 0:
+            raise ValueError(f"Sequence {i} of {name} is empty (length 0).")
+        arrays.append(array)
+    ndims = {array.ndim for array in arrays}
+    if len(ndims) > 1:
+        raise ValueError(f"{name} mixes 1-D and 2-D sequences (sequence 0 is "
+                         f"{arrays[0].ndim}-D); use one form for all of them.")
+    if 2 in ndims:
+        channels = [array.shape[0] for array in arrays]
+        odd = next(i for i, c in enumerate(channels) if c != channels[0]) if len(
+            set(channels)) > 1 else None
+        if odd is not None:
+            raise ValueError(f"{name} mixes channel counts: sequence 0 has {channels[0]} "
+                             f"channels, sequence {odd} has {channels[odd]}.")
+    arrays = [np.atleast_2d(array) for array in arrays]  # (C, L_i)
+    padded = np.full((len(arrays), arrays[0].shape[0], max(a.shape[1] for a in arrays)),
+                     np.nan)
+    for row, array in zip(padded, arrays, strict=True):
+        row[:, :array.shape[1]] = array
+    return padded[:, 0] if 1 in ndims else padded
+
+
+def _read_padding(X3, missing, name):
+    """Padding and missing values of ``(n, C, L)`` sequences, checked.
+
+    Trailing NaN (steps after a sequence's last observed value, in every channel) are
+    padding; a NaN followed by an observed value is missing. ``missing="error"`` raises on
+    the first missing value, ``"impute"`` interpolates it linearly within its channel
+    (holding the nearest value at either end). Columns of padding only are cut off.
+    Returns sequences whose only NaN are their padding, the same in every channel.
+    """
+    nan = np.isnan(X3)
+    if not nan.any():
+        return X3
+    observed = (~nan).any(axis=1)  # (n, L): steps with some channel observed
+    lengths = X3.shape[-1] - np.argmax(observed[:, ::-1], axis=1)
+    lengths[~observed.any(axis=1)] = 0
+    if np.any(lengths == 0):
+        raise ValueError(f"Sequence {int(np.argmin(lengths))} of {name} is empty: it holds "
+                         "only NaN (a sequence needs at least one observed step).")
+    inside = nan & (np.arange(X3.shape[-1]) < lengths[:, None])[:, None, :]  # (n, C, L)
+    if inside.any():
+        if missing != "impute":
+            i, c, t = np.argwhere(inside)[0]
             raise ValueError(
-                "X is ragged: every sequence must have the same shape, got shapes "
-                f"{sorted(lengths)[:4]}. Pad or crop the sequences to one length first."
+                f"{name} contains NaN inside sequence {i} (channel {c}, step {t}), before "
+                f"its last observed step {lengths[i] - 1}: a missing value, not padding "
+                "(only NaN after the last observed step are padding). Pass "
+                "missing='impute' to interpolate missing values."
             )
+        X3 = _impute(X3, inside, lengths, name)
+    return X3[..., :lengths.max()]
+
+
+def _impute(X3, inside, lengths, name):
+    """Linear interpolation of the missing values, channel by channel, within each
+    sequence's own length."""
+    X3 = X3.copy()
+    for i, c in zip(*np.nonzero(inside.any(axis=-1)), strict=True):
+        values = X3[i, c, :lengths[i]]
+        known = np.flatnonzero(~np.isnan(values))
+        if known.size == 0:
+            raise ValueError(
+                f"Channel {c} of sequence {i} of {name} holds no observed value within the "
+                "sequence: there is nothing to interpolate from."
+            )
+        gaps = np.flatnonzero(np.isnan(values))
+        values[gaps] = np.interp(gaps, known, values[known])
+    return X3
 
 
 def validate_sequences(estimator, X, y="no_validation", *, reset, dtype=FLOAT_DTYPES,
@@ -51,45 +186,58 @@ def validate_sequences(estimator, X, y="no_validation", *, reset, dtype=FLOAT_DT
     """``validate_data`` for sequence input, plus the checks that sequences need: the one
     entry point of every estimator and transformer.
 
-    Accepts ``(n_samples, seq_len)`` or ``(n_samples, n_channels, seq_len)``. With
-    ``reset=True`` it records ``n_features_in_`` (scikit-learn's ``X.shape[1]``),
-    ``n_channels_`` and ``seq_len_``; with ``reset=False`` it checks them.
+    Accepts ``(n_samples, seq_len)`` or ``(n_samples, n_channels, seq_len)`` arrays, right
+    padded with NaN where sequences are shorter, and lists of sequences of any lengths
+    (:func:`pad_sequences`). The estimator's ``missing`` parameter (``"error"`` when it has
+    none) says what a NaN inside a sequence is. With ``reset=True`` it records
+    ``n_features_in_`` (scikit-learn's ``X.shape[1]``: the padded length of 2-D input, the
+    channel count of 3-D input and of lists), ``n_channels_`` and ``seq_len_`` (the longest
+    sequence); with ``reset=False`` it checks the channels, and the width of a 2-D array.
 
     Returns what ``validate_data`` returns, with ``X`` always ``(n, C, L)`` of ``dtype``
-    (the first of a tuple unless X already has one of them).
+    (the first of a tuple unless X already has one of them), ``L`` the longest sequence's
+    length and NaN after the end of every shorter one (:func:`sequence_lengths`).
     """
-    _check_not_ragged(X)
     name = type(estimator).__name__
+    missing = getattr(estimator, "missing", "error")
+    is_list = _as_list_of_sequences(X) is not None
+    X = pad_sequences(X)
+    if not reset and is_list:
+        # a list carries its own lengths: any length, in the fitted channel count
+        X = check_array(X, allow_nd=True, dtype=dtype, ensure_all_finite="allow-nan",
+                        input_name="X", **check_params)
+        X3 = _as_channels(X, name)
+        _check_fitted_channels(estimator, X3)
+        return _read_padding(X3, missing, "X")
     if not reset:
         _check_fitted_layout(estimator, X)
     out = validate_data(estimator, X, y, reset=reset, allow_nd=True, dtype=dtype,
-                        ensure_min_features=1, **check_params)
+                        ensure_min_features=1, ensure_all_finite="allow-nan", **check_params)
     X = out[0] if isinstance(out, tuple) else out
-    X3 = _as_channels(X, name)
+    X3 = _read_padding(_as_channels(X, name), missing, "X")
     if reset:
         estimator._input_ndim = X.ndim
         estimator.n_channels_, estimator.seq_len_ = X3.shape[1:]
     else:
-        _check_fitted_layout(estimator, X)  # a list becomes an array only now
-        if X3.shape[2] != estimator.seq_len_:
-            raise ValueError(
-                f"X has sequences of length {X3.shape[2]}, but {name} was fitted on "
-                f"sequences of length {estimator.seq_len_}."
-            )
+        _check_fitted_layout(estimator, X)  # a DataFrame becomes an array only now
+        _check_fitted_channels(estimator, X3)
     return (X3, *out[1:]) if isinstance(out, tuple) else X3
 
 
 def check_sequences(X, *, dtype=np.float64, min_length=1, name="X"):
-    """Check a sequence array outside an estimator (the functions of
-    :mod:`sktdi.spectral`): the same rules and messages as :func:`validate_sequences`.
+    """Check sequences outside an estimator (the functions of :mod:`sktdi.spectral`): the
+    same forms, rules and messages as :func:`validate_sequences`; a NaN inside a sequence
+    is an error.
 
     Returns
     -------
     X3 : ndarray of shape (n_samples, n_channels, seq_len)
+        NaN after the end of sequences shorter than ``seq_len`` (the longest).
     """
-    _check_not_ragged(X)
-    X = check_array(X, allow_nd=True, dtype=dtype, ensure_2d=False, input_name=name)
-    X3 = _as_channels(X, name)
+    X = pad_sequences(X, name=name)
+    X = check_array(X, allow_nd=True, dtype=dtype, ensure_2d=False,
+                    ensure_all_finite="allow-nan", input_name=name)
+    X3 = _read_padding(_as_channels(X, name), "error", name)
     if X3.shape[-1] < min_length:
         raise ValueError(
             f"Sequences of length {X3.shape[-1]} (n_features = {X3.shape[-1]}) are too "
@@ -113,15 +261,23 @@ def _as_channels(X, name):
 
 
 def _check_fitted_layout(estimator, X):
-    """At predict time: the layout (2-D or 3-D) and the shape seen at fit."""
+    """At predict time: the layout (2-D or 3-D array) and the width of a 2-D array."""
     ndim = getattr(X, "ndim", None)
     fitted_ndim = getattr(estimator, "_input_ndim", ndim)
     if ndim in (2, 3) and ndim != fitted_ndim:
         raise ValueError(
             f"X is {ndim}-D but {type(estimator).__name__} was fitted on {fitted_ndim}-D "
-            "input; use the same layout at fit and predict time."
+            "input; use the same layout at fit and predict time (or a list of sequences, "
+            "which either accepts)."
         )
     check_fitted_shape(estimator, X)
+
+
+def _check_fitted_channels(estimator, X3):
+    fitted = getattr(estimator, "n_channels_", X3.shape[1])
+    if X3.shape[1] != fitted:
+        raise ValueError(f"X has sequences of {X3.shape[1]} channels, but "
+                         f"{type(estimator).__name__} was fitted on {fitted} channels.")
 
 
 def check_fitted_shape(estimator, X):

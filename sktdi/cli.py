@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import is_classification_target
+from ._validation import check_sequences, is_classification_target
 from .model_selection import RECORD_COLUMNS
 
 __all__ = ["main", "build_parser", "parse_inits", "load_dataset", "load_problem"]
@@ -473,7 +473,7 @@ def _spectra_figure(models, problem, size, args, path):
     if size < len(y):
         X, _, y, _ = train_test_split(X, y, train_size=size, random_state=args.random_state,
                                       stratify=y if is_classification_target(y) else None)
-    L = X.shape[-1]
+    L = check_sequences(X).shape[-1]  # the longest sequence: the task spectrum's grid
     spectra = {}
     for label, model in models.items():
         fitted = clone(model).fit(X, y)

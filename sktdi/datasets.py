@@ -21,7 +21,10 @@ from scipy import signal
 from sklearn.datasets import load_digits
 from sklearn.utils import Bunch, check_random_state
 
-__all__ = ["load_digits_sequences", "make_spectral_task", "load_ucr", "load_sequences"]
+from ._validation import pad_sequences
+
+__all__ = ["load_digits_sequences", "make_spectral_task", "load_ucr", "load_sequences",
+           "pad_sequences"]
 
 # Number of sinusoids that make up one narrow-band component / one regression template.
 _N_SINES = 3
@@ -310,14 +313,15 @@ def load_ucr(name, *, split=None, return_X_y=True):
     problems inside its package, which load offline; with aeon 1.6 these are ACSF1,
     ArrowHead, BasicMotions (multivariate), CardanoSentiment (regression, multivariate),
     Covid3Month (regression), Covid3Month_disc, GunPoint, ItalyPowerDemand, JapaneseVowels
-    (multivariate, equal-length version), OSULeaf, PickupGestureWiimoteZ (equal-length
-    version) and UnitTest. Other names are passed on to aeon, which reads its local cache or
-    downloads them from the archive when a network is available.
+    (multivariate, unequal lengths), OSULeaf, PickupGestureWiimoteZ (unequal lengths) and
+    UnitTest. Other names are passed on to aeon, which reads its local cache or downloads
+    them from the archive when a network is available.
 
     Classification problems are loaded with ``aeon.datasets.load_classification``;
     regression problems (e.g. Covid3Month) with ``aeon.datasets.load_regression``, in
-    which case ``y`` holds float targets. For problems with unequal-length series the
-    archive's equal-length (``_eq``) version is loaded when there is one.
+    which case ``y`` holds float targets. Problems whose series have unequal lengths come
+    as aeon gives them, a list with one array per series, which every sktdi estimator
+    accepts (:func:`pad_sequences` makes it one NaN-padded array).
 
     Parameters
     ----------
@@ -332,8 +336,9 @@ def load_ucr(name, *, split=None, return_X_y=True):
 
     Returns
     -------
-    X : ndarray of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
-        float64; univariate problems are squeezed to 2-D.
+    X : ndarray of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len), or list
+        float64; univariate problems are squeezed to 2-D. Unequal lengths give a list of
+        ``(n_channels, length_i)`` arrays, or of 1-D arrays for a univariate problem.
     y : ndarray of shape (n_samples,)
         Class labels as aeon gives them (strings), or float64 regression targets.
 
@@ -351,6 +356,9 @@ def load_ucr(name, *, split=None, return_X_y=True):
     >>> X, y = load_ucr("GunPoint", split="train")  # needs: pip install 'sktdi[data]'
     >>> X.shape, y.shape
     ((50, 150), (50,))
+    >>> X, y = load_ucr("PickupGestureWiimoteZ", split="train")  # unequal lengths
+    >>> type(X).__name__, len(X), X[0].ndim, min(len(x) for x in X), max(len(x) for x in X)
+    ('list', 50, 1, 29, 361)
     """
     if split is not None and (
         not isinstance(split, str) or split.lower() not in ("train", "test")
@@ -377,13 +385,13 @@ def load_ucr(name, *, split=None, return_X_y=True):
     task = "classification"
     try:
         X, y, meta = aeon_datasets.load_classification(
-            canonical, split=split, return_metadata=True, load_equal_length=True
+            canonical, split=split, return_metadata=True, load_equal_length=False
         )
     except ValueError as exc_cls:
         # aeon refuses regression problems in load_classification; try load_regression.
         try:
             X, y, meta = aeon_datasets.load_regression(
-                canonical, split=split, return_metadata=True, load_equal_length=True
+                canonical, split=split, return_metadata=True, load_equal_length=False
             )
             task = "regression"
         except (ValueError, OSError, KeyError, RuntimeError) as exc_reg:
@@ -391,14 +399,7 @@ def load_ucr(name, *, split=None, return_X_y=True):
     except (OSError, KeyError, RuntimeError) as exc:
         raise _fail(exc) from exc
 
-    if not isinstance(X, np.ndarray):
-        raise ValueError(
-            f"UCR/UEA problem {name!r} has unequal-length series and no equal-length "
-            "version; sktdi needs sequences of one length."
-        )
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim == 3 and X.shape[1] == 1:
-        X = X[:, 0, :]
+    X = _as_sktdi_layout(X)
     y = np.asarray(y, dtype=np.float64) if task == "regression" else np.asarray(y)
     if return_X_y:
         return X, y
@@ -408,6 +409,16 @@ def load_ucr(name, *, split=None, return_X_y=True):
     return Bunch(
         data=X, target=y, target_names=target_names, task=task, name=canonical, split=split
     )
+
+
+def _as_sktdi_layout(X):
+    """aeon's collection (a 3-D array, or a list of ``(C, L_i)`` arrays for unequal
+    lengths) in float64, univariate series squeezed to 1-D."""
+    if isinstance(X, np.ndarray) or len({x.shape for x in X}) == 1:
+        X = np.asarray(X, dtype=np.float64)
+        return X[:, 0, :] if X.ndim == 3 and X.shape[1] == 1 else X
+    X = [np.asarray(x, dtype=np.float64) for x in X]
+    return [x[0] for x in X] if X[0].shape[0] == 1 else X
 
 
 # --------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import HasMethods, Interval, StrOptions, _check_sample_weight, _fit_context
-from ._validation import validate_sequences
+from ._validation import MISSING, validate_sequences
 from .core import (
     INIT_NAMES,
     DiagonalSSM,
@@ -34,6 +34,7 @@ from .core import (
     parse_pooling,
     view_standardization,
 )
+from .core.padding import padding_and_lengths
 from .initializer import align_deeper_layers, initial_layer_params
 from .selection import (
     auto_candidates,
@@ -102,6 +103,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
         "dtype": [StrOptions(set(_DTYPES))],
+        "missing": [StrOptions(set(MISSING))],
     }
 
     def __init__(
@@ -112,6 +114,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         learning_rate_init=3e-3, ssm_learning_rate=1e-3, max_iter=200, shuffle=True,
         random_state=None, tol=1e-3, verbose=False, warm_start=False, early_stopping=False,
         validation_fraction=0.1, n_iter_no_change=10, device="auto", dtype="float32",
+        missing="error",
     ):
         self.init = init
         self.n_states = n_states
@@ -139,6 +142,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         self.n_iter_no_change = n_iter_no_change
         self.device = device
         self.dtype = dtype
+        self.missing = missing
 
     # ----------------------------------------------------------------- subclass hooks
     @abstractmethod
@@ -291,7 +295,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         )
         sample_weight = self._validate_sample_weight(sample_weight, X3)
         y = self._validate_targets(y, reset=first_pass, sample_weight=sample_weight)
-        if X3.size and np.abs(X3).max() > torch.finfo(_DTYPES[self.dtype]).max:
+        if X3.size and np.nanmax(np.abs(X3)) > torch.finfo(_DTYPES[self.dtype]).max:
             raise ValueError(f"X has values too large for dtype={self.dtype!r} (they would "
                              "overflow to inf); rescale X or use dtype='float64'.")
         if first_pass:
@@ -343,7 +347,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
 
     def _train(self, X3, y, sample_weight, X_val, y_val, n_epochs, incremental):
         X_t, y_t, w_t = self._training_tensors(X3, y, sample_weight)
-        batch_size = self._batch_size(X_t.shape[0])
+        batch_size = self._batch_size(y_t.shape[0])
         best_state = None
         seed = self._random_state.randint(_SEED_MAX)
         devices = [self.device_] if self.device_.type == "cuda" else []
@@ -352,7 +356,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
             for _ in range(n_epochs):
                 start = time.perf_counter()
                 loss = self._run_epoch(X_t, y_t, w_t, batch_size)
-                self._record_epoch(loss, X_t.shape[0], start)
+                self._record_epoch(loss, y_t.shape[0], start)
                 improved = self._update_no_improvement(X_val, y_val)
                 if improved and self.early_stopping:
                     best_state = copy.deepcopy(self.model_.state_dict())
@@ -368,9 +372,12 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
             self.model_.load_state_dict(best_state)
 
     def _training_tensors(self, X3, y, sample_weight):
-        """``X``, ``y`` and the weights on the training device, moved once, not per batch."""
+        """``(X, lengths)``, ``y`` and the weights on the training device, moved once, not
+        per batch; ``lengths`` is None unless some sequences are padded."""
         dtype = _DTYPES[self.dtype]
-        X_t = torch.tensor(X3, dtype=dtype, device=self.device_)
+        X3, lengths = padding_and_lengths(X3)
+        X_t = (torch.tensor(X3, dtype=dtype, device=self.device_),
+               None if lengths is None else torch.as_tensor(lengths, device=self.device_))
         # Mean-1 weights: a batch's loss is sum(w * loss) / batch size, so unit weights give
         # the plain mean and a batch of zero weights gives 0, not 0 / 0.
         w_t = (None if sample_weight is None else torch.tensor(
@@ -380,7 +387,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
     def _run_epoch(self, X_t, y_t, w_t, batch_size):
         """One pass over the (shuffled) batches; the mean loss. Restores the parameters of
         the epoch's start and raises on a non-finite loss or unstable parameters."""
-        n_samples = X_t.shape[0]
+        n_samples = y_t.shape[0]
         self.model_.train()
         order = self._random_state.permutation(n_samples) if self.shuffle else np.arange(
             n_samples)
@@ -389,7 +396,8 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         last_good = self._finite_snapshot()
         for begin in range(0, n_samples, batch_size):
             index = order[begin:begin + batch_size]
-            batch_loss = self._step(X_t[index], y_t[index], None if w_t is None else w_t[index])
+            batch_loss = self._step(_rows(X_t, index), y_t[index],
+                                    None if w_t is None else w_t[index])
             if not np.isfinite(batch_loss):
                 self._restore_after_overflow(last_good, f"loss {batch_loss}")
             epoch_loss += batch_loss * len(index)
@@ -434,7 +442,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
 
     def _step(self, X_batch, y_batch, w_batch=None):
         self._optimizer.zero_grad(set_to_none=True)
-        losses = self._loss(self.model_(X_batch), y_batch)  # (batch,)
+        losses = self._loss(self.model_(*X_batch), y_batch)  # (batch,)
         loss = losses.mean() if w_batch is None else (w_batch * losses).mean()
         loss.backward()
         self._optimizer.step()
@@ -468,11 +476,17 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         device = parameter.device
         outputs = []
         rows = _predict_batch_rows(model, U.shape[-1])
+        U, lengths = padding_and_lengths(U)
+        if lengths is not None:
+            lengths = torch.as_tensor(lengths, device=device)
         with torch.no_grad():
             for begin in range(0, U.shape[0], rows):
-                batch = torch.tensor(U[begin:begin + rows], dtype=torch.float64,
-                                     device=device)
-                outputs.append((model(batch) if head else model.features(batch)).cpu().numpy())
+                batch = _rows((torch.tensor(U[begin:begin + rows], dtype=torch.float64,
+                                            device=device),
+                               None if lengths is None else lengths[begin:begin + rows]),
+                              slice(None))
+                outputs.append((model(*batch) if head else model.features(*batch))
+                               .cpu().numpy())
         return np.concatenate(outputs, axis=0)
 
     def _validated_outputs(self, X):
@@ -587,6 +601,11 @@ _SHARED_PARAMS_DOC = """
     dtype : {"float32", "float64"}, default="float32"
         Precision of the network. float32 is twice as fast on the CPU and is what the
         S4 code bases train in; float64 is there where exactness matters.
+    missing : {"error", "impute"}, default="error"
+        What a NaN inside a sequence (one followed by observed values) is: an error naming
+        the sequence and step, or a missing value to interpolate linearly within its
+        channel. NaN after a sequence's last observed step are always its padding (see
+        :ref:`input-layout`).
 """
 
 _SHARED_ATTRS_DOC = """
@@ -960,6 +979,16 @@ class SSMRegressor(RegressorMixin, _BaseSSM):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _rows(inputs, index):
+    """Rows ``index`` of the network's inputs ``(X, lengths)``, cut to their longest
+    sequence (the steps after it are padding only)."""
+    X, lengths = inputs
+    if lengths is None:
+        return X[index], None
+    lengths = lengths[index]
+    return X[index][..., :int(lengths.max())], lengths
 
 
 def _predict_batch_rows(model, seq_len):

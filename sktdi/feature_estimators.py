@@ -19,7 +19,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import HasMethods, Interval, StrOptions, _check_sample_weight, _fit_context
-from ._validation import validate_sequences
+from ._validation import MISSING, validate_sequences
 from .core import DEFAULT_STATISTICS, INIT_NAMES, STATISTICS, SSMFeatureMap, make_params
 from .initializer import SpectralInitializer
 from .selection import (
@@ -94,13 +94,14 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
         "cv": ["cv_object"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "missing": [StrOptions(set(MISSING))],
     }
 
     def __init__(
         self, init="tdi", *, base="S4D-LegS", n_states=16, d_model=256, init_options=None,
         discretization="zoh", time_scales="auto", differences=True, normalize=False,
         statistics=DEFAULT_STATISTICS, n_biases=5, alphas=None, cv=None, random_state=None,
-        verbose=False,
+        verbose=False, missing="error",
     ):
         self.init = init
         self.base = base
@@ -117,6 +118,7 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
         self.cv = cv
         self.random_state = random_state
         self.verbose = verbose
+        self.missing = missing
 
     # ------------------------------------------------------------------ subclass hooks
     @abstractmethod
@@ -289,6 +291,11 @@ _SHARED_PARAMS_DOC = """
         Seeds the bank (``C``, ``D``, ``dt``). The same integer gives identical results.
     verbose : bool, default=False
         Print every evaluated bank's size, leave-one-out score and the time so far.
+    missing : {"error", "impute"}, default="error"
+        What a NaN inside a sequence (one followed by observed values) is: an error naming
+        the sequence and step, or a missing value to interpolate linearly within its
+        channel. NaN after a sequence's last observed step are always its padding (see
+        :ref:`input-layout`).
 """
 
 _SHARED_ATTRS_DOC = """

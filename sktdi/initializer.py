@@ -30,7 +30,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
-from ._validation import validate_sequences
+from ._validation import MISSING, validate_sequences
 from .core import (
     DEFAULT_STATISTICS,
     INIT_NAMES,
@@ -45,6 +45,7 @@ from .core import (
     matching_loss,
     power_spectrum,
 )
+from .core.padding import padding_and_lengths
 from .spectral import (
     MIN_SPECTRUM_LENGTH,
     SPECTRUM_KINDS,
@@ -268,6 +269,11 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         Biases per channel of the per-bias statistics.
     random_state : int, RandomState instance or None, default=None
         Seeds the base initialization.
+    missing : {"error", "impute"}, default="error"
+        What a NaN inside a sequence (one followed by observed values) is: an error naming
+        the sequence and step, or a missing value to interpolate linearly within its
+        channel. NaN after a sequence's last observed step are always its padding (see
+        :ref:`input-layout`).
 
     Attributes
     ----------
@@ -348,6 +354,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         "features": [StrOptions({"pooled", "power", "mean"}), tuple, list],
         "n_biases": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
+        "missing": [StrOptions(set(MISSING))],
     }
 
     def __init__(
@@ -356,6 +363,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         smoothing=3, shrinkage="auto", prior_samples=4, method="quantile", fit_real=False,
         fit_magnitude=False, max_iter=100, tol=1e-6, learning_rate=0.05, keep_base=0.0,
         differences=False, normalize=False, features="pooled", n_biases=5, random_state=None,
+        missing="error",
     ):
         self.base = base
         self.n_states = n_states
@@ -381,6 +389,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         self.features = features
         self.n_biases = n_biases
         self.random_state = random_state
+        self.missing = missing
 
     def base_params(self):
         """The (seeded) base initialization this initializer starts from.
@@ -517,7 +526,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
 
     def _why_zero(self, views):
         """Why an estimated spectrum is zero everywhere."""
-        if np.all(views == views[:, :, :1]):
+        if np.all((views == views[:, :, :1]) | np.isnan(views)):  # NaN: the padding
             return "the task spectrum is zero (constant or all-zero sequences)"
         if self.spectrum_kind_ == "discriminative":
             return ("no frequency shows a difference in power between the targets above "
@@ -684,15 +693,20 @@ def align_deeper_layers(network, first, U, y, rng, n_samples=_ALIGN_SAMPLES):
     """
     parameter = next(network.parameters())
     rows = rng.permutation(U.shape[0])[:n_samples]
+    inputs, lengths = padding_and_lengths(U[rows])
+    padding = None if lengths is None else np.arange(U.shape[-1]) >= lengths[:, None, None]
     initializers = []
     with torch.no_grad():
-        z = network.encode(torch.tensor(U[rows], dtype=parameter.dtype, device=parameter.device))
+        z = network.encode(torch.tensor(inputs, dtype=parameter.dtype, device=parameter.device))
         for block, next_block in zip(network.blocks[:-1], network.blocks[1:], strict=True):
             z = block(z)  # (B, H, L): what the next block sees at initialization
             initializer = clone(first).set_params(
                 differences=False, features="mean",  # activations, not input views
                 random_state=rng.randint(_SEED_MAX))
-            initializer.fit(z.double().cpu().numpy(), y[rows])
+            activations = z.double().cpu().numpy()
+            if padding is not None:  # the activations of the padding are padding again
+                activations = np.where(padding, np.nan, activations)
+            initializer.fit(activations, y[rows])
             next_block.ssm.set_params(initializer.params_)
             initializers.append(initializer)
     return initializers

@@ -13,7 +13,9 @@ command line and a Python study compare the same things:
   :class:`~sklearn.linear_model.RidgeCV` on the standardized raw values), ``minirocket``
   (aeon's ``MiniRocketClassifier`` / ``MiniRocketRegressor``; ``pip install
   'sktdi[data]'``), ``mlp`` (:class:`~sklearn.neural_network.MLPClassifier` /
-  :class:`~sklearn.neural_network.MLPRegressor` on the standardized raw values);
+  :class:`~sklearn.neural_network.MLPRegressor` on the standardized raw values). They
+  need sequences of one length: shorter sequences are zero-padded after their end to
+  the longest training sequence, longer ones cut to it (as aeon's ``Padder`` does);
 * any estimator as ``module:Class``, optionally followed by its parameters as a JSON
   object: ``sklearn.ensemble:RandomForestClassifier{"n_estimators": 200}``.
 
@@ -26,6 +28,10 @@ import json
 import re
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import pad_sequences
 
 __all__ = ["BASELINE_NAMES", "is_baseline", "make_models", "parse_model_list"]
 
@@ -180,11 +186,49 @@ def _ssm_init(spec):
     return None
 
 
+class _EqualLength(TransformerMixin, BaseEstimator):
+    """Sequences of any lengths as one ``(n, C, L)`` array of the training length ``L``.
+
+    For the baselines that need one length (ridge on the raw values, aeon's MiniRocket):
+    ``fit`` records the longest training sequence; ``transform`` pads shorter sequences
+    with zeros after their end and cuts longer ones to ``L``, as aeon's ``Padder`` does.
+    Equal-length input of the training length passes unchanged (as 3-D). Accepts every
+    form the sktdi estimators accept (:func:`sktdi.datasets.pad_sequences`).
+
+    Attributes
+    ----------
+    length_ : int
+        The longest training sequence.
+
+    Examples
+    --------
+    >>> from sktdi.models import _EqualLength
+    >>> _EqualLength().fit([[1.0, 2.0, 3.0], [4.0]]).transform([[5.0, 6.0]])
+    array([[[5., 6., 0.]]])
+    """
+
+    def fit(self, X, y=None):
+        """Record the longest training sequence."""
+        self.length_ = _as_padded_3d(X).shape[-1]
+        return self
+
+    def transform(self, X):
+        """Pad with zeros or cut every sequence to ``length_``: (n, C, length_)."""
+        check_is_fitted(self, "length_")
+        X3 = np.nan_to_num(_as_padded_3d(X), nan=0.0)[..., :self.length_]
+        return np.pad(X3, ((0, 0), (0, 0), (0, self.length_ - X3.shape[-1])))
+
+
+def _as_padded_3d(X):
+    X = np.asarray(pad_sequences(X), dtype=np.float64)
+    return X[:, None, :] if X.ndim == 2 else X
+
+
 def _raw_values():
-    """Sequences flattened to one row per sequence, as a pipeline step."""
+    """Sequences of one length flattened to one row per sequence, as pipeline steps."""
     from sklearn.preprocessing import FunctionTransformer
 
-    return FunctionTransformer(_flatten)
+    return _EqualLength(), FunctionTransformer(_flatten)
 
 
 def _flatten(X):
@@ -203,19 +247,21 @@ def _baseline(name, classification, seed):
 
         ridge = (RidgeClassifierCV if classification else RidgeCV)(
             alphas=np.asarray(DEFAULT_ALPHAS))
-        return make_pipeline(_raw_values(), StandardScaler(), ridge)
+        return make_pipeline(*_raw_values(), StandardScaler(), ridge)
     if name == "mlp":
         from sklearn.neural_network import MLPClassifier, MLPRegressor
 
         mlp = (MLPClassifier if classification else MLPRegressor)(max_iter=500,
                                                                    random_state=seed)
-        return make_pipeline(_raw_values(), StandardScaler(), mlp)
+        return make_pipeline(*_raw_values(), StandardScaler(), mlp)
     try:  # minirocket
         from aeon.classification.convolution_based import MiniRocketClassifier
         from aeon.regression.convolution_based import MiniRocketRegressor
     except ImportError as exc:
         raise ImportError(_AEON_MISSING) from exc
-    return (MiniRocketClassifier if classification else MiniRocketRegressor)(random_state=seed)
+    minirocket = (MiniRocketClassifier if classification else MiniRocketRegressor)
+    # aeon's MiniRocket needs one length: unequal lengths are zero-padded to the longest
+    return make_pipeline(_EqualLength(), minirocket(random_state=seed))
 
 
 def _imported_estimator(spec):

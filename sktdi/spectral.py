@@ -21,6 +21,7 @@ from .core import (
     power_spectrum,
     vandermonde_kernel,
 )
+from .core.padding import fill_padding, is_padded, sequence_lengths
 
 __all__ = [
     "SPECTRUM_KINDS",
@@ -142,32 +143,52 @@ def _discrete(params, L):
 
 
 # ------------------------------------------------------------------------- task spectra
-def _periodograms(Xc, method, nperseg):
-    """Per-sequence power ``|U_j|^2 / L`` on the real-FFT grid: (n, C, L//2+1)."""
+def _periodograms(Xc, method, nperseg, lengths=None):
+    """Per-sequence power ``|U_j|^2 / L`` on the real-FFT grid: (n, C, L//2+1).
+
+    With ``lengths``, sequence ``i`` holds its ``lengths[i]`` first steps (zeros after
+    them), and its power is estimated over those steps and read on the same ``L``-point
+    grid: the periodogram is evaluated there exactly (the DFT of the zero-padded
+    sequence), Welch's average is interpolated onto it like every Welch estimate.
+    """
     L = Xc.shape[-1]
-    if method == "periodogram":
-        _, P = signal.periodogram(Xc, window="boxcar", detrend=False,
-                                  return_onesided=False, scaling="density", axis=-1)
-        return P[..., : L // 2 + 1]
-    if method == "welch":
-        segment = min(L, nperseg or max(MIN_SPECTRUM_LENGTH, L // 4))
-        freqs, P = signal.welch(Xc, nperseg=segment, detrend=False,
-                                return_onesided=False, scaling="density", axis=-1)
-        order = np.argsort(freqs)
-        freqs, P = freqs[order], P[..., order]
-        if freqs[0] == -0.5:  # the two-sided grid is periodic: -0.5 is +0.5 again
-            freqs, P = np.append(freqs, 0.5), np.concatenate([P, P[..., :1]], axis=-1)
-        else:  # odd segments end short of +-0.5: continue the grid across the wrap
-            freqs = np.concatenate([freqs[-1:] - 1.0, freqs, freqs[:1] + 1.0])
-            P = np.concatenate([P[..., -1:], P, P[..., :1]], axis=-1)
-        # Welch's grid is coarser: interpolate linearly onto the L-point grid, all
-        # spectra at once (np.interp row by row would do the same).
-        grid = frequency_grid(L) / (2 * np.pi)  # cycles per sample, 0 .. 0.5
-        upper = np.searchsorted(freqs, grid).clip(1, freqs.size - 1)
-        lower = upper - 1
-        weight = (grid - freqs[lower]) / (freqs[upper] - freqs[lower])
-        return P[..., lower] * (1.0 - weight) + P[..., upper] * weight
-    raise ValueError(f"Unknown method {method!r}; expected 'periodogram' or 'welch'.")
+    if lengths is None:
+        if method == "periodogram":
+            _, P = signal.periodogram(Xc, window="boxcar", detrend=False,
+                                      return_onesided=False, scaling="density", axis=-1)
+            return P[..., : L // 2 + 1]
+        return _welch_on_grid(Xc, nperseg, L)
+    power = np.empty(Xc.shape[:2] + (L // 2 + 1,))
+    for length in np.unique(lengths):  # sequences of one length at a time
+        rows = lengths == length
+        own = Xc[rows][..., :length]
+        if method == "periodogram" or length < MIN_SPECTRUM_LENGTH:
+            power[rows] = np.abs(np.fft.rfft(own, n=L, axis=-1)) ** 2 / length
+        else:
+            power[rows] = _welch_on_grid(own, nperseg, L)
+    return power
+
+
+def _welch_on_grid(Xc, nperseg, L):
+    """Welch's power estimate of ``Xc`` (n, C, l), segments of ``nperseg`` (default
+    ``l // 4``) steps, interpolated onto the ``L``-point real-FFT grid."""
+    segment = min(Xc.shape[-1], nperseg or max(MIN_SPECTRUM_LENGTH, Xc.shape[-1] // 4))
+    freqs, P = signal.welch(Xc, nperseg=segment, detrend=False,
+                            return_onesided=False, scaling="density", axis=-1)
+    order = np.argsort(freqs)
+    freqs, P = freqs[order], P[..., order]
+    if freqs[0] == -0.5:  # the two-sided grid is periodic: -0.5 is +0.5 again
+        freqs, P = np.append(freqs, 0.5), np.concatenate([P, P[..., :1]], axis=-1)
+    else:  # odd segments end short of +-0.5: continue the grid across the wrap
+        freqs = np.concatenate([freqs[-1:] - 1.0, freqs, freqs[:1] + 1.0])
+        P = np.concatenate([P[..., -1:], P, P[..., :1]], axis=-1)
+    # Welch's grid is coarser: interpolate linearly onto the L-point grid, all
+    # spectra at once (np.interp row by row would do the same).
+    grid = frequency_grid(L) / (2 * np.pi)  # cycles per sample, 0 .. 0.5
+    upper = np.searchsorted(freqs, grid).clip(1, freqs.size - 1)
+    lower = upper - 1
+    weight = (grid - freqs[lower]) / (freqs[upper] - freqs[lower])
+    return P[..., lower] * (1.0 - weight) + P[..., upper] * weight
 
 
 def _weighted_mean(values, weights):
@@ -203,12 +224,27 @@ def _check_weights(sample_weight, n):
     return weights
 
 
-def _cross_spectrum(Xc, Y, weights=None):
-    """``sum_c |E[(y_c - mean) conj(U_j)]|^2``, (C, F)."""
+def _cross_spectrum(Xc, Y, weights=None, lengths=None):
+    """``sum_c |E[(y_c - mean) conj(U_j)]|^2 / L``, (C, F); with ``lengths``, every
+    sequence's DFT (zero-padded to the grid) is scaled by its own ``1 / sqrt(L_i)``."""
     U = np.fft.rfft(Xc, axis=-1)  # (n, C, F)
+    if lengths is not None:
+        U = U / np.sqrt(lengths)[:, None, None]
     w = np.ones(len(Xc)) if weights is None else weights
     cross = np.einsum("n,nk,ncf->kcf", w, Y, np.conj(U)) / w.sum()  # (K, C, F)
-    return np.sum(np.abs(cross) ** 2, axis=0) / Xc.shape[-1]
+    return np.sum(np.abs(cross) ** 2, axis=0) / (Xc.shape[-1] if lengths is None else 1)
+
+
+def _centred(X, weights, lengths):
+    """Sequences minus the (weighted) mean sequence; with ``lengths``, the mean of every
+    step is over the sequences that reach it, and the padding becomes 0."""
+    if lengths is None:
+        return X - _weighted_mean(X, weights)
+    w = np.ones(len(X)) if weights is None else weights
+    present = np.arange(X.shape[-1]) < lengths[:, None]  # (n, L)
+    filled = fill_padding(X)
+    mean = np.einsum("n,ncl->cl", w, filled) / np.maximum(w @ present, 1e-300)
+    return np.where(present[:, None, :], filled - mean, 0.0)
 
 
 def _fisher_ratio(log_power, Y, weights=None):
@@ -311,9 +347,18 @@ def task_power_spectrum(
     Multichannel input gives one spectrum per channel; they are summed (the model's input
     encoder mixes channels, so the SSM sees their total) unless ``per_channel=True``.
 
+    Sequences of unequal lengths (a list, or arrays right-padded with NaN) give one
+    spectrum on the grid of the longest, ``L``: every sequence's power is estimated over
+    its own steps and read at the same frequencies (the periodogram exactly, as the DFT
+    of the zero-padded sequence; Welch's estimate by interpolation), the mean sequence
+    of every step is over the sequences that reach it, and ``"cross"`` scales every
+    sequence's DFT by ``1 / sqrt(L_i)`` instead of the common ``1 / sqrt(L)``.
+
     Parameters
     ----------
-    X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
+    X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len), or list
+        Sequences; a list of sequences of any lengths (1-D or ``(n_channels, length)``),
+        or arrays right-padded with NaN.
     y : array-like of shape (n_samples,) or (n_samples, n_targets), default=None
         Required for every kind but ``"input"``.
     kind : {"input", "cross", "discriminative", "auto"}, default="auto"
@@ -348,9 +393,12 @@ def task_power_spectrum(
     """
     if kind not in SPECTRUM_KINDS:
         raise ValueError(f"Unknown spectrum kind {kind!r}; expected one of {SPECTRUM_KINDS}.")
+    if method not in ("periodogram", "welch"):
+        raise ValueError(f"Unknown method {method!r}; expected 'periodogram' or 'welch'.")
     X = check_sequences(X, min_length=MIN_SPECTRUM_LENGTH)
     weights = None if sample_weight is None else _check_weights(sample_weight, X.shape[0])
-    Xc = X - _weighted_mean(X, weights)
+    lengths = sequence_lengths(X) if is_padded(X) else None
+    Xc = _centred(X, weights, lengths)
     if kind != "input":
         if y is None:
             raise ValueError(f"The {kind!r} task spectrum needs y; pass y or use 'input'.")
@@ -361,15 +409,17 @@ def task_power_spectrum(
         Y = _targets_matrix(y, X.shape[0], task, weights)
 
     if kind == "input":
-        S = _weighted_mean(_periodograms(Xc, method, nperseg), weights)
+        S = _weighted_mean(_periodograms(Xc, method, nperseg, lengths), weights)
     elif kind == "cross":
-        S = _cross_spectrum(Xc, Y, weights)
+        S = _cross_spectrum(Xc, Y, weights, lengths)
     else:
         # Every sequence minus its own mean, not the mean sequence: the Fisher ratio
         # compares per-sequence powers, and with few sequences the mean sequence is mostly
         # other sequences' noise (at 2 per class it cut the band's share of the spectrum
         # from 0.57 to 0.42 on the high-band task).
-        power = _periodograms(X - X.mean(axis=-1, keepdims=True), method, nperseg)
+        own_mean = np.mean if lengths is None else np.nanmean
+        power = _periodograms(fill_padding(X - own_mean(X, axis=-1, keepdims=True)),
+                              method, nperseg, lengths)
         floor = 1e-12 * max(float(power.max()), 1e-300)
         S = _fisher_ratio(np.log(power + floor), Y, weights)
     S = np.maximum(smooth_spectrum(S, smoothing), 0.0)  # the moving average rounds below 0
@@ -420,11 +470,14 @@ def induced_kernel_spectrum(params, X):
     to stationary; they disagree when the kernel is still large at lag ``L``
     (Toeplitz and circulant matrices then differ in their edges), which is worth seeing.
 
+    The theorem is about one input covariance ``Sigma`` of ``L x L``: it needs
+    univariate sequences of one length, with no padding.
+
     Parameters
     ----------
     params : SSMParams
     X : array-like of shape (n_samples, L)
-        Univariate input sequences.
+        Univariate input sequences, all of length ``L`` (no NaN).
 
     Returns
     -------
@@ -434,6 +487,10 @@ def induced_kernel_spectrum(params, X):
     if X3.shape[1] != 1 or np.ndim(X) != 2:
         raise ValueError(f"induced_kernel_spectrum needs 2-D X (n, L), got shape "
                          f"{np.shape(X)}.")
+    if is_padded(X3) or X3.shape[-1] != np.shape(X)[1]:
+        raise ValueError("induced_kernel_spectrum needs sequences of one length: the "
+                         "theorem compares spectra of one L x L input covariance. Crop "
+                         "the sequences to a common length first.")
     X = X3[:, 0]
     n, L = X.shape
     Xc = X - X.mean(axis=0)

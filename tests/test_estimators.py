@@ -91,8 +91,8 @@ def test_three_d_multichannel_input(sine_task):
     assert clf.predict(X3).shape == (len(y),)
     with pytest.raises(ValueError, match="3 features"):
         clf.predict(np.concatenate([X3, X3[:, :1]], axis=1))
-    with pytest.raises(ValueError, match="length 40"):
-        clf.predict(X3[:, :, :40])
+    # 3-D input fixes the channels, not the length: a causal model reads any length
+    assert clf.predict(X3[:, :, :40]).shape == (len(y),)
     with pytest.raises(ValueError, match="fitted on 3-D"):
         clf.predict(X)
 
@@ -226,7 +226,10 @@ GOOD_Y = np.repeat([0, 1], 5)
     (np.empty((10, 2, 0)), GOOD_Y, "zero-length"),
     (GOOD_X[0], GOOD_Y[:1], "Expected 2D array"),
     (GOOD_X.reshape(10, 2, 2, 4), GOOD_Y, "4-D"),
-    ([[1.0, 2.0], [1.0, 2.0, 3.0]], [0, 1], "ragged"),
+    ([np.ones((1, 5)), np.ones((2, 6))], [0, 1], "mixes channel counts"),
+    ([[1.0, 2.0], []], [0, 1], "empty"),
+    ([np.ones(5), np.ones((1, 6))], [0, 1], "mixes 1-D and 2-D"),
+    ([["a", "b"], ["c"]], [0, 1], "could not be read as numbers"),
     (np.full((10, 16), "a"), GOOD_Y, "string|convert"),
     (GOOD_X, GOOD_Y[:-1], "inconsistent numbers of samples"),
     (GOOD_X, np.zeros(10), "1 class"),
@@ -369,7 +372,8 @@ def test_prediction_batches_are_bounded_by_bytes(monkeypatch):
 
     seen, forward = [], SSMNetwork.forward
     monkeypatch.setattr(SSMNetwork, "forward",
-                        lambda self, x: (seen.append(tuple(x.shape)), forward(self, x))[1])
+                        lambda self, x, lengths=None: (seen.append(tuple(x.shape)),
+                                                       forward(self, x, lengths))[1])
     proba = clf.predict_proba(X)
     assert max(shape[0] for shape in seen) == 7 and sum(s[0] for s in seen) == 40
     monkeypatch.undo()

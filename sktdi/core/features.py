@@ -30,6 +30,7 @@ import torch
 
 from .conv import chunked_ssm_conv_encoded
 from .kernel import discretize
+from .padding import fill_padding, is_padded, padding_and_lengths, sequence_lengths, step_mask
 
 __all__ = [
     "DEFAULT_STATISTICS", "STATISTICS", "SSMFeatureMap", "bias_levels", "input_views",
@@ -63,9 +64,10 @@ def input_views(X3, differences, normalize=False):
     scale by orders of magnitude (counts, sales), where one global scale lets the largest
     sequences dominate; it discards each sequence's level and scale.
     """
-    if normalize:
-        scale = X3.std(axis=-1, keepdims=True)
-        X3 = (X3 - X3.mean(axis=-1, keepdims=True)) / np.where(scale > 0, scale, 1.0)
+    if normalize:  # over each sequence's own steps (NaN padding stays NaN)
+        mean, std = ((np.nanmean, np.nanstd) if is_padded(X3) else (np.mean, np.std))
+        scale = std(X3, axis=-1, keepdims=True)
+        X3 = (X3 - mean(X3, axis=-1, keepdims=True)) / np.where(scale > 0, scale, 1.0)
     if not differences:
         return X3
     diff = np.diff(X3, axis=-1, prepend=X3[..., :1])
@@ -74,7 +76,8 @@ def input_views(X3, differences, normalize=False):
 
 def view_standardization(views, weights=None):
     """Mean and standard deviation of every view over the sequences and time steps, with
-    ``weights`` per sequence (counts); a constant view gets the scale 1.
+    ``weights`` per sequence (counts); a constant view gets the scale 1. Padded sequences
+    (NaN after their end) count their own steps.
 
     Parameters
     ----------
@@ -86,6 +89,16 @@ def view_standardization(views, weights=None):
     mean, scale : ndarray of shape (V,)
     """
     weights = np.ones(len(views)) if weights is None else np.asarray(weights, np.float64)
+    if is_padded(views):  # every sequence over its own steps
+        steps = sequence_lengths(views)
+        total = weights @ steps
+        views = fill_padding(views)
+        mean = np.einsum("n,nvl->v", weights, views) / total
+        mask = np.arange(views.shape[-1]) < steps[:, None]  # (n, L)
+        deviation = (views - mean[:, None]) * mask[:, None, :]
+        variance = np.einsum("n,nvl->v", weights, deviation**2) / total
+        scale = np.sqrt(variance)
+        return mean, np.where(scale > 0, scale, 1.0)
     total = weights.sum() * views.shape[-1]
     mean = np.einsum("n,nvl->v", weights, views) / total
     variance = np.einsum("n,nvl->v", weights, (views - mean[:, None]) ** 2) / total
@@ -134,7 +147,7 @@ def weighted_quantile_midpoints(values, weights, levels):
     return torch.where(above <= last, (low + high) / 2, low)
 
 
-def pooled_statistics(y, biases, statistics):
+def pooled_statistics(y, biases, statistics, lengths=None):
     """Pool every channel's output over time.
 
     Parameters
@@ -145,6 +158,10 @@ def pooled_statistics(y, biases, statistics):
     biases : tensor (H, q)
     statistics : sequence of str
         Names from :data:`STATISTICS`.
+    lengths : tensor (B,), default=None
+        Every sequence's own length when some are shorter than ``L``: the statistics then
+        read its steps only (proportions and means over its length, ``"last"`` at its
+        last step).
 
     Returns
     -------
@@ -152,28 +169,44 @@ def pooled_statistics(y, biases, statistics):
         Statistic by statistic (in the given order), channel-major within each; per-bias
         statistics give ``H * q`` columns, the others ``H``.
     """
-    L = y.shape[0]
+    steps, low, high, mean, last = _time_readers(y, lengths)
     per_bias = {}
     if PER_BIAS.intersection(statistics):
-        count, longest = _threshold_counts(y, biases, "lspv" in statistics)
+        count, longest = _threshold_counts(low, biases, "lspv" in statistics)
         per_bias = {"ppv": count, "lspv": longest}
     columns = []
     for name in statistics:
         if name in PER_BIAS:
-            columns.append(per_bias[name].to(y.dtype).flatten(1) / L)
+            columns.append(per_bias[name].to(y.dtype).flatten(1) / steps)
         elif name == "max":
-            columns.append(y.amax(0))
+            columns.append(low.amax(0))
         elif name == "min":
-            columns.append(y.amin(0))
+            columns.append(high().amin(0))
         elif name == "last":
-            columns.append(y[-1])
+            columns.append(last())
         elif name == "mean":
-            columns.append(y.mean(0))
+            columns.append(mean(y))
         elif name == "power":
-            columns.append(y.pow(2).mean(0))
+            columns.append(mean(y.pow(2)))
         else:
             raise ValueError(f"Unknown statistic {name!r}; expected one of {STATISTICS}.")
     return torch.cat(columns, dim=1)
+
+
+def _time_readers(y, lengths):
+    """How :func:`pooled_statistics` reads ``y`` (L, B, H) over every sequence's steps:
+    ``(steps, low, high, mean, last)``, the divisor of counts, ``y`` with the padding
+    below (``low``) or, lazily, above (``high``) every value, the mean over time of a
+    ``(L, B, H)`` tensor, and the last step. Equal lengths read ``y`` itself."""
+    if lengths is None:
+        return y.shape[0], y, lambda: y, lambda t: t.mean(0), lambda: y[-1]
+    outside = ~step_mask(lengths, y.shape[0]).T[..., None]  # (L, B, 1): the padding
+    steps = lengths.to(y.dtype)[:, None]  # (B, 1)
+    # the padding below every bias is never counted above one, and it ends every run
+    low = y.masked_fill(outside, -torch.inf)
+    return (steps, low, lambda: y.masked_fill(outside, torch.inf),
+            lambda t: t.masked_fill(outside, 0.0).sum(0) / steps,
+            lambda: y[lengths - 1, torch.arange(y.shape[1])])
 
 
 def _threshold_counts(y, biases, longest_runs):
@@ -286,7 +319,7 @@ class SSMFeatureMap:
         self : SSMFeatureMap
         """
         views, weights = self._fit_views(X3, sample_weight)
-        self.biases_ = self._fit_biases(self._outputs(views), weights)
+        self.biases_ = self._fit_biases(self._outputs(views), weights, views.shape[-1])
         return self
 
     def fit_transform(self, X3, sample_weight=None):
@@ -311,9 +344,7 @@ class SSMFeatureMap:
         weights = (np.ones(n) if sample_weight is None
                    else np.asarray(sample_weight, dtype=np.float64))
         keep = np.flatnonzero(weights > 0)
-        kept = ((begin, y[:, keep[(keep >= begin) & (keep < begin + y.shape[1])] - begin])
-                for begin, y in outputs)
-        self.biases_ = self._fit_biases(kept, weights[keep])
+        self.biases_ = self._fit_biases(_rows_of(outputs, keep), weights[keep], L)
         return self._pool(outputs, n)
 
     def _fit_views(self, X3, sample_weight):
@@ -330,22 +361,27 @@ class SSMFeatureMap:
     def _standardize(self, views):
         return (views - self.view_mean_[:, None]) / self.view_scale_[:, None]
 
-    def _fit_biases(self, outputs, weights):
+    def _fit_biases(self, outputs, weights, L):
         """Biases at the levels of :func:`bias_levels`, read from training outputs.
 
-        ``outputs`` yields ``(first row, (L, b, H))`` blocks of the sequences whose
-        ``weights`` are given; every ``stride``-th step of every sequence is read, at most
-        about ``_BIAS_SAMPLE`` values per channel.
+        ``outputs`` yields ``(first row, (L_b, b, H), lengths)`` blocks of the sequences
+        whose ``weights`` are given (sequences of ``L`` steps at most); every ``stride``-th
+        step of every sequence is read, at most about ``_BIAS_SAMPLE`` values per channel,
+        and no step of the padding.
         """
         H = self.params.n_channels
-        samples, stride = [], None
-        for _, y in outputs:  # (L, b, H)
-            stride = stride or max(1, -(-len(weights) * y.shape[0] // _BIAS_SAMPLE))
-            samples.append(y[::stride].clone())  # a copy: the block itself is not kept
-        sample = torch.cat(samples, dim=1).permute(2, 1, 0)  # (H, n, L')
-        per_value = torch.as_tensor(weights, dtype=_DTYPE)[:, None].expand(-1, sample.shape[-1])
+        stride = max(1, -(-len(weights) * L // _BIAS_SAMPLE))
+        values, per_value = [], []
+        for begin, y, lengths in outputs:  # (L_b, b, H)
+            sample = y[::stride].permute(2, 1, 0)  # (H, b, L')
+            steps = torch.arange(0, y.shape[0], stride)
+            ends = (torch.full((y.shape[1],), y.shape[0]) if lengths is None else lengths)
+            read = steps < ends[:, None]  # (b, L')
+            values.append(sample[:, read])  # a copy: the block itself is not kept
+            block_weights = torch.as_tensor(weights[begin:begin + y.shape[1]], dtype=_DTYPE)
+            per_value.append(block_weights[:, None].expand(-1, len(steps))[read])
         levels = torch.as_tensor(bias_levels(H, self.n_biases), dtype=_DTYPE)
-        return weighted_quantile_midpoints(sample.reshape(H, -1), per_value.reshape(-1),
+        return weighted_quantile_midpoints(torch.cat(values, dim=1), torch.cat(per_value),
                                            levels).numpy()
 
     def transform(self, X3):
@@ -366,20 +402,24 @@ class SSMFeatureMap:
     def _pool(self, outputs, n):
         biases = torch.as_tensor(self.biases_, dtype=_DTYPE)
         features = np.empty((n, self.n_features))
-        for begin, y in outputs:
-            features[begin:begin + y.shape[1]] = pooled_statistics(y, biases,
-                                                                   self.statistics).numpy()
+        for begin, y, lengths in outputs:
+            features[begin:begin + y.shape[1]] = pooled_statistics(
+                y, biases, self.statistics, lengths).numpy()
         return features
 
     def _outputs(self, views):
-        """Yield ``(first row, outputs (L, b, H))`` of the bank over blocks of sequences.
+        """Yield ``(first row, outputs (L_b, b, H), lengths)`` of the bank over blocks of
+        sequences.
 
         Every block is filtered as ``rows`` sequences, the last one padded with zeros, so
-        that all products have one shape whatever the number of sequences.
+        that all products have one shape whatever the number of sequences. Without
+        padding ``lengths`` is None and ``L_b = L``; with padding (NaN in ``views``), it
+        holds the block's lengths (a long tensor) and ``L_b`` is the longest of them.
         """
         params = self.params
         H = params.n_channels
         n, V, L = views.shape
+        views, all_lengths = padding_and_lengths(views)
         A, B, C = (torch.from_numpy(x) for x in (params.A, params.B, params.C))
         log_a, Bbar = discretize(A, B, torch.from_numpy(params.dt), params.discretization)
         complex_dtype = torch.complex64 if _DTYPE == torch.float32 else torch.complex128
@@ -390,13 +430,28 @@ class SSMFeatureMap:
         blocks = [(v, first.index(v), H - first[::-1].index(v)) for v in sorted(set(first))]
         with torch.no_grad():
             for begin in range(0, n, rows):
-                block = torch.zeros(rows, V, L, dtype=_DTYPE)
-                block[:min(rows, n - begin)] = torch.from_numpy(views[begin:begin + rows])
-                y = block.new_empty(L, rows, H)  # time-major
+                lengths, L_b = None, L
+                if all_lengths is not None:
+                    lengths = torch.as_tensor(all_lengths[begin:begin + rows])
+                    L_b = int(lengths.max())
+                block = torch.zeros(rows, V, L_b, dtype=_DTYPE)
+                block[:min(rows, n - begin)] = torch.from_numpy(
+                    views[begin:begin + rows, :, :L_b])
+                y = block.new_empty(L_b, rows, H)  # time-major
                 for v, start, stop in blocks:
                     y[:, :, start:stop] = chunked_ssm_conv_encoded(
                         block[:, v:v + 1], block.new_ones(stop - start, 1),
                         block.new_zeros(stop - start), c[start:stop], log_a[start:stop],
                         D=D[start:stop], time_major=True,
                     )
-                yield begin, y[:, :min(rows, n - begin)]
+                yield begin, y[:, :min(rows, n - begin)], lengths
+
+
+def _rows_of(outputs, rows):
+    """The blocks of ``outputs`` (:meth:`SSMFeatureMap._outputs`) cut down to ``rows``
+    (sorted indices of the whole collection), renumbered from 0."""
+    first = 0
+    for begin, y, lengths in outputs:
+        inside = rows[(rows >= begin) & (rows < begin + y.shape[1])] - begin
+        yield (first, y[:, inside], None if lengths is None else lengths[inside])
+        first += len(inside)

@@ -9,6 +9,7 @@ from torch import nn
 
 from .conv import chunked_ssm_conv, chunked_ssm_conv_encoded
 from .kernel import discretize, vandermonde_kernel
+from .padding import pool_over_time
 from .params import SSMParams
 
 __all__ = ["POOLINGS", "DiagonalSSM", "SSMBlock", "SSMNetwork", "parse_pooling"]
@@ -208,7 +209,10 @@ class SSMNetwork(nn.Module):
     def encode(self, x):  # (B, C, L) -> (B, H, L)
         return torch.einsum("bcl,hc->bhl", x, self.encoder.weight) + self.encoder.bias[:, None]
 
-    def features(self, x):  # (B, C, L) -> (B, P H), P poolings
+    def features(self, x, lengths=None):  # (B, C, L), (B,) -> (B, P H), P poolings
+        """Pooled activations. ``lengths`` (B,) gives every sequence's own length when some
+        are padded (with zeros, which causal layers never carry back into the sequence);
+        the poolings then read each sequence's own steps."""
         first = self.blocks[0]
         if x.shape[1] == 1:  # the first layer's chunk products run on x itself
             z = self.encode(x) if first.residual else None  # only the residual needs it
@@ -217,12 +221,11 @@ class SSMNetwork(nn.Module):
             z = first(self.encode(x))
         for block in self.blocks[1:]:
             z = block(z)
-        pooled = {"mean": lambda: z.mean(dim=-1), "max": lambda: z.amax(dim=-1),
-                  "last": lambda: z[..., -1]}
-        return torch.cat([pooled[name]() for name in self.pooling], dim=-1)  # (B, P H)
+        return torch.cat([pool_over_time(z, name, lengths) for name in self.pooling],
+                         dim=-1)  # (B, P H)
 
-    def forward(self, x):  # (B, C, L) -> (B, n_outputs)
-        return self.head(self.features(x))
+    def forward(self, x, lengths=None):  # (B, C, L), (B,) -> (B, n_outputs)
+        return self.head(self.features(x, lengths))
 
     def ssm_layers(self):
         return [block.ssm for block in self.blocks]

@@ -1,0 +1,65 @@
+"""Sequences of unequal lengths: NaN padding in NumPy, length masks in torch.
+
+sktdi holds a collection of sequences as one array ``(n, C, L)``: ``L`` is the longest
+length, and the steps after the end of a shorter sequence hold NaN in every channel (its
+*padding*). Before anything is filtered the padding becomes 0; a causal convolution then
+never carries it into a step of the sequence, and every pooling over time reads each
+sequence over its own steps only, through its length. Equal-length input holds no NaN
+and takes the plain paths (``lengths=None``) unchanged.
+"""
+
+import numpy as np
+import torch
+
+__all__ = ["fill_padding", "is_padded", "padding_and_lengths", "pool_over_time",
+           "sequence_lengths", "step_mask"]
+
+
+def sequence_lengths(X3):
+    """Lengths of padded sequences ``(n, C, L)``: the steps before their NaN padding.
+
+    Returns
+    -------
+    lengths : ndarray of shape (n,), int
+    """
+    return np.count_nonzero(~np.isnan(X3[:, 0, :]), axis=1)
+
+
+def is_padded(X3):
+    """Whether some sequence of ``(n, C, L)`` is shorter than ``L`` (ends in NaN)."""
+    return X3.size > 0 and bool(np.isnan(X3[:, 0, -1]).any())
+
+
+def fill_padding(X3, value=0.0):
+    """``X3`` with its padding replaced by ``value``: a copy, or ``X3`` itself without any."""
+    return np.where(np.isnan(X3), value, X3) if is_padded(X3) else X3
+
+
+def padding_and_lengths(X3):
+    """``(zero-filled X3, lengths)``, with ``lengths=None`` when no sequence is padded."""
+    if not is_padded(X3):
+        return X3, None
+    return fill_padding(X3), sequence_lengths(X3)
+
+
+def step_mask(lengths, L, device=None):
+    """``(B, L)`` boolean tensor: ``True`` at the steps of every sequence, ``False`` at
+    its padding."""
+    lengths = torch.as_tensor(lengths, device=device)
+    return torch.arange(L, device=lengths.device) < lengths[:, None]
+
+
+def pool_over_time(z, name, lengths=None):
+    """``"mean"``, ``"max"`` or ``"last"`` of ``z`` (B, H, L) over each sequence's own
+    steps: (B, H). ``lengths`` (B,) long tensor, or None when every sequence has ``L``."""
+    if lengths is None:
+        if name == "mean":
+            return z.mean(dim=-1)
+        return z.amax(dim=-1) if name == "max" else z[..., -1]
+    if name == "last":
+        index = (lengths - 1).view(-1, 1, 1).expand(-1, z.shape[1], 1)
+        return z.gather(-1, index)[..., 0]
+    mask = step_mask(lengths, z.shape[-1])[:, None, :]  # (B, 1, L)
+    if name == "max":
+        return z.masked_fill(~mask, -torch.inf).amax(dim=-1)
+    return z.masked_fill(~mask, 0.0).sum(dim=-1) / lengths[:, None].to(z.dtype)
