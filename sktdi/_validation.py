@@ -202,15 +202,17 @@ def validate_sequences(estimator, X, y="no_validation", *, reset, dtype=FLOAT_DT
     missing = getattr(estimator, "missing", "error")
     is_list = _as_list_of_sequences(X) is not None
     X = pad_sequences(X)
-    if not reset and is_list:
-        # a list carries its own lengths: any length, in the fitted channel count
+    ndim = getattr(X, "ndim", None)  # None for what validate_data converts (DataFrames...)
+    if not reset and (is_list or ndim in (2, 3) and ndim != estimator._input_ndim):
+        # Only a 2-D array after a 2-D fit has scikit-learn's fixed width (its features);
+        # lists and the other layout carry sequences of any length, in the fitted channels
         X = check_array(X, allow_nd=True, dtype=dtype, ensure_all_finite="allow-nan",
                         input_name="X", **check_params)
         X3 = _as_channels(X, name)
         _check_fitted_channels(estimator, X3)
         return _read_padding(X3, missing, "X")
     if not reset:
-        _check_fitted_layout(estimator, X)
+        check_fitted_shape(estimator, X)
     out = validate_data(estimator, X, y, reset=reset, allow_nd=True, dtype=dtype,
                         ensure_min_features=1, ensure_all_finite="allow-nan", **check_params)
     X = out[0] if isinstance(out, tuple) else out
@@ -219,7 +221,7 @@ def validate_sequences(estimator, X, y="no_validation", *, reset, dtype=FLOAT_DT
         estimator._input_ndim = X.ndim
         estimator.n_channels_, estimator.seq_len_ = X3.shape[1:]
     else:
-        _check_fitted_layout(estimator, X)  # a DataFrame becomes an array only now
+        check_fitted_shape(estimator, X)  # a DataFrame becomes an array only now
         _check_fitted_channels(estimator, X3)
     return (X3, *out[1:]) if isinstance(out, tuple) else X3
 
@@ -260,24 +262,12 @@ def _as_channels(X, name):
     return as_3d(X)
 
 
-def _check_fitted_layout(estimator, X):
-    """At predict time: the layout (2-D or 3-D array) and the width of a 2-D array."""
-    ndim = getattr(X, "ndim", None)
-    fitted_ndim = getattr(estimator, "_input_ndim", ndim)
-    if ndim in (2, 3) and ndim != fitted_ndim:
-        raise ValueError(
-            f"X is {ndim}-D but {type(estimator).__name__} was fitted on {fitted_ndim}-D "
-            "input; use the same layout at fit and predict time (or a list of sequences, "
-            "which either accepts)."
-        )
-    check_fitted_shape(estimator, X)
-
-
 def _check_fitted_channels(estimator, X3):
     fitted = getattr(estimator, "n_channels_", X3.shape[1])
     if X3.shape[1] != fitted:
-        raise ValueError(f"X has sequences of {X3.shape[1]} channels, but "
-                         f"{type(estimator).__name__} was fitted on {fitted} channels.")
+        raise ValueError(f"X has sequences of {X3.shape[1]} channels (a 2-D array or a list "
+                         f"of 1-D arrays holds one), but {type(estimator).__name__} was "
+                         f"fitted on {fitted} channels.")
 
 
 def check_fitted_shape(estimator, X):

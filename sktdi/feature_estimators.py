@@ -233,6 +233,7 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
+        tags.input_tags.allow_nan = self.missing == "impute"  # padding is not missing
         return tags
 
 

@@ -617,6 +617,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
+        tags.input_tags.allow_nan = self.missing == "impute"  # padding is not missing
         tags.target_tags.required = False
         return tags
 

@@ -192,3 +192,19 @@ def test_sizes_in_tables_are_percentages_of_the_pool_or_counts():
     assert _size_header([0.1, 0.3, 1.0], fractions=True) == ["10%", "30%", "100%"]
     assert _size_text(1.0, fractions=True) == "100%" and _size_text(16, fractions=False) == "16"
 
+
+
+def test_curves_on_an_unequal_length_problem(tmp_path):
+    """`sktdi curves --dataset ucr:PickupGestureWiimoteZ`: aeon's list of sequences of 29 to
+    361 steps, through the SSM models and both baselines."""
+    pytest.importorskip("aeon")
+    out = tmp_path / "pickup"
+    assert main(["curves", "--dataset", "ucr:PickupGestureWiimoteZ", "--models",
+                 "features,S4D-Lin,ridge,minirocket", "--train-sizes", "20",
+                 "--repeats", "1", "--max-iter", "2", "--d-model", "8", "--n-states", "8",
+                 "--quiet", "--out", str(out)]) == 0
+    with (out / "curves.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["estimator"] for r in rows} == {"features", "S4D-Lin", "ridge", "minirocket"}
+    assert all(0.0 <= float(r["score"]) <= 1.0 for r in rows)
+    assert (out / "spectra.png").stat().st_size > 0

@@ -12,6 +12,7 @@ from sktdi.datasets import (
     load_sequences,
     load_ucr,
     make_spectral_task,
+    pad_sequences,
 )
 
 BAND = (0.30, 0.35)
@@ -393,3 +394,25 @@ def test_load_ucr_without_aeon_import_hook(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(ImportError, match="load_ucr needs aeon"):
         load_ucr("GunPoint")
+
+
+@pytest.mark.parametrize("name, n_train, channels, shortest, longest", [
+    ("PickupGestureWiimoteZ", 50, None, 29, 361),
+    ("JapaneseVowels", 270, 12, 7, 26),
+])
+def test_load_ucr_unequal_lengths_as_lists(name, n_train, channels, shortest, longest):
+    """aeon's list of series, univariate ones as 1-D arrays: the form every estimator
+    accepts, and pad_sequences makes one NaN-padded array of it."""
+    pytest.importorskip("aeon")
+    X, y = load_ucr(name, split="train")
+    assert isinstance(X, list) and len(X) == len(y) == n_train
+    assert all(x.dtype == np.float64 for x in X)
+    if channels is None:
+        assert {x.ndim for x in X} == {1}
+    else:
+        assert {x.shape[0] for x in X} == {channels}
+    lengths = [x.shape[-1] for x in X]
+    assert min(lengths) == shortest and max(lengths) == longest
+    padded = pad_sequences(X)
+    assert padded.shape[-1] == longest and np.isnan(padded).any()
+    assert len(load_ucr(name)[0]) > n_train  # train and test together

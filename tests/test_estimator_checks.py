@@ -29,6 +29,9 @@ ESTIMATORS = [
     SSMFeatureRegressor(d_model=16, random_state=0),
     SSMFeatureClassifier(init="auto", d_model=16, random_state=0),
     SSMFeatureRegressor(init="S4D-Lin", d_model=16, random_state=0),
+    # missing="impute" declares allow_nan: the checks then feed it NaN as missing values
+    SSMFeatureClassifier(d_model=16, random_state=0, missing="impute"),
+    SSMClassifier(random_state=0, dtype="float64", missing="impute"),
 ]
 
 

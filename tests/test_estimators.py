@@ -93,7 +93,7 @@ def test_three_d_multichannel_input(sine_task):
         clf.predict(np.concatenate([X3, X3[:, :1]], axis=1))
     # 3-D input fixes the channels, not the length: a causal model reads any length
     assert clf.predict(X3[:, :, :40]).shape == (len(y),)
-    with pytest.raises(ValueError, match="fitted on 3-D"):
+    with pytest.raises(ValueError, match="fitted on 2 channels"):
         clf.predict(X)
 
 

@@ -383,3 +383,15 @@ def test_other_errors():
         sample_efficiency_curve({"lr": lr}, X, y, [10], skip=[("lr", 10)])
     with pytest.raises(TypeError, match="on_result"):
         sample_efficiency_curve({"lr": lr}, X, y, [10], on_result=1)
+
+
+def test_baselines_pad_unequal_lengths_to_the_longest_training_sequence():
+    from sktdi.models import _EqualLength, make_models
+
+    padder = _EqualLength().fit([np.ones(3), np.ones(5)])
+    np.testing.assert_array_equal(padder.transform([np.arange(1.0, 3.0), np.arange(7.0)]),
+                                  [[[1, 2, 0, 0, 0]], [[0, 1, 2, 3, 4]]])
+    X = [np.sin(np.arange(n) * (1 + n % 2)) for n in range(20, 44)]
+    y = np.arange(24) % 2
+    ridge = make_models("ridge", "classification")["ridge"].fit(X, y)
+    assert ridge.predict(X + [np.ones(60)]).shape == (25,)

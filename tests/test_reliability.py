@@ -128,7 +128,9 @@ BAD_INPUT = [
      "sequences of length 10"),
     ("predict-other-channels", lambda: fitted_3d().predict(np.stack([X, X], axis=1)),
      ValueError, "channels: 2 at predict time"),
-    ("predict-other-layout", lambda: fitted_3d().predict(X), ValueError, "2-D but"),
+    ("predict-2d-after-two-channels",
+     lambda: clf().fit(np.stack([X, X], axis=1), Y).predict(X), ValueError,
+     "fitted on 2 channels"),
     ("predict-nan", lambda: fitted_clf().predict(_with(X, (2, 2), np.nan)), ValueError, "NaN"),
     # -------------------------------------------------------------- transform / initializer
     ("transform-other-length", lambda: fitted_initializer().transform(X[:, :8]), ValueError,

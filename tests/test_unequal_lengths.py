@@ -1,0 +1,292 @@
+"""Sequences as users have them: unequal lengths (lists, NaN padding) and missing values."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import is_classifier
+
+from sktdi import (
+    SpectralInitializer,
+    SSMClassifier,
+    SSMFeatureClassifier,
+    SSMFeatureRegressor,
+    SSMRegressor,
+)
+from sktdi.core import SSMNetwork, make_params, pooled_statistics
+from sktdi.core.network import DiagonalSSM
+from sktdi.datasets import pad_sequences
+from sktdi.spectral import induced_kernel_spectrum, task_power_spectrum
+
+SMALL = {"d_model": 8, "n_states": 8, "random_state": 0}
+TRAINED = {**SMALL, "max_iter": 5, "tol": 0.0}
+
+
+def _band_sequences(n=24, seed=0, low=14, high=60):
+    """Two classes that differ in the frequency of a noisy sinusoid, of lengths in
+    ``[low, high)``: a list of 1-D arrays."""
+    rng = np.random.RandomState(seed)
+    y = np.arange(n) % 2
+    lengths = rng.randint(low, high, size=n)
+    X = [np.sin((0.4 + 0.8 * label) * np.arange(L) + rng.uniform(0, 6))
+         + 0.3 * rng.normal(size=L) for label, L in zip(y, lengths, strict=True)]
+    return X, y
+
+
+def _padded(X, width=None, channels=False):
+    width = width or max(len(x) for x in X)
+    out = np.full((len(X), width), np.nan)
+    for row, x in zip(out, X, strict=True):
+        row[:len(x)] = x
+    return out[:, None, :] if channels else out
+
+
+def _scores(estimator, X):
+    for method in ("decision_function", "predict_proba", "transform", "predict"):
+        if hasattr(estimator, method):
+            return np.asarray(getattr(estimator, method)(X), dtype=float)
+    raise AssertionError(f"{estimator} has no prediction method")
+
+
+ESTIMATORS = [
+    pytest.param(lambda: SSMClassifier(**TRAINED), id="SSMClassifier"),
+    pytest.param(lambda: SSMClassifier(init="tdi", pooling="mean+max+last", **TRAINED),
+                 id="SSMClassifier-tdi"),
+    pytest.param(lambda: SSMClassifier(init="tdi", n_layers=2, align_layers="all", **TRAINED),
+                 id="SSMClassifier-deep"),
+    pytest.param(lambda: SSMRegressor(**TRAINED), id="SSMRegressor"),
+    pytest.param(lambda: SSMFeatureClassifier(**{**SMALL, "d_model": 16}),
+                 id="SSMFeatureClassifier"),
+    pytest.param(lambda: SSMFeatureClassifier(init="auto", **{**SMALL, "d_model": 16}),
+                 id="SSMFeatureClassifier-auto"),
+    pytest.param(lambda: SSMFeatureRegressor(normalize=True, **{**SMALL, "d_model": 16}),
+                 id="SSMFeatureRegressor"),
+    pytest.param(lambda: SpectralInitializer(**SMALL), id="SpectralInitializer"),
+]
+
+
+# ------------------------------------------------------------------- every accepted form
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("make", ESTIMATORS)
+def test_every_form_of_ragged_input_gives_the_same_model(make):
+    """A list of 1-D arrays, a list of (1, L_i) arrays, an object array, and NaN-padded 2-D
+    and 3-D arrays are the same sequences: the same fitted model, the same predictions."""
+    X, y = _band_sequences()
+    forms = {
+        "list 1-D": X,
+        "list 2-D": [x[None, :] for x in X],
+        "object array": np.array(X, dtype=object),
+        "padded 2-D": _padded(X),
+        "padded 3-D": _padded(X, channels=True),
+    }
+    reference = None
+    for name, form in forms.items():
+        estimator = make().fit(form, y)
+        assert estimator.seq_len_ == max(len(x) for x in X) and estimator.n_channels_ == 1
+        scores = _scores(estimator, X)  # a list is accepted after any fit
+        if reference is None:
+            reference = scores
+        np.testing.assert_allclose(scores, reference, rtol=1e-6, atol=1e-9, err_msg=name)
+        np.testing.assert_allclose(_scores(estimator, form), reference, rtol=1e-6,
+                                   atol=1e-9, err_msg=name)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("make", ESTIMATORS)
+def test_padding_and_batch_never_change_a_prediction(make):
+    """Appending padding, predicting a sequence alone or beside others of other lengths:
+    the same scores (to rounding) and the same predicted labels."""
+    X, y = _band_sequences()
+    estimator = make().fit(X, y)
+    together = _scores(estimator, X)
+    more_padding = _scores(estimator, _padded(X, width=150, channels=True))
+    np.testing.assert_allclose(more_padding, together, rtol=1e-6, atol=1e-9)
+    for i in (0, 5, 11):  # alone, and next to the longest and the shortest sequences
+        longest, shortest = np.argmax([len(x) for x in X]), np.argmin([len(x) for x in X])
+        alone = _scores(estimator, [X[i]])
+        np.testing.assert_allclose(alone[0], together[i], rtol=1e-6, atol=1e-9)
+        mixed = _scores(estimator, [X[shortest], X[i], X[longest]])
+        np.testing.assert_allclose(mixed[1], together[i], rtol=1e-6, atol=1e-9)
+    if is_classifier(estimator):
+        np.testing.assert_array_equal(
+            np.concatenate([estimator.predict([x]) for x in X]), estimator.predict(X))
+
+
+@pytest.mark.parametrize("Estimator", [SSMClassifier, SSMFeatureClassifier])
+def test_prediction_accepts_lengths_not_seen_at_fit(Estimator):
+    X, y = _band_sequences(low=20, high=40)
+    estimator = Estimator(**(TRAINED if Estimator is SSMClassifier else SMALL)).fit(X, y)
+    longer, _ = _band_sequences(n=8, seed=1, low=80, high=120)
+    assert estimator.predict(longer).shape == (8,)
+    assert estimator.predict(_padded(longer, channels=True)).shape == (8,)
+
+
+def test_equal_length_lists_and_arrays_agree():
+    """A list whose sequences share one length is the 2-D array it looks like."""
+    X, y = _band_sequences(low=30, high=31)
+    clf = SSMFeatureClassifier(**SMALL).fit(np.asarray(X), y)
+    np.testing.assert_array_equal(clf.decision_function(X),
+                                  clf.decision_function(np.asarray(X)))
+    assert clf.n_features_in_ == 30
+
+
+def test_a_two_d_array_keeps_the_width_of_fit():
+    """scikit-learn's contract for 2-D input: its width is n_features_in_."""
+    X, y = _band_sequences()
+    clf = SSMFeatureClassifier(**SMALL).fit(_padded(X), y)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(_padded(X, width=100))
+    clf.predict(_padded(X, width=100, channels=True))  # 3-D: any length
+
+
+# ------------------------------------------------------------------- the masked core
+@pytest.mark.parametrize("pooling", ["mean", "max", "last"])
+def test_network_pools_over_each_sequences_own_steps(pooling):
+    """Zero padding with lengths gives the features of the unpadded sequence."""
+    gen = torch.Generator().manual_seed(0)
+    layers = [DiagonalSSM.from_params(make_params("S4D-Lin", 4, 8, random_state=s),
+                                      torch.float64) for s in (0, 1)]
+    network = SSMNetwork(layers, n_inputs=2, n_outputs=3, pooling=pooling).double().eval()
+    x = torch.randn(3, 2, 50, generator=gen, dtype=torch.float64)
+    lengths = torch.tensor([50, 17, 33])
+    padded = torch.where(torch.arange(50) < lengths[:, None, None], x, 0.0)
+    with torch.no_grad():
+        features = network.features(padded, lengths)
+        for i, length in enumerate(lengths.tolist()):
+            alone = network.features(x[i:i + 1, :, :length])
+            torch.testing.assert_close(features[i], alone[0])
+
+
+def test_pooled_statistics_read_each_sequences_own_steps():
+    gen = torch.Generator().manual_seed(0)
+    y = torch.randn(40, 3, 4, generator=gen)  # (L, B, H)
+    biases = torch.randn(4, 5, generator=gen)
+    statistics = ("ppv", "lspv", "max", "min", "last", "mean", "power")
+    lengths = torch.tensor([40, 9, 25])
+    masked = pooled_statistics(y, biases, statistics, lengths)
+    for i, length in enumerate(lengths.tolist()):
+        alone = pooled_statistics(y[:length, i:i + 1], biases, statistics)
+        torch.testing.assert_close(masked[i], alone[0])
+
+
+# ------------------------------------------------------------------- missing values
+def _with_gap(X, sequence=3, step=6):
+    X = [x.copy() for x in X]
+    X[sequence][step] = np.nan
+    return X
+
+
+@pytest.mark.parametrize("Estimator", [SSMClassifier, SSMFeatureClassifier,
+                                       SpectralInitializer])
+def test_a_nan_inside_a_sequence_is_an_error_naming_it(Estimator):
+    X, y = _band_sequences()
+    with pytest.raises(ValueError, match=r"NaN inside sequence 3 \(channel 0, step 6\)"):
+        Estimator(**SMALL).fit(_with_gap(X), y)
+    fitted = Estimator(**SMALL).fit(X, y)
+    with pytest.raises(ValueError, match=r"NaN inside sequence 3 .*missing='impute'"):
+        (fitted.transform if Estimator is SpectralInitializer else fitted.predict)(
+            _with_gap(X))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("Estimator", [SSMClassifier, SSMFeatureClassifier])
+def test_impute_interpolates_missing_values_linearly(Estimator):
+    X, y = _band_sequences()
+    gappy = _with_gap(_with_gap(X, 3, 6), 3, 7)
+    gappy[5][0] = np.nan  # before the first observed value: held
+    by_hand = [x.copy() for x in X]
+    by_hand[3][6:8] = by_hand[3][5] + (by_hand[3][8] - by_hand[3][5]) * np.array([1, 2]) / 3
+    by_hand[5][0] = by_hand[5][1]
+    params = TRAINED if Estimator is SSMClassifier else SMALL
+    imputed = Estimator(missing="impute", **params).fit(gappy, y)
+    reference = Estimator(**params).fit(by_hand, y)
+    np.testing.assert_allclose(_scores(imputed, gappy), _scores(reference, by_hand),
+                               rtol=1e-6, atol=1e-9)
+    assert imputed.__sklearn_tags__().input_tags.allow_nan
+    assert not reference.__sklearn_tags__().input_tags.allow_nan
+
+
+def test_a_channel_ending_early_is_missing_not_padding():
+    """Padding ends every channel at once; one channel ending early holds missing values."""
+    X, y = _band_sequences()
+    X3 = [np.stack([x, x[::-1]]) for x in X]
+    X3[2][1, -3:] = np.nan
+    with pytest.raises(ValueError, match="NaN inside sequence 2 \\(channel 1"):
+        SSMFeatureClassifier(**SMALL).fit(X3, y)
+    imputed = SSMFeatureClassifier(missing="impute", **SMALL).fit(X3, y)
+    assert imputed.seq_len_ == max(len(x) for x in X)
+
+
+def test_impute_cannot_fill_a_channel_with_no_value():
+    X3 = [np.stack([x, x]) for x in _band_sequences()[0]]
+    X3[0][1] = np.nan
+    with pytest.raises(ValueError, match="Channel 1 of sequence 0 .* no observed value"):
+        SSMFeatureClassifier(missing="impute", **SMALL).fit(X3, np.arange(24) % 2)
+
+
+# ------------------------------------------------------------------- bad forms
+@pytest.mark.parametrize("X, match", [
+    ([np.ones((1, 5)), np.ones((2, 6))], "mixes channel counts: sequence 0 has 1"),
+    ([np.ones(5), np.ones(0)], "Sequence 1 of X is empty"),
+    ([np.ones(5), np.ones((1, 6))], "mixes 1-D and 2-D"),
+    ([np.ones(5), np.ones((1, 2, 6))], "Sequence 1 of X has shape"),
+    ([["a", "b"], ["c"]], "Sequence 0 of X could not be read as numbers"),
+    ([np.ones(5), np.array([1.0, np.inf, 2.0])], "infinity"),
+])
+def test_bad_forms_raise_a_named_error(X, match):
+    with pytest.raises(ValueError, match=match):
+        SSMFeatureClassifier(**SMALL).fit(X, [0, 1])
+
+
+def test_predict_needs_the_fitted_channel_count():
+    X, y = _band_sequences()
+    clf = SSMFeatureClassifier(**SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="2 channels .* was fitted on 1 channels"):
+        clf.predict([np.ones((2, 30))])
+
+
+def test_pad_sequences():
+    np.testing.assert_array_equal(pad_sequences([np.ones((2, 3)), np.zeros((2, 1))]),
+                                  [[[1, 1, 1], [1, 1, 1]], [[0, np.nan, np.nan]] * 2])
+    X = np.ones((3, 4))
+    assert pad_sequences(X) is X  # arrays pass unchanged
+
+
+# ------------------------------------------------------------------- spectra
+@pytest.mark.parametrize("method", ["periodogram", "welch"])
+def test_task_spectrum_of_unequal_lengths_is_on_the_longest_grid(method):
+    """Sinusoids of one frequency and many lengths: one peak, at that frequency, on the
+    grid of the longest sequence."""
+    rng = np.random.RandomState(0)
+    lengths = rng.randint(40, 128, size=30)
+    X = [np.sin(2 * np.pi * 0.125 * np.arange(L) + rng.uniform(0, 6)) for L in lengths]
+    S = task_power_spectrum(X, kind="input", method=method)
+    assert S.shape == (lengths.max() // 2 + 1,)
+    peak = np.argmax(S) / lengths.max()  # cycles per sample
+    assert abs(peak - 0.125) <= 1.0 / lengths.max()
+
+
+@pytest.mark.parametrize("kind", ["input", "cross", "discriminative"])
+def test_task_spectrum_of_equal_lengths_is_unchanged_by_padding(kind):
+    """Equal-length input is one group: NaN padding after it leaves the spectrum alone,
+    and a list gives what the array gives."""
+    X, y = _band_sequences(low=64, high=65)
+    X = np.asarray(X)
+    S = task_power_spectrum(X, y, kind)
+    np.testing.assert_allclose(task_power_spectrum(list(X), y, kind), S)
+    np.testing.assert_allclose(task_power_spectrum(_padded(list(X), width=90), y, kind), S)
+
+
+def test_task_spectra_separate_the_bands_of_unequal_lengths():
+    X, y = _band_sequences(n=40)
+    for kind in ("cross", "discriminative"):
+        S = task_power_spectrum(X, y, kind, method="periodogram")
+        w = np.linspace(0, np.pi, S.size)
+        # the two classes' frequencies (0.4 and 1.2 rad/sample) hold the most power
+        near = np.minimum(np.abs(w - 0.4), np.abs(w - 1.2)) < 0.2
+        assert S[near].sum() > 0.5 * S.sum(), kind
+
+
+def test_induced_kernel_spectrum_needs_one_length():
+    params = make_params("S4D-Lin", 2, 8, random_state=0)
+    with pytest.raises(ValueError, match="one length"):
+        induced_kernel_spectrum(params, _padded(_band_sequences()[0]))
