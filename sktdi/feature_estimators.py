@@ -161,6 +161,7 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
             differences=self.differences, normalize=self.normalize,
             features=tuple(self.statistics), n_biases=self.n_biases, random_state=seed,
             task="classification" if self._classification else "regression",
+            missing=self.missing,
         )
 
     def _fit_candidate(self, init, seed, base_options, X3, y, sample_weight):
