@@ -396,8 +396,9 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         last_good = self._finite_snapshot()
         for begin in range(0, n_samples, batch_size):
             index = order[begin:begin + batch_size]
-            batch_loss = self._step(_rows(X_t, index), y_t[index],
-                                    None if w_t is None else w_t[index])
+            X_batch, lengths = X_t
+            batch = _cut_to_longest(X_batch[index], None if lengths is None else lengths[index])
+            batch_loss = self._step(batch, y_t[index], None if w_t is None else w_t[index])
             if not np.isfinite(batch_loss):
                 self._restore_after_overflow(last_good, f"loss {batch_loss}")
             epoch_loss += batch_loss * len(index)
@@ -481,10 +482,10 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
             lengths = torch.as_tensor(lengths, device=device)
         with torch.no_grad():
             for begin in range(0, U.shape[0], rows):
-                batch = _rows((torch.tensor(U[begin:begin + rows], dtype=torch.float64,
-                                            device=device),
-                               None if lengths is None else lengths[begin:begin + rows]),
-                              slice(None))
+                block = slice(begin, begin + rows)
+                batch = _cut_to_longest(
+                    torch.tensor(U[block], dtype=torch.float64, device=device),
+                    None if lengths is None else lengths[block])
                 outputs.append((model(*batch) if head else model.features(*batch))
                                .cpu().numpy())
         return np.concatenate(outputs, axis=0)
@@ -749,7 +750,8 @@ class SSMClassifier(ClassifierMixin, _BaseSSM):
         Parameters
         ----------
         X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
-            Training sequences.
+            Training sequences; of unequal lengths as a list of sequences or right-padded
+            with NaN (:ref:`input-layout`).
         y : array-like of shape (n_samples,)
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -794,7 +796,8 @@ class SSMClassifier(ClassifierMixin, _BaseSSM):
         Parameters
         ----------
         X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
-            Sequences in the layout, length and channel count seen by ``fit``.
+            Sequences with the channel count seen by ``fit``, of any lengths (a list, a
+            NaN-padded or a 3-D array; a 2-D array has the width seen by ``fit``).
 
         Returns
         -------
@@ -812,7 +815,8 @@ class SSMClassifier(ClassifierMixin, _BaseSSM):
         Parameters
         ----------
         X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
-            Sequences in the layout, length and channel count seen by ``fit``.
+            Sequences with the channel count seen by ``fit``, of any lengths (a list, a
+            NaN-padded or a 3-D array; a 2-D array has the width seen by ``fit``).
 
         Returns
         -------
@@ -826,7 +830,8 @@ class SSMClassifier(ClassifierMixin, _BaseSSM):
         Parameters
         ----------
         X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
-            Sequences in the layout, length and channel count seen by ``fit``.
+            Sequences with the channel count seen by ``fit``, of any lengths (a list, a
+            NaN-padded or a 3-D array; a 2-D array has the width seen by ``fit``).
 
         Returns
         -------
@@ -911,7 +916,8 @@ class SSMRegressor(RegressorMixin, _BaseSSM):
         Parameters
         ----------
         X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
-            Training sequences.
+            Training sequences; of unequal lengths as a list of sequences or right-padded
+            with NaN (:ref:`input-layout`).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -948,7 +954,8 @@ class SSMRegressor(RegressorMixin, _BaseSSM):
         Parameters
         ----------
         X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
-            Sequences in the layout, length and channel count seen by ``fit``.
+            Sequences with the channel count seen by ``fit``, of any lengths (a list, a
+            NaN-padded or a 3-D array; a 2-D array has the width seen by ``fit``).
 
         Returns
         -------
@@ -982,14 +989,12 @@ class SSMRegressor(RegressorMixin, _BaseSSM):
         return tags
 
 
-def _rows(inputs, index):
-    """Rows ``index`` of the network's inputs ``(X, lengths)``, cut to their longest
-    sequence (the steps after it are padding only)."""
-    X, lengths = inputs
+def _cut_to_longest(X, lengths):
+    """The network's inputs ``(X, lengths)``, ``X`` cut after the longest of ``lengths``
+    (the steps after it are padding in every row); ``lengths=None``: ``X`` as it is."""
     if lengths is None:
-        return X[index], None
-    lengths = lengths[index]
-    return X[index][..., :int(lengths.max())], lengths
+        return X, None
+    return X[..., :int(lengths.max())], lengths
 
 
 def _predict_batch_rows(model, seq_len):

@@ -392,7 +392,8 @@ class SSMFeatureClassifier(ClassifierMixin, _BaseSSMFeatures):
         Parameters
         ----------
         X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
-            Training sequences.
+            Training sequences; of unequal lengths as a list of sequences or right-padded
+            with NaN (:ref:`input-layout`).
         y : array-like of shape (n_samples,)
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -484,7 +485,8 @@ class SSMFeatureRegressor(RegressorMixin, _BaseSSMFeatures):
         Parameters
         ----------
         X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
-            Training sequences.
+            Training sequences; of unequal lengths as a list of sequences or right-padded
+            with NaN (:ref:`input-layout`).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
