@@ -25,7 +25,8 @@ Equal-length input must not pay for the support of unequal lengths. The package 
 ``--before`` (a commit, extracted with ``git archive`` and imported as ``sktdi_before``)
 and the package of this checkout run in this one process with one torch thread, in
 alternating pairs, fit + predict on official splits: the median ratio (now / before) of
-``PAIRS`` pairs per case, every time the fastest of ``RUNS`` runs in a row.
+``PAIRS`` pairs per case, every time the fastest of ``RUNS`` runs in a row; and whether
+the two give bit-identical test scores.
 
 Outputs: ``benchmarks/results/unequal_lengths.csv`` (one row per fit or timing pair) and
 ``unequal_lengths.md`` (tables and provenance).
@@ -56,7 +57,7 @@ PAIRS = 7
 # Every timing is the fastest of this many runs in a row (the machine's noise is one-sided).
 RUNS = 3
 COLUMNS = ["part", "problem", "seed", "fraction", "n_train", "model", "reading", "score",
-           "fit_time", "case", "pair", "before_s", "now_s", "ratio"]
+           "fit_time", "case", "pair", "before_s", "now_s", "ratio", "identical"]
 
 
 # ----------------------------------------------------------------------------- ablation
@@ -176,7 +177,23 @@ def run_throughput(before, verbose):
             if verbose:
                 print(f"{case} pair {pair}: {times['before']:.2f}s before, "
                       f"{times['now']:.2f}s now ({rows[-1]['ratio']:.3f})", flush=True)
+        rows[-1]["identical"] = same_outputs(old, sktdi, cls, params, X_train, y_train,
+                                             X_test)
     return rows
+
+
+def same_outputs(old, new, cls, params, X_train, y_train, X_test):
+    """Whether both packages give bit-identical scores (decision values, probabilities or
+    features) on the test split."""
+    outputs = []
+    for package in (old, new):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            estimator = getattr(package, cls)(**params).fit(X_train, y_train)
+        method = next(m for m in ("decision_function", "predict_proba", "transform")
+                      if hasattr(estimator, m))
+        outputs.append(getattr(estimator, method)(X_test))
+    return bool(np.array_equal(*outputs))
 
 
 def _fit_predict_time(Estimator, params, X_train, y_train, X_test):
@@ -204,13 +221,15 @@ def ablation_table(rows, problem):
 
 
 def throughput_table(rows):
-    lines = ["| case | median before (s) | median now (s) | median ratio now / before |",
-             "| --- | ---: | ---: | ---: |"]
+    lines = ["| case | median before (s) | median now (s) | median ratio now / before | "
+             "ratio range | identical scores |", "| --- | ---: | ---: | ---: | ---: | --- |"]
     for case in dict.fromkeys(r["case"] for r in rows):
         mine = [r for r in rows if r["case"] == case]
+        ratios = [r["ratio"] for r in mine]
         lines.append(f"| {case} | {np.median([r['before_s'] for r in mine]):.3f} | "
-                     f"{np.median([r['now_s'] for r in mine]):.3f} | "
-                     f"{np.median([r['ratio'] for r in mine]):.3f} |")
+                     f"{np.median([r['now_s'] for r in mine]):.3f} | {np.median(ratios):.3f} | "
+                     f"{min(ratios):.2f}-{max(ratios):.2f} | "
+                     f"{'yes' if mine[-1]['identical'] else 'no'} |")
     return lines
 
 
@@ -229,7 +248,9 @@ def report(rows, info, before):
         lines += ["## Throughput on equal-length input", "",
                   f"Fit + predict, one torch thread, {PAIRS} alternating pairs per case, every "
                   f"time the fastest of {RUNS} runs in a row; "
-                  f"*before* is the package at `{before}`.", "", *throughput_table(timing),
+                  f"*before* is the package at `{before}`. *Identical scores*: both packages "
+                  "fitted once more give bit-identical test scores.", "",
+                  *throughput_table(timing),
                   ""]
     return "\n".join(lines)
 

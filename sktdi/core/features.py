@@ -380,12 +380,15 @@ class SSMFeatureMap:
         values, per_value = [], []
         for begin, y, lengths in outputs:  # (L_b, b, H)
             sample = y[::stride].permute(2, 1, 0)  # (H, b, L')
-            steps = torch.arange(0, y.shape[0], stride)
-            ends = (torch.full((y.shape[1],), y.shape[0]) if lengths is None else lengths)
-            read = steps < ends[:, None]  # (b, L')
-            values.append(sample[:, read])  # a copy: the block itself is not kept
             block_weights = torch.as_tensor(weights[begin:begin + y.shape[1]], dtype=_DTYPE)
-            per_value.append(block_weights[:, None].expand(-1, len(steps))[read])
+            block_weights = block_weights[:, None].expand(-1, sample.shape[-1])  # (b, L')
+            if lengths is None:  # copies: the block itself is not kept
+                values.append(sample.reshape(H, -1))
+                per_value.append(block_weights.reshape(-1))
+            else:  # the steps of every sequence, not its padding
+                read = torch.arange(0, y.shape[0], stride) < lengths[:, None]  # (b, L')
+                values.append(sample[:, read])
+                per_value.append(block_weights[read])
         levels = torch.as_tensor(bias_levels(H, self.n_biases), dtype=_DTYPE)
         return weighted_quantile_midpoints(torch.cat(values, dim=1), torch.cat(per_value),
                                            levels).numpy()
