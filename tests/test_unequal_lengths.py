@@ -290,3 +290,16 @@ def test_induced_kernel_spectrum_needs_one_length():
     params = make_params("S4D-Lin", 2, 8, random_state=0)
     with pytest.raises(ValueError, match="one length"):
         induced_kernel_spectrum(params, _padded(_band_sequences()[0]))
+
+
+def test_lists_work_in_pipelines_and_model_selection():
+    """scikit-learn indexes lists itself: splits, pipelines and searches take them."""
+    from sklearn.linear_model import RidgeClassifierCV
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+    from sklearn.pipeline import make_pipeline
+
+    X, y = _band_sequences(n=30)
+    pipeline = make_pipeline(SpectralInitializer(**SMALL), RidgeClassifierCV())
+    assert cross_val_score(pipeline, X, y, cv=3).mean() > 0.8
+    search = GridSearchCV(SSMFeatureClassifier(**SMALL), {"n_biases": [2, 5]}, cv=3)
+    assert search.fit(X, y).score(X, y) > 0.8
