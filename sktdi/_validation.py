@@ -8,7 +8,7 @@ and spectrum reads each sequence over its own steps (:func:`sequence_lengths`).
 
 import numpy as np
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_array, validate_data
+from sklearn.utils.validation import check_array, check_X_y, validate_data
 
 from .core.padding import fill_padding, is_padded, sequence_lengths
 
@@ -206,11 +206,16 @@ def validate_sequences(estimator, X, y="no_validation", *, reset, dtype=FLOAT_DT
     if not reset and (is_list or ndim in (2, 3) and ndim != estimator._input_ndim):
         # Only a 2-D array after a 2-D fit has scikit-learn's fixed width (its features);
         # lists and the other layout carry sequences of any length, in the fitted channels
-        X = check_array(X, allow_nd=True, dtype=dtype, ensure_all_finite="allow-nan",
-                        input_name="X", **check_params)
+        options = {"allow_nd": True, "dtype": dtype, "ensure_all_finite": "allow-nan"}
+        if isinstance(y, str) and y == "no_validation":
+            X, out = check_array(X, input_name="X", **options, **check_params), ()
+        else:  # partial_fit
+            X, y = check_X_y(X, y, **options, **check_params)
+            out = (y,)
         X3 = _as_channels(X, name)
         _check_fitted_channels(estimator, X3)
-        return _read_padding(X3, missing, "X")
+        X3 = _read_padding(X3, missing, "X")
+        return (X3, *out) if out else X3
     if not reset:
         check_fitted_shape(estimator, X)
     out = validate_data(estimator, X, y, reset=reset, allow_nd=True, dtype=dtype,

@@ -303,3 +303,17 @@ def test_lists_work_in_pipelines_and_model_selection():
     assert cross_val_score(pipeline, X, y, cv=3).mean() > 0.8
     search = GridSearchCV(SSMFeatureClassifier(**SMALL), {"n_biases": [2, 5]}, cv=3)
     assert search.fit(X, y).score(X, y) > 0.8
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("Estimator", [SSMClassifier, SSMRegressor])
+def test_partial_fit_on_lists_of_other_lengths(Estimator):
+    """Later partial_fit calls take lists of any lengths too, and check their targets."""
+    X, y = _band_sequences()
+    more, y_more = _band_sequences(n=10, seed=1, low=70, high=90)
+    extra = {"classes": [0, 1]} if Estimator is SSMClassifier else {}
+    estimator = Estimator(**TRAINED).partial_fit(X, y, **extra)
+    estimator.partial_fit(more, y_more)
+    assert estimator.n_iter_ == 2 and estimator.predict(more).shape == (10,)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        estimator.partial_fit(more, y_more[:5])
