@@ -439,11 +439,22 @@ def _aggregate_summary(records, problems, models, baselines, metric, info):
              "", provenance_markdown(info), "",
              f"## Mean {metric} over problems (mean rank in brackets, 1 = best)", "",
              "| model | " + " | ".join(header) + " |", "| --- |" + " ---: |" * len(sizes)]
+    partial = False  # a size that some problem does not have
     for name in models:
-        values = [f"{cell[(name, s)]['mean_score']:.3f} ({cell[(name, s)]['mean_rank']:.1f})"
-                  if (name, s) in cell else "—" for s in sizes]
+        values = []
+        for s in sizes:
+            if (name, s) not in cell:
+                values.append("—")
+                continue
+            row = cell[(name, s)]
+            mark = "†" if row["n_problems"] < len(problems) else ""
+            partial = partial or bool(mark)
+            values.append(f"{row['mean_score']:.3f} ({row['mean_rank']:.1f}){mark}")
         shown = f"*{name}*" if name in baselines else name
         lines.append(f"| {shown} | " + " | ".join(values) + " |")
+    if partial:
+        lines += ["", "† over fewer problems: a problem without this size (a fraction raised "
+                  "to the per-class minimum can coincide with another size)."]
     for baseline in baselines:
         comparison = compare_with_baselines(records, [baseline], by="size")
         table = {(r["estimator"], float(r["size"])): r for r in comparison}

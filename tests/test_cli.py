@@ -208,3 +208,23 @@ def test_curves_on_an_unequal_length_problem(tmp_path):
     assert {r["estimator"] for r in rows} == {"features", "S4D-Lin", "ridge", "minirocket"}
     assert all(0.0 <= float(r["score"]) <= 1.0 for r in rows)
     assert (out / "spectra.png").stat().st_size > 0
+
+
+def test_aggregate_marks_means_over_fewer_problems():
+    """A size that one problem lacks (its fractions raised to the per-class minimum fell
+    on one size) is averaged over the others, and the report says so."""
+    from types import SimpleNamespace
+
+    from sktdi.cli import _aggregate_summary
+
+    records = [{"dataset": d, "estimator": e, "size": size, "repeat": 0, "score": score}
+               for d, sizes in [("A", (0.1, 1.0)), ("B", (0.1, 0.3, 1.0))]
+               for size in sizes for e, score in [("ssm", 0.8), ("ridge", 0.6)]]
+    problems = [SimpleNamespace(name=n, description=n) for n in ("A", "B")]
+    info = {"sktdi": "0", "commit": "", "command": "sktdi curves", "date": "today",
+            "machine": "here", "python": "3", "versions": {}}
+    summary = _aggregate_summary(records, problems, ["ssm", "ridge"], ["ridge"], "score",
+                                 info)
+    row = next(line for line in summary.splitlines() if line.startswith("| ssm |"))
+    assert row.split("|")[2:5] == [" 0.800 (1.0) ", " 0.800 (1.0)† ", " 0.800 (1.0) "]
+    assert "† over fewer problems" in summary
