@@ -15,7 +15,7 @@ command line and a Python study compare the same things:
   'sktdi[data]'``), ``mlp`` (:class:`~sklearn.neural_network.MLPClassifier` /
   :class:`~sklearn.neural_network.MLPRegressor` on the standardized raw values). They
   need sequences of one length: shorter sequences are zero-padded after their end to
-  the longest training sequence, longer ones cut to it (as aeon's ``Padder`` does);
+  the longest training sequence (as aeon's ``Padder`` does), longer ones cut to it;
 * any estimator as ``module:Class``, optionally followed by its parameters as a JSON
   object: ``sklearn.ensemble:RandomForestClassifier{"n_estimators": 200}``.
 
@@ -191,7 +191,8 @@ class _EqualLength(TransformerMixin, BaseEstimator):
 
     For the baselines that need one length (ridge on the raw values, aeon's MiniRocket):
     ``fit`` records the longest training sequence; ``transform`` pads shorter sequences
-    with zeros after their end and cuts longer ones to ``L``, as aeon's ``Padder`` does.
+    with zeros after their end (as aeon's ``Padder`` does) and cuts longer ones to ``L``
+    (which ``Padder`` refuses).
     Equal-length input of the training length passes unchanged (as 3-D). Accepts every
     form the sktdi estimators accept (:func:`sktdi.datasets.pad_sequences`).
 
