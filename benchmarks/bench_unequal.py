@@ -62,25 +62,15 @@ COLUMNS = ["part", "problem", "seed", "fraction", "n_train", "model", "reading",
 
 # ----------------------------------------------------------------------------- ablation
 def models(seed):
-    """Model -> (factory, readings it takes)."""
-    from aeon.classification.convolution_based import MiniRocketClassifier
-    from sklearn.linear_model import RidgeClassifierCV
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+    """Model -> (factory, readings it takes): the defaults, and the baselines of
+    ``sktdi curves`` (:mod:`sktdi.models`), all seeded with ``seed``."""
+    from sktdi.models import make_estimator
 
-    from sktdi import SSMClassifier, SSMFeatureClassifier
-
-    def flatten(X):
-        return X.reshape(len(X), -1)
-
-    return {
-        "SSMFeature": (lambda: SSMFeatureClassifier(random_state=seed), READINGS),
-        "SSMClassifier": (lambda: SSMClassifier(random_state=seed), READINGS),
-        "MiniRocket": (lambda: MiniRocketClassifier(random_state=seed), READINGS[1:]),
-        "Ridge (raw)": (lambda: make_pipeline(FunctionTransformer(flatten), StandardScaler(),
-                                              RidgeClassifierCV(np.logspace(-3, 3, 10))),
-                        READINGS[1:]),
-    }
+    specs = {"SSMFeature": ("features", READINGS), "SSMClassifier": ("S4D-Lin", READINGS),
+             "MiniRocket": ("minirocket", READINGS[1:]), "Ridge (raw)": ("ridge", READINGS[1:])}
+    return {model: (lambda spec=spec: make_estimator(spec, "classification",
+                                                     {"random_state": seed}), readings)
+            for model, (spec, readings) in specs.items()}
 
 
 def read_as(reading, X_train, X_test):

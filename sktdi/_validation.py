@@ -3,18 +3,16 @@
 Inside sktdi, validated sequences are one float array ``(n, C, L)``: ``L`` is the longest
 sequence's length and every shorter sequence is followed by NaN (its padding), the same in
 every channel. Padding never reaches a valid output (the SSM is causal) and every pooling
-and spectrum reads each sequence over its own steps (:func:`sequence_lengths`).
+and spectrum reads each sequence over its own steps
+(:func:`sktdi.core.padding.sequence_lengths`).
 """
 
 import numpy as np
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_X_y, validate_data
 
-from .core.padding import fill_padding, is_padded, sequence_lengths
-
-__all__ = ["MISSING", "as_3d", "check_sequences", "fill_padding", "infer_task",
-           "is_classification_target", "is_padded", "pad_sequences", "sequence_lengths",
-           "validate_sequences"]
+__all__ = ["MISSING", "as_3d", "check_sequences", "infer_task", "is_classification_target",
+           "pad_sequences", "validate_sequences"]
 
 # What sktdi computes in: the estimators keep float32 input in float32, spectra use float64.
 FLOAT_DTYPES = (np.float64, np.float32)
@@ -119,8 +117,7 @@ def pad_sequences(X, *, name="X"):
                          f"{arrays[0].ndim}-D); use one form for all of them.")
     if 2 in ndims:
         channels = [array.shape[0] for array in arrays]
-        odd = next(i for i, c in enumerate(channels) if c != channels[0]) if len(
-            set(channels)) > 1 else None
+        odd = next((i for i, c in enumerate(channels) if c != channels[0]), None)
         if odd is not None:
             raise ValueError(f"{name} mixes channel counts: sequence 0 has {channels[0]} "
                              f"channels, sequence {odd} has {channels[odd]}.")
@@ -196,7 +193,7 @@ def validate_sequences(estimator, X, y="no_validation", *, reset, dtype=FLOAT_DT
 
     Returns what ``validate_data`` returns, with ``X`` always ``(n, C, L)`` of ``dtype``
     (the first of a tuple unless X already has one of them), ``L`` the longest sequence's
-    length and NaN after the end of every shorter one (:func:`sequence_lengths`).
+    length and NaN after the end of every shorter one.
     """
     name = type(estimator).__name__
     missing = getattr(estimator, "missing", "error")
@@ -225,8 +222,7 @@ def validate_sequences(estimator, X, y="no_validation", *, reset, dtype=FLOAT_DT
     if reset:
         estimator._input_ndim = X.ndim
         estimator.n_channels_, estimator.seq_len_ = X3.shape[1:]
-    else:
-        check_fitted_shape(estimator, X)  # a DataFrame becomes an array only now
+    else:  # an array-like without ndim (converted only now) in the other layout
         _check_fitted_channels(estimator, X3)
     return (X3, *out[1:]) if isinstance(out, tuple) else X3
 

@@ -31,7 +31,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import pad_sequences
+from ._validation import as_3d, pad_sequences
 
 __all__ = ["BASELINE_NAMES", "is_baseline", "make_models", "parse_model_list"]
 
@@ -221,8 +221,7 @@ class _EqualLength(TransformerMixin, BaseEstimator):
 
 
 def _as_padded_3d(X):
-    X = np.asarray(pad_sequences(X), dtype=np.float64)
-    return X[:, None, :] if X.ndim == 2 else X
+    return as_3d(np.asarray(pad_sequences(X), dtype=np.float64))
 
 
 def _raw_values():
