@@ -51,12 +51,29 @@ def provenance(argv=None):
     return {
         "sktdi": __version__,
         "commit": git_commit(),
-        "command": " ".join(argv),
+        "command": " ".join(_relative_paths(argv)),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "python": platform.python_version(),
         "versions": versions,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
     }
+
+
+def _relative_paths(argv):
+    """The command line with every absolute path (``/a/b`` or ``--out=/a/b``) written
+    relative to the working directory: a report says what was run, not where the machine
+    that ran it keeps its files."""
+    def relative(token):
+        prefix, _, value = token.rpartition("=") if token.startswith("--") else ("", "", token)
+        if not os.path.isabs(value):
+            return token
+        try:
+            value = os.path.relpath(value)
+        except ValueError:  # another drive (Windows)
+            return token
+        return f"{prefix}={value}" if prefix else value
+
+    return [argv[0], *map(relative, argv[1:])] if argv else []
 
 
 def provenance_markdown(info):

@@ -29,6 +29,9 @@ __all__ = ["main", "build_parser", "parse_inits", "load_dataset", "load_problem"
 DEFAULT_SYNTHETIC = {"n_samples": 1536, "seq_len": 128, "bands": ((0.30, 0.35),),
                      "snr": 0.3, "background": "ar", "ar_coef": 0.9}
 DEFAULT_MODELS = "S4D-Lin,tdi,features,ridge"
+# The lowest R^2 the plots show: below it a model explains nothing (-1 is as far from the
+# truth as predicting the mean is, twice over), and values of -100 would flatten the rest.
+R2_FLOOR = -1.0
 CSV_FIELDS = ("dataset", *RECORD_COLUMNS)  # one row of the curves CSV
 _REQUIRED = ("estimator", "train_size", "repeat", "score")
 
@@ -425,8 +428,36 @@ def _problem_summary(records, problem, models, baselines, metric, target, protoc
     return "\n".join(lines) + "\n"
 
 
-def _aggregate_summary(records, problems, models, baselines, metric, info):
+def _metric(problem):
+    """The score a problem's curves report: accuracy for classes, R^2 for regression."""
+    return "accuracy" if is_classification_target(problem.y) else "R^2"
+
+
+def _aggregate_summary(records, problems, models, baselines, info):
+    """The report over several problems: one section per metric, over the problems that
+    share it (a mean of accuracies and R^2 values would mean nothing)."""
     from ._provenance import provenance_markdown
+
+    lines = [f"# Sample-efficiency curves over {len(problems)} problems", "",
+             "Problems: " + ", ".join(f"{p.name} ({p.description})" for p in problems) + ".",
+             "", provenance_markdown(info)]
+    for metric, group in _problems_by_metric(problems).items():
+        names = {p.name for p in group}
+        lines += _metric_section([r for r in records if r["dataset"] in names], group,
+                                 models, baselines, metric)
+    lines += ["", "Each problem's own table and plots are in its folder."]
+    return "\n".join(lines) + "\n"
+
+
+def _problems_by_metric(problems):
+    groups = {}
+    for problem in problems:
+        groups.setdefault(_metric(problem), []).append(problem)
+    return groups
+
+
+def _metric_section(records, problems, models, baselines, metric):
+    """Mean scores, ranks and wins against every baseline over ``problems`` (one metric)."""
     from .model_selection import compare_with_baselines, rank_models
 
     ranks = rank_models(records, by="size")
@@ -434,10 +465,9 @@ def _aggregate_summary(records, problems, models, baselines, metric, info):
     fractions = all(s <= 1 for s in sizes) and not all(s.is_integer() for s in sizes)
     header = _size_header(sizes, fractions)
     cell = {(r["estimator"], float(r["size"])): r for r in ranks}
-    lines = [f"# Sample-efficiency curves over {len(problems)} problems", "",
-             "Problems: " + ", ".join(f"{p.name} ({p.description})" for p in problems) + ".",
-             "", provenance_markdown(info), "",
-             f"## Mean {metric} over problems (mean rank in brackets, 1 = best)", "",
+    what = ", ".join(p.name for p in problems)
+    lines = ["", f"## Mean {metric} over {len(problems)} problem(s): {what}", "",
+             "Mean rank in brackets, 1 = best.", "",
              "| model | " + " | ".join(header) + " |", "| --- |" + " ---: |" * len(sizes)]
     partial = False  # a size that some problem does not have
     for name in models:
@@ -458,7 +488,8 @@ def _aggregate_summary(records, problems, models, baselines, metric, info):
     for baseline in baselines:
         comparison = compare_with_baselines(records, [baseline], by="size")
         table = {(r["estimator"], float(r["size"])): r for r in comparison}
-        lines += ["", f"## Wins / ties / losses against {baseline} (ties: within 0.005)", "",
+        lines += ["", f"### {metric}: wins / ties / losses against {baseline} "
+                  "(ties: within 0.005)", "",
                   "| model | " + " | ".join(header) + " |", "| --- |" + " ---: |" * len(sizes)]
         for name in models:
             if name == baseline:
@@ -467,8 +498,7 @@ def _aggregate_summary(records, problems, models, baselines, metric, info):
                       f"{table[(name, s)]['losses']}" if (name, s) in table else "—"
                       for s in sizes]
             lines.append(f"| {name} | " + " | ".join(values) + " |")
-    lines += ["", "Each problem's own table and plots are in its folder."]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _spectra_figure(models, problem, size, args, path):
@@ -620,20 +650,35 @@ def _write_problem_outputs(results, finished, sizes, args, info, out):
 
 
 def _write_aggregate_outputs(all_records, problems, first_result, args, info, out):
-    """The summary.md and curves.png over all problems, in ``out``."""
+    """The summary.md and curves.png over all problems, in ``out``: one table and one
+    panel per metric."""
+    import matplotlib.pyplot as plt
+
     from .plotting import plot_sample_efficiency
 
     _, models, baselines, _ = first_result
-    metric = "score"
-    summary = _aggregate_summary(all_records, problems, list(models), baselines, metric, info)
+    summary = _aggregate_summary(all_records, problems, list(models), baselines, info)
     _replace_atomically(out / "summary.md", lambda tmp: tmp.write_text(summary))
-    means = _problem_means_as_records(all_records)
-    ax = plot_sample_efficiency(means, baselines=baselines, by="size",
-                                title=f"mean score over {len(problems)} problems")
-    ax.set_ylabel("mean test score")
-    _save_figure(ax, out / "curves.png")
+    groups = _problems_by_metric(problems)
+    _, axes = plt.subplots(1, len(groups), figsize=(6.4 * len(groups), 4), squeeze=False)
+    for ax, (metric, group) in zip(axes[0], groups.items(), strict=True):
+        names = {p.name for p in group}
+        means = _problem_means_as_records([r for r in all_records if r["dataset"] in names])
+        plot_sample_efficiency(means, ax=ax, baselines=baselines, by="size",
+                               **_score_axis(metric),
+                               title=f"mean {metric} over {len(group)} problem(s)")
+        ax.set_ylabel(f"mean test {metric}")
+    _save_figure(axes[0, 0], out / "curves.png")
     if not args.quiet:
         print(summary)
+
+
+def _score_axis(metric):
+    """The bounds of a score and the lowest value its plots show (R^2 has no lower bound:
+    values far below 0 would flatten every curve)."""
+    if metric == "accuracy":
+        return {"score_range": (0, 1)}
+    return {"score_range": (None, 1), "y_floor": R2_FLOOR}
 
 
 def _folder_name(name):
@@ -653,15 +698,13 @@ def _problem_means_as_records(records):
 def _problem_outputs(problem, models, baselines, records, sizes, args, info, folder):
     from .plotting import plot_sample_efficiency
 
-    classification = is_classification_target(problem.y)
-    metric = "accuracy" if classification else "R^2"
+    metric = _metric(problem)
     protocol = (f"Official test split: {len(problem.y_test)} test sequences; nested training "
                 f"subsets of the {len(problem.y)} training sequences."
                 if problem.official_split else
                 f"Train and test pooled ({len(problem.y)} sequences) and re-split in every "
                 f"repeat, {args.test_size:.0%} held out.")
-    ax = plot_sample_efficiency(records, baselines=baselines, by="size",
-                                score_range=(0, 1) if classification else (None, 1),
+    ax = plot_sample_efficiency(records, baselines=baselines, by="size", **_score_axis(metric),
                                 title=f"{problem.description}: {metric} vs training size")
     ax.set_ylabel(f"test {metric}")
     _save_figure(ax, folder / "curves.png")

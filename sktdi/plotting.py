@@ -280,7 +280,7 @@ def _size_label(value, _pos=None):
 
 def plot_sample_efficiency(
     records, *, ax=None, metric="score", spread="std", log_x=True, title=None, target=None,
-    baselines=None, score_range=None, by="train_size",
+    baselines=None, score_range=None, by="train_size", y_floor=None,
 ):
     """Mean score against training-set size, one line per estimator.
 
@@ -315,6 +315,11 @@ def plot_sample_efficiency(
         clipped to them, so that a spread never reaches an impossible value.
     by : str, default="train_size"
         Column of the size (a multi-problem run plots the requested fractions).
+    y_floor : float, default=None
+        The lowest score the axis shows (for a score without a lower bound, R^2). A mean
+        below it is drawn on the floor as a downward triangle and bands are cut there, and
+        a note on the figure says which values lie below; without it, one R^2 of -100
+        would flatten every other curve.
 
     Returns
     -------
@@ -348,9 +353,17 @@ def plot_sample_efficiency(
     ax = _axes(ax, (6.4, 4))
     styles = _curve_styles(curves, baselines)
     all_sizes = set()
+    if y_floor is not None:
+        low_bound = y_floor if low_bound is None else max(low_bound, y_floor)
+    below = {}
     for name, cells in curves.items():
         all_sizes.update(_draw_curve(ax, name, cells, *styles[name], spread,
-                                     (low_bound, high_bound)))
+                                     (low_bound, high_bound), y_floor))
+        lowest = min(c["mean"] for c in cells)
+        if y_floor is not None and lowest < y_floor:
+            below[name] = lowest
+    if below:
+        _mark_floor(ax, y_floor, below)
     if target is not None:
         ax.axhline(target, color="0.35", linestyle=":", linewidth=1.2,
                    label=f"target ({target:g})", zorder=1)
@@ -409,17 +422,32 @@ def _curve_styles(names, baselines):
             else (palette[models.index(name) % len(palette)], "-") for name in names}
 
 
-def _draw_curve(ax, name, cells, colour, style, spread, bounds):
-    """One estimator's mean line and its spread band; returns the sizes drawn."""
+def _draw_curve(ax, name, cells, colour, style, spread, bounds, floor=None):
+    """One estimator's mean line and its spread band; returns the sizes drawn. Means below
+    ``floor`` sit on it, as downward triangles."""
     sizes = np.array([float(c["train_size"]) for c in cells])
     mean = np.array([c["mean"] for c in cells])
-    ax.plot(sizes, mean, marker="o", markersize=5, linewidth=1.8, color=colour,
+    shown = mean if floor is None else np.maximum(mean, floor)
+    ax.plot(sizes, shown, marker="o", markersize=5, linewidth=1.8, color=colour,
             linestyle=style, label=name, zorder=3)
+    if floor is not None and np.any(mean < floor):
+        ax.plot(sizes[mean < floor], shown[mean < floor], marker="v", markersize=8,
+                linestyle="none", color=colour, zorder=4)
     if spread is not None:
         low, high = _spread_band(cells, mean, spread, bounds)
         ax.fill_between(sizes, low, high, color=colour, alpha=0.18 if style == "-" else 0.1,
                         linewidth=0, zorder=2)
     return sizes.tolist()
+
+
+def _mark_floor(ax, floor, below):
+    """Cut the axis at ``floor`` and say on the figure which means lie below it."""
+    top = ax.get_ylim()[1]
+    ax.set_ylim(floor - 0.03 * (top - floor), top)
+    text = "; ".join(f"{name} down to {value:.3g}" for name, value in below.items())
+    ax.text(0.01, 0.01, f"axis cut at {floor:g} (\u25bc: below it): {text}",
+            transform=ax.transAxes, fontsize="x-small", va="bottom", ha="left", color="0.3",
+            wrap=True)
 
 
 def _spread_band(cells, mean, spread, bounds):

@@ -3,6 +3,7 @@
 import csv
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 
@@ -117,8 +118,9 @@ def test_several_problems_give_an_aggregate_report(problem_files, tmp_path):
             assert (out / folder / name).stat().st_size > 0
     assert "Train and test pooled" in (out / "low" / "summary.md").read_text()
     summary = (out / "summary.md").read_text()
-    assert "over 2 problems" in summary and "mean rank" in summary
-    assert "## Wins / ties / losses against ridge" in summary
+    assert "over 2 problems" in summary and "Mean rank" in summary
+    assert "## Mean accuracy over 2 problem(s): band, low" in summary
+    assert "### accuracy: wins / ties / losses against ridge" in summary
     assert (out / "curves.png").stat().st_size > 0
 
 
@@ -210,21 +212,70 @@ def test_curves_on_an_unequal_length_problem(tmp_path):
     assert (out / "spectra.png").stat().st_size > 0
 
 
+def _aggregate_inputs(problems):
+    import numpy as np
+
+    tasks = {"classification": np.array([0, 1]), "regression": np.array([0.5, 1.7])}
+    info = {"sktdi": "0", "commit": "", "command": "sktdi curves", "date": "today",
+            "machine": "here", "python": "3", "versions": {}}
+    return [SimpleNamespace(name=n, description=n, y=tasks[t]) for n, t in problems], info
+
+
 def test_aggregate_marks_means_over_fewer_problems():
     """A size that one problem lacks (its fractions raised to the per-class minimum fell
     on one size) is averaged over the others, and the report says so."""
-    from types import SimpleNamespace
-
     from sktdi.cli import _aggregate_summary
 
     records = [{"dataset": d, "estimator": e, "size": size, "repeat": 0, "score": score}
                for d, sizes in [("A", (0.1, 1.0)), ("B", (0.1, 0.3, 1.0))]
                for size in sizes for e, score in [("ssm", 0.8), ("ridge", 0.6)]]
-    problems = [SimpleNamespace(name=n, description=n) for n in ("A", "B")]
-    info = {"sktdi": "0", "commit": "", "command": "sktdi curves", "date": "today",
-            "machine": "here", "python": "3", "versions": {}}
-    summary = _aggregate_summary(records, problems, ["ssm", "ridge"], ["ridge"], "score",
-                                 info)
+    problems, info = _aggregate_inputs([("A", "classification"), ("B", "classification")])
+    summary = _aggregate_summary(records, problems, ["ssm", "ridge"], ["ridge"], info)
     row = next(line for line in summary.splitlines() if line.startswith("| ssm |"))
     assert row.split("|")[2:5] == [" 0.800 (1.0) ", " 0.800 (1.0)† ", " 0.800 (1.0) "]
     assert "† over fewer problems" in summary
+
+
+def test_aggregate_keeps_accuracy_and_r2_apart(tmp_path, monkeypatch):
+    """Problems are averaged only with problems of their own metric: one section and one
+    panel per metric, and an R^2 far below 0 is cut off the axis with a note."""
+    import matplotlib.pyplot as plt
+
+    from sktdi import cli
+
+    scores = {"A": {"ssm": 0.9, "ridge": 0.7}, "B": {"ssm": 0.8, "ridge": 0.6},
+              "R": {"ssm": 0.3, "ridge": -40.0}}
+    records = [{"dataset": d, "estimator": e, "size": size, "repeat": r, "score": score}
+               for d, by_model in scores.items() for e, score in by_model.items()
+               for size in (0.1, 1.0) for r in range(2)]
+    problems, info = _aggregate_inputs([("A", "classification"), ("B", "classification"),
+                                        ("R", "regression")])
+    models = {"ssm": None, "ridge": None}
+    figures = []
+    monkeypatch.setattr(cli, "_save_figure", lambda ax, path: figures.append(ax.figure))
+    cli._write_aggregate_outputs(records, problems, (None, models, ["ridge"], None),
+                                 SimpleNamespace(quiet=True), info, tmp_path)
+    summary = (tmp_path / "summary.md").read_text()
+    accuracy = summary.split("## Mean accuracy over 2 problem(s): A, B")[1].split("## Mean R^2")[0]
+    assert "| ssm | 0.850 (1.0) | 0.850 (1.0) |" in accuracy  # not pulled down by R
+    assert "## Mean R^2 over 1 problem(s): R" in summary
+    assert "| *ridge* | -40.000 (2.0) | -40.000 (2.0) |" in summary
+    panels = figures[0].axes
+    assert [ax.get_ylabel() for ax in panels] == ["mean test accuracy", "mean test R^2"]
+    assert panels[1].get_ylim()[0] > -1.1  # cut at R^2 = -1, not at -40
+    notes = [t.get_text() for t in panels[1].texts]
+    assert any("axis cut at -1" in note and "ridge down to -40" in note for note in notes)
+    plt.close(figures[0])
+
+
+def test_reports_record_paths_relative_to_the_working_directory(tmp_path, monkeypatch):
+    """The command in a report says what was run, not where the machine keeps its files."""
+    from sktdi._provenance import provenance
+
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "runs" / "panel"
+    info = provenance(["sktdi", "curves", "--out", str(out), f"--dataset={tmp_path}/a.csv",
+                       "--models", "features"])
+    assert info["command"] == ("sktdi curves --out runs/panel --dataset=a.csv "
+                               "--models features")
+    assert str(tmp_path) not in info["command"]
