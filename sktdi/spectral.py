@@ -21,7 +21,7 @@ from .core import (
     power_spectrum,
     vandermonde_kernel,
 )
-from .core.padding import fill_padding, is_padded, sequence_lengths
+from .core.padding import distinct_sequences, fill_padding, is_padded, sequence_lengths
 
 __all__ = [
     "SPECTRUM_KINDS",
@@ -177,8 +177,10 @@ def _welch_on_grid(Xc, nperseg, L):
                             return_onesided=False, scaling="density", axis=-1)
     order = np.argsort(freqs)
     freqs, P = freqs[order], P[..., order]
-    if freqs[0] == -0.5:  # the two-sided grid is periodic: -0.5 is +0.5 again
-        freqs, P = np.append(freqs, 0.5), np.concatenate([P, P[..., :1]], axis=-1)
+    if segment % 2 == 0:  # even segments hold Nyquist, -0.5 (fftfreq may round it)
+        # the two-sided grid is periodic: -0.5 is +0.5 again
+        freqs = np.concatenate([[-0.5], freqs[1:], [0.5]])
+        P = np.concatenate([P, P[..., :1]], axis=-1)
     else:  # odd segments end short of +-0.5: continue the grid across the wrap
         freqs = np.concatenate([freqs[-1:] - 1.0, freqs, freqs[:1] + 1.0])
         P = np.concatenate([P[..., -1:], P, P[..., :1]], axis=-1)
@@ -247,15 +249,46 @@ def _centred(X, weights, lengths):
     return np.where(present[:, None, :], filled - mean, 0.0)
 
 
-def _fisher_ratio(log_power, Y, weights=None):
+def count_examples(X, y=None, sample_weight=None):
+    """The number of distinct examples of positive weight: distinct sequences, or distinct
+    (sequence, target) pairs with ``y``.
+
+    What sample sizes count (degrees of freedom, shrinkage, the smallest class): copies of
+    an example and its weight do not add examples, so that copies and integer weights give
+    one fit, and weights multiplied by a constant change nothing.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, C, L)
+        Validated sequences.
+    y : ndarray of shape (n,) or (n, k), default=None
+    sample_weight : ndarray of shape (n,), default=None
+
+    Returns
+    -------
+    count : int
+    """
+    present = (np.ones(len(X), bool) if sample_weight is None
+               else np.asarray(sample_weight) > 0)
+    labels = None
+    if y is not None:
+        labels = np.unique(np.asarray(y)[present].reshape(int(present.sum()), -1), axis=0,
+                           return_inverse=True)[1]
+    return len(distinct_sequences(X[present], labels)[0])
+
+
+def _fisher_ratio(log_power, Y, weights=None, count=None):
     """Between- over within-group variance of the log power, per frequency, above what
     noise alone gives: (C, F).
 
     For classes the groups are the classes; for a continuous target it is the variance of
     the log power explained by a linear fit on ``y`` over the unexplained variance.
-    ``weights`` count like repeated sequences. With no group effect the ratio is about
-    ``df_between / df_within`` (``(K - 1) / (n - K)`` for ``K`` classes): that floor,
-    which grows large with few sequences, is subtracted and the result clipped at 0.
+    ``weights`` count like repeated sequences in the variances. With no group effect the
+    ratio is about ``df_between / df_within`` (``(K - 1) / (n - K)`` for ``K`` classes):
+    that floor, which grows large with few sequences, is subtracted and the result clipped
+    at 0. ``n`` is ``count``, the distinct sequences of positive weight (all rows when
+    None): copies of a sequence, or its weight, add no degree of freedom, and weights
+    multiplied by a constant change nothing.
     """
     w = np.ones(len(Y)) if weights is None else weights
     centred = log_power - _weighted_mean(log_power, weights)
@@ -269,7 +302,7 @@ def _fisher_ratio(log_power, Y, weights=None):
     between = _weighted_mean(fitted**2, w)
     within = _weighted_mean((flat - fitted) ** 2, w)
     df_between = np.linalg.matrix_rank(Y[w > 0])  # K - 1 for centred one-hot classes
-    df_within = w.sum() - 1 - df_between  # weights count like repeated sequences
+    df_within = (len(Y) if count is None else count) - 1 - df_between
     if df_within <= 0:  # as many groups as sequences: no within-group variance to compare
         return np.zeros(centred.shape[1:])
     ratio = between / np.maximum(within, 1e-12 * max(1.0, float(np.max(within))))
@@ -421,7 +454,7 @@ def task_power_spectrum(
         power = _periodograms(fill_padding(X - own_mean(X, axis=-1, keepdims=True)),
                               method, nperseg, lengths)
         floor = 1e-12 * max(float(power.max()), 1e-300)
-        S = _fisher_ratio(np.log(power + floor), Y, weights)
+        S = _fisher_ratio(np.log(power + floor), Y, weights, count_examples(X, Y, weights))
     S = np.maximum(smooth_spectrum(S, smoothing), 0.0)  # the moving average rounds below 0
     return S if per_channel else S.sum(axis=0)
 
@@ -436,7 +469,7 @@ def spectral_matching_loss(S_model, S_task):
     --------
     >>> import numpy as np
     >>> from sktdi.spectral import spectral_matching_loss
-    >>> spectral_matching_loss(np.array([1.0, 2.0]), np.array([2.0, 4.0]))
+    >>> round(spectral_matching_loss(np.array([1.0, 2.0]), np.array([2.0, 4.0])), 12)
     0.0
     """
     S_model = np.asarray(S_model, dtype=np.float64)

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .kernel import NYQUIST, discrete_frequency
+from .kernel import discrete_frequency, is_aliased
 from .params import SSMParams
 
 __all__ = ["INIT_NAMES", "ALIASING_OPTIONS", "make_params", "hippo_legs_diagonal"]
@@ -23,7 +23,13 @@ def hippo_legs_diagonal(n_states):
     """Eigen-decomposition of the normal part of HiPPO-LegS (the S4D-LegS initialization).
 
     Returns ``(A, B)``, complex ``(n_states // 2,)``: one eigenvalue of each conjugate pair
-    (``Re A = -0.5``, ``Im A > 0``) and the LegS input vector projected on the eigenvectors.
+    (``Re A = -0.5``, ``Im A > 0``) and the LegS input vector projected on the eigenvectors,
+    each eigenvector's phase chosen so that its projection is real and non-negative.
+
+    An eigenvector is defined up to a phase, and LAPACK returns whichever phase its kernels
+    produce: the sign of a projection changed between machines whose BLAS kernels differ.
+    Rotating every eigenvector onto a non-negative projection fixes it; the model is the
+    same (the phase moves into ``C``, whose draw is circularly symmetric).
     """
     q = np.arange(n_states, dtype=np.float64)
     col, row = np.meshgrid(q, q)
@@ -39,7 +45,7 @@ def hippo_legs_diagonal(n_states):
     im, V = np.linalg.eigh(AP * -1j)
     order = np.argsort(im)[::-1]  # keep the member of each pair with positive imaginary part
     im, V = im[order][: n_states // 2], V[:, order][:, : n_states // 2]
-    return re + 1j * im, V.conj().T @ B
+    return re + 1j * im, np.abs(V.conj().T @ B).astype(np.complex128)
 
 
 def _imag_parts(name, n2, n_states, frequency_scale):
@@ -83,7 +89,7 @@ def _lru_A_B(rng, d_model, n2, r_min, r_max, max_phase, discretization):
 
 def _apply_aliasing(A, C, dt, aliasing):
     freq = discrete_frequency(A.imag, dt)  # (H, N2)
-    aliased = freq > NYQUIST
+    aliased = is_aliased(A.imag, dt)
     if aliasing == "mask":
         C = np.where(aliased, 0.0, C)
     elif aliasing == "fold":
@@ -176,6 +182,8 @@ def make_params(
     else:
         A, B = _base_A_B(name, n2, n_states, d_model, frequency_scale)
         dt = np.exp(rng.uniform(np.log(dt_min), np.log(dt_max), size=d_model))
+        if dt_min == dt_max:  # a pinned step is the user's value, not exp(log(value))
+            dt = np.full(d_model, float(dt_min))
     C = (rng.standard_normal((d_model, n2)) + 1j * rng.standard_normal((d_model, n2)))
     C *= np.sqrt(0.5)
     D = rng.standard_normal(d_model)

@@ -17,7 +17,7 @@ import torch
 
 __all__ = [
     "DEFAULT_CHUNK_ELEMENTS", "NYQUIST", "closed_form_response", "discrete_frequency",
-    "discretize", "matching_loss", "power_spectrum", "vandermonde_kernel",
+    "discretize", "is_aliased", "matching_loss", "power_spectrum", "vandermonde_kernel",
 ]
 
 # Upper bound on the elements of one (H, N2, chunk) block of the Vandermonde matrix: 2**22
@@ -37,6 +37,16 @@ def discrete_frequency(A_imag, dt):
     :data:`NYQUIST` alias.
     """
     return dt[:, None] * abs(A_imag)
+
+
+def is_aliased(A_imag, dt):
+    """Whether every mode's discrete frequency ``dt |Im A|`` exceeds :data:`NYQUIST`: (H, N2).
+
+    A mode at the bound itself is not aliased; the bound is widened by a relative 1e-12, so
+    that the last bit of ``dt`` (``exp(log(dt))``, which rounds differently on different
+    CPUs) cannot carry a mode at Nyquist across it.
+    """
+    return discrete_frequency(A_imag, dt) > NYQUIST * (1 + 1e-12)
 
 
 def discretize(A, B, dt, method="zoh"):

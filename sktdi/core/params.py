@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .kernel import NYQUIST, discrete_frequency, discretize
+from .kernel import discretize, is_aliased
 
 __all__ = ["SSMParams", "count_aliased_modes"]
 
@@ -141,4 +141,4 @@ def count_aliased_modes(params):
     Such modes alias: on the sample grid they show up at ``2 pi - dt |Im A|`` (folded).
     The bound is :data:`sktdi.core.kernel.NYQUIST`.
     """
-    return int(np.sum(discrete_frequency(params.A.imag, params.dt) > NYQUIST))
+    return int(np.sum(is_aliased(params.A.imag, params.dt)))
