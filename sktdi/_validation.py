@@ -187,9 +187,10 @@ def validate_sequences(estimator, X, y="no_validation", *, reset, dtype=FLOAT_DT
     padded with NaN where sequences are shorter, and lists of sequences of any lengths
     (:func:`pad_sequences`). The estimator's ``missing`` parameter (``"error"`` when it has
     none) says what a NaN inside a sequence is. With ``reset=True`` it records
-    ``n_features_in_`` (scikit-learn's ``X.shape[1]``: the padded length of 2-D input, the
-    channel count of 3-D input and of lists), ``n_channels_`` and ``seq_len_`` (the longest
-    sequence); with ``reset=False`` it checks the channels, and the width of a 2-D array.
+    ``n_features_in_`` (scikit-learn's ``X.shape[1]``: the padded length of a 2-D array and
+    of a list of 1-D sequences, the channel count of a 3-D array and of a list of 2-D
+    sequences), ``n_channels_`` and ``seq_len_`` (the longest sequence); with
+    ``reset=False`` it checks the channels, and the width of a 2-D array.
 
     Returns what ``validate_data`` returns, with ``X`` always ``(n, C, L)`` of ``dtype``
     (the first of a tuple unless X already has one of them), ``L`` the longest sequence's

@@ -34,11 +34,13 @@ from .core import (
     parse_pooling,
     view_standardization,
 )
+from .core.features import scale_or_one
 from .core.padding import padding_and_lengths
 from .initializer import align_deeper_layers, initial_layer_params
+from .readout import RidgeReadout
 from .selection import (
     auto_candidates,
-    fit_ridge_readout,
+    duplicate_groups,
     leave_one_out_errors,
     select_candidate,
 )
@@ -205,11 +207,12 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
             initializers += align_deeper_layers(model, initializers[0], U, y, rng)
         return model, layer_params, initializers
 
-    def _linear_probe(self, model, U, y, sample_weight):
+    def _linear_probe(self, model, U, y, sample_weight, groups):
         """Ridge readout of the pooled features of ``model``: ``(scaler, ridge)``."""
         features = self._forward_numpy(U, model=model, head=False)
-        return fit_ridge_readout(features, y, classification=self._is_classifier(),
-                                 sample_weight=sample_weight)
+        classes = np.arange(self._n_outputs()) if self._is_classifier() else None
+        return RidgeReadout(classification=self._is_classifier()).fit(
+            features, y, sample_weight, groups, classes)
 
     def _build_model(self, X3, y, sample_weight):
         if sample_weight is not None:  # a weight of 0 is an absent row for TDI and the probe
@@ -222,6 +225,7 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
         # the encoder's initial weights see, stays the data's own.)
         self._input_mean, self._input_scale = view_standardization(X3, sample_weight)
         U = self._views(X3)
+        groups = duplicate_groups(X3, y)
         auto = isinstance(self.init, str) and self.init == "auto"
         if auto:
             # Every candidate gets the same random draws: they differ only in the SSM.
@@ -230,22 +234,24 @@ class _BaseSSM(BaseEstimator, metaclass=ABCMeta):
             for label, init in auto_candidates(_AUTO_BASE, keep_base=0.0).items():
                 network = self._initial_network(init, X3, U, y, np.random.RandomState(seed),
                                                 sample_weight)
-                fits[label] = (*network, *self._linear_probe(network[0], U, y, sample_weight))
-            self.init_scores_ = {label: float(fit[4].best_score_) for label, fit in fits.items()}
-            errors = {label: leave_one_out_errors(fit[4]) for label, fit in fits.items()}
+                fits[label] = (*network, self._linear_probe(network[0], U, y, sample_weight,
+                                                            groups))
+            self.init_scores_ = {label: fit[3].best_score_ for label, fit in fits.items()}
+            errors = {label: leave_one_out_errors(fit[3])[0] for label, fit in fits.items()}
+            weights = leave_one_out_errors(fits[_AUTO_BASE][3])[1]
             self.init_selected_ = select_candidate(self.init_scores_, _AUTO_BASE, errors=errors,
-                                                   sample_weight=sample_weight)
-            model, layer_params, initializers, *probe = fits[self.init_selected_]
+                                                   sample_weight=weights)
+            model, layer_params, initializers, probe = fits[self.init_selected_]
         else:
             model, layer_params, initializers = self._initial_network(
                 self.init, X3, U, y, self._random_state, sample_weight)
             self.init_scores_ = None
             self.init_selected_ = self.init if isinstance(self.init, str) else (
                 "SpectralInitializer")
-            probe = (self._linear_probe(model, U, y, sample_weight)
+            probe = (self._linear_probe(model, U, y, sample_weight, groups)
                      if self.head_init == "ridge" else None)
         if self.head_init == "ridge":
-            _set_head_from_ridge(model.head, *probe,
+            _set_head_from_ridge(model.head, probe,
                                  binary=self._is_classifier() and self._n_outputs() == 2)
         self.model_ = model
         self.initializer_ = initializers[0] if initializers else None
@@ -635,7 +641,9 @@ _SHARED_ATTRS_DOC = """
     n_aliased_modes_ : int
         Modes of the initialization whose ``dt |Im A|`` exceeds ``pi`` (all layers).
     n_features_in_ : int
-        ``X.shape[1]`` at fit: the sequence length for 2-D input, channels for 3-D input.
+        ``X.shape[1]`` at fit, as scikit-learn reads it: the (padded) sequence length for a
+        2-D array and for a list of 1-D sequences; the channel count for a 3-D array and for
+        a list of ``(n_channels, length)`` sequences.
     n_channels_ : int
         Input channels (1 for 2-D input).
     seq_len_ : int
@@ -888,7 +896,7 @@ class SSMRegressor(RegressorMixin, _BaseSSM):
             self._y_mean = np.average(y2, axis=0, weights=sample_weight)
             scale = np.sqrt(np.average((y2 - self._y_mean) ** 2, axis=0,
                                        weights=sample_weight))
-            self._y_scale = np.where(scale > 0, scale, 1.0)
+            self._y_scale = scale_or_one(scale, self._y_mean)
         y2 = y.reshape(len(y), -1)
         if y2.shape[1] != self.n_outputs_:
             raise ValueError(
@@ -1006,12 +1014,12 @@ def _predict_batch_rows(model, seq_len):
     return max(1, _PREDICT_BYTES // per_row)
 
 
-def _set_head_from_ridge(head, scaler, ridge, binary):
+def _set_head_from_ridge(head, readout, binary):
     """Copy a ridge readout on standardized features into a linear ``head`` on raw ones
     (the standardization folded into its weights and bias). A binary classifier's one
     score ``s`` becomes the two logits ``(-s / 2, s / 2)``."""
-    coef = np.atleast_2d(ridge.coef_) / scaler.scale_  # (outputs, features)
-    intercept = np.atleast_1d(ridge.intercept_) - coef @ scaler.mean_
+    coef = np.atleast_2d(readout.coef_) / readout.scale_  # (outputs, features)
+    intercept = np.atleast_1d(readout.intercept_) - coef @ readout.mean_
     if binary and coef.shape[0] == 1:
         coef, intercept = np.vstack([-coef, coef]) / 2, np.array([-1, 1]) * intercept / 2
     with torch.no_grad():

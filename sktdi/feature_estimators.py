@@ -25,6 +25,7 @@ from .initializer import SpectralInitializer
 from .selection import (
     DEFAULT_ALPHAS,
     auto_candidates,
+    duplicate_groups,
     fit_ridge_readout,
     leave_one_out_errors,
     select_candidate,
@@ -35,6 +36,8 @@ __all__ = ["SSMFeatureClassifier", "SSMFeatureRegressor", "bank_time_scales"]
 _SEED_MAX = np.iinfo(np.int32).max
 # Fraction of the bank that init="tdi" leaves at the base initialization.
 _KEEP_BASE = 0.5
+# Default of the regressors' clip_features (benchmarks/results/clipping.md).
+CLIP_FEATURES = True
 
 
 def bank_time_scales(time_scales, seq_len):
@@ -169,7 +172,11 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
         transformer = self._feature_transformer(init, seed, base_options)
         if isinstance(transformer, SpectralInitializer):
             # in the user's layout, so that initializer_.transform takes what predict takes
-            X_user = X3[:, 0] if self._input_ndim == 2 else X3
+            # (a 2-D array keeps its width, even where its last columns are only padding)
+            X_user = X3
+            if self._input_ndim == 2:
+                X_user = np.pad(X3[:, 0], ((0, 0), (0, self.n_features_in_ - X3.shape[-1])),
+                                constant_values=np.nan)
             features = transformer.fit_transform(X_user, y, sample_weight)
             return transformer.feature_map_, transformer, features
         feature_map = SSMFeatureMap(transformer, differences=self.differences,
@@ -193,43 +200,45 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
         base_options = self._check_settings(X3.shape[-1])
         seed = check_random_state(self.random_state).randint(_SEED_MAX)
         alphas = DEFAULT_ALPHAS if self.alphas is None else self.alphas
+        groups = duplicate_groups(X3, y)
         fits, scores = {}, {}
         for label, init in self._candidates().items():
             feature_map, initializer, features = self._fit_candidate(
                 init, seed, base_options, X3, y, sample_weight)
-            scaler, ridge = fit_ridge_readout(features, y, classification=self._classification,
-                                              alphas=alphas, sample_weight=sample_weight,
-                                              cv=self.cv)
-            fits[label] = (feature_map, initializer, scaler, ridge, features)
-            scores[label] = float(ridge.best_score_)
+            readout = fit_ridge_readout(features, y, classification=self._classification,
+                                        alphas=alphas, sample_weight=sample_weight,
+                                        cv=self.cv, groups=groups)
+            fits[label] = (feature_map, initializer, readout, features)
+            scores[label] = readout.best_score_
             if self.verbose:
                 print(f"[{type(self).__name__}] {label}: {feature_map.n_features} features, "
-                      f"validation score {scores[label]:.4f} (alpha {ridge.alpha_:.3g}), "
+                      f"validation score {scores[label]:.4f} (alpha {readout.alpha_:.3g}), "
                       f"{time.perf_counter() - start:.2f}s", flush=True)
         auto = isinstance(self.init, str) and self.init == "auto"
         if auto:
-            errors = None if self.cv is not None else {
-                label: leave_one_out_errors(fit[3]) for label, fit in fits.items()}
-            chosen = select_candidate(scores, self.base, errors=errors,
-                                      sample_weight=sample_weight)
+            errors = weights = None
+            if self.cv is None:
+                errors = {label: leave_one_out_errors(fit[2])[0] for label, fit in fits.items()}
+                weights = leave_one_out_errors(fits[self.base][2])[1]
+            chosen = select_candidate(scores, self.base, errors=errors, sample_weight=weights)
         else:
             chosen = next(iter(fits))
-        self.feature_map_, self.initializer_, self.scaler_, self.ridge_, features = fits[chosen]
+        self.feature_map_, self.initializer_, self.readout_, features = fits[chosen]
         rows = slice(None) if sample_weight is None else sample_weight > 0  # 0 drops a row
-        self._record_training_features(self.scaler_.transform(features[rows]))
+        self._record_training_features(features[rows])
         self.params_ = self.feature_map_.params
-        self.alpha_ = float(self.ridge_.alpha_)
+        self.alpha_ = self.readout_.alpha_
         self.init_selected_ = chosen
         self.init_scores_ = scores if auto else None
         self.fit_time_ = time.perf_counter() - start
         return self
 
-    def _record_training_features(self, scaled):
-        """What the fit keeps of the standardized training features (nothing here)."""
+    def _record_training_features(self, features):
+        """What the fit keeps of the training features (nothing here)."""
 
     def _features(self, X):
         X3 = validate_sequences(self, X, reset=False)
-        return self.scaler_.transform(self.feature_map_.transform(X3))
+        return self.feature_map_.transform(X3)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -308,10 +317,10 @@ _SHARED_ATTRS_DOC = """
         The bank's SSM layer.
     initializer_ : SpectralInitializer or None
         The fitted initializer of a TDI bank (its ``transform`` gives the same features).
-    scaler_ : StandardScaler
-        Standardization of the features.
-    ridge_ : RidgeClassifierCV or RidgeCV
-        The readout.
+    readout_ : sktdi.readout.RidgeReadout
+        The ridge readout: the standardization of the features (``mean_``, ``scale_``),
+        the coefficients on the standardized features (``coef_``, ``intercept_``) and the
+        leave-one-out evidence (``loo_errors_``, ``loo_decision_``).
     alpha_ : float
         Penalty chosen by leave-one-out (or ``cv``).
     init_selected_ : str
@@ -326,7 +335,9 @@ _SHARED_ATTRS_DOC = """
     fit_time_ : float
         Wall time of ``fit`` in seconds.
     n_features_in_ : int
-        ``X.shape[1]`` at fit: the sequence length for 2-D input, channels for 3-D input.
+        ``X.shape[1]`` at fit, as scikit-learn reads it: the (padded) sequence length for a
+        2-D array and for a list of 1-D sequences; the channel count for a 3-D array and for
+        a list of ``(n_channels, length)`` sequences.
     n_channels_ : int
         Input channels.
     seq_len_ : int
@@ -406,7 +417,7 @@ class SSMFeatureClassifier(ClassifierMixin, _BaseSSMFeatures):
         self : SSMFeatureClassifier
         """
         self._fit(X, y, sample_weight)
-        self.classes_ = self.ridge_.classes_
+        self.classes_ = self.readout_.classes_
         return self
 
     def decision_function(self, X):
@@ -420,8 +431,8 @@ class SSMFeatureClassifier(ClassifierMixin, _BaseSSMFeatures):
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
-        check_is_fitted(self, "ridge_")
-        return self.ridge_.decision_function(self._features(X))
+        check_is_fitted(self, "readout_")
+        return self.readout_.decision_function(self._features(X))
 
     def predict(self, X):
         """Predicted class labels.
@@ -434,8 +445,21 @@ class SSMFeatureClassifier(ClassifierMixin, _BaseSSMFeatures):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self, "ridge_")
-        return self.ridge_.predict(self._features(X))
+        check_is_fitted(self, "readout_")
+        return self.readout_.predict(self._features(X))
+
+
+_CLIP_DOC = """
+    clip_features : bool, default=True
+        Clip every standardized feature to the range it took on the training sequences
+        before the readout predicts. A regressor's output is linear in its features, so a
+        sequence whose features lie far outside the training range (a count series many
+        times larger than any seen) is extrapolated without limit; clipping caps the
+        prediction at what the training range supports, and also stops the model from
+        following a trend beyond it (targets 1.5 to 3 times the largest training target
+        are then predicted near that largest one). ``benchmarks/results/clipping.md``
+        compares both on Covid3Month, CardanoSentiment and synthetic tasks.
+"""
 
 
 class SSMFeatureRegressor(RegressorMixin, _BaseSSMFeatures):
@@ -445,14 +469,14 @@ class SSMFeatureRegressor(RegressorMixin, _BaseSSMFeatures):
     :class:`~sklearn.linear_model.RidgeCV` readout (one or several targets).
 
     Parameters
-    ----------{_SHARED_PARAMS_DOC}
+    ----------{_SHARED_PARAMS_DOC}{_CLIP_DOC}
     Attributes
     ----------
     n_outputs_ : int
         Number of targets.
     feature_range_ : tuple of ndarray
-        Smallest and largest standardized feature seen in training; ``predict`` clips to
-        it, so that a sequence unlike the training ones is not extrapolated.{_SHARED_ATTRS_DOC}
+        Smallest and largest value of every feature on the training sequences, which
+        ``predict`` clips to with ``clip_features``.{_SHARED_ATTRS_DOC}
     See Also
     --------
     SSMFeatureClassifier : The classification counterpart.
@@ -469,6 +493,23 @@ class SSMFeatureRegressor(RegressorMixin, _BaseSSMFeatures):
     >>> reg.predict(X[40:43]).shape
     (3,)
     """
+
+    _parameter_constraints: dict = {**_BaseSSMFeatures._parameter_constraints,
+                                    "clip_features": ["boolean"]}
+
+    def __init__(
+        self, init="tdi", *, base="S4D-LegS", n_states=16, d_model=256, init_options=None,
+        discretization="zoh", time_scales="auto", differences=True, normalize=False,
+        statistics=DEFAULT_STATISTICS, n_biases=5, alphas=None, cv=None,
+        clip_features=CLIP_FEATURES, random_state=None, verbose=False, missing="error",
+    ):
+        super().__init__(
+            init, base=base, n_states=n_states, d_model=d_model, init_options=init_options,
+            discretization=discretization, time_scales=time_scales, differences=differences,
+            normalize=normalize, statistics=statistics, n_biases=n_biases, alphas=alphas,
+            cv=cv, random_state=random_state, verbose=verbose, missing=missing,
+        )
+        self.clip_features = clip_features
 
     def _target_check_params(self):
         return {"multi_output": True, "y_numeric": True}
@@ -500,12 +541,12 @@ class SSMFeatureRegressor(RegressorMixin, _BaseSSMFeatures):
         """
         return self._fit(X, y, sample_weight)
 
-    def _record_training_features(self, scaled):
+    def _record_training_features(self, features):
         # A regressor's output is unbounded: a test sequence whose features lie far outside
         # the training range (Covid3Month's counts span orders of magnitude) would be
-        # extrapolated to R^2 of -100 and below at 14 training sequences. predict clips the
-        # standardized features to what training saw.
-        self.feature_range_ = (scaled.min(axis=0), scaled.max(axis=0))
+        # extrapolated to R^2 of -100 and below at 14 training sequences. With
+        # clip_features, predict clips the standardized features to what training saw.
+        self.feature_range_ = (features.min(axis=0), features.max(axis=0))
 
     def predict(self, X):
         """Predicted targets.
@@ -518,8 +559,11 @@ class SSMFeatureRegressor(RegressorMixin, _BaseSSMFeatures):
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        check_is_fitted(self, "ridge_")
-        return self.ridge_.predict(np.clip(self._features(X), *self.feature_range_))
+        check_is_fitted(self, "readout_")
+        features = self._features(X)
+        if self.clip_features:
+            features = np.clip(features, *self.feature_range_)
+        return self.readout_.predict(features)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -45,10 +45,11 @@ from .core import (
     matching_loss,
     power_spectrum,
 )
-from .core.padding import padding_and_lengths
+from .core.padding import distinct_sequences, padding_and_lengths
 from .spectral import (
     MIN_SPECTRUM_LENGTH,
     SPECTRUM_KINDS,
+    count_examples,
     frequency_grid,
     infer_task,
     model_power_spectrum,
@@ -228,7 +229,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
     shrinkage : float or "auto", default="auto"
         Weight of the base spectrum in the matched target. ``"auto"`` is
         ``prior_samples / (prior_samples + n_samples)``: strong with few samples, vanishing
-        with many.
+        with many (``n_samples`` counts the distinct sequences of positive weight).
     prior_samples : float, default=4
         The ``"auto"`` shrinkage's pseudo-count: a weight of 0.2 on the base spectrum at
         16 samples, 0.06 at 64. A pseudo-count of 16 kept too much of the base spectrum at
@@ -313,7 +314,11 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
     feature_map_ : SSMFeatureMap
         The fixed layer and the fitted statistics of :meth:`transform`.
     n_features_in_ : int
+        ``X.shape[1]`` at fit, as scikit-learn reads it: the (padded) sequence length for a
+        2-D array and for a list of 1-D sequences; the channel count for a 3-D array and for
+        a list of ``(n_channels, length)`` sequences.
     seq_len_ : int
+        The longest training sequence.
 
     Examples
     --------
@@ -417,9 +422,11 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_targets), default=None
             Labels or targets; required unless ``spectrum="input"``.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the sequences in the task spectrum, the ``"auto"``
-            shrinkage (which counts ``sum(sample_weight)`` sequences) and the statistics
-            of :meth:`transform`; a weight ``k`` counts like ``k`` copies.
+            Non-negative weights of the sequences in the task spectrum and the statistics
+            of :meth:`transform`; a weight ``k`` counts like ``k`` copies. Sample sizes
+            (the ``"auto"`` shrinkage, the degrees of freedom of the discriminative
+            spectrum) count distinct sequences of positive weight, so that weights
+            multiplied by a constant change nothing.
 
         Returns
         -------
@@ -467,7 +474,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         self.aligned_channels_ = aligned_channels(base.n_channels, self.keep_base)
         prior = model_power_spectrum(base, L)
         views = input_views(X3, self.differences, self.normalize)
-        reason = self._why_no_spectrum(views, y, sample_weight)
+        reason = self._why_no_spectrum(X3, views, y, sample_weight)
         if reason is None:
             raw = task_power_spectrum(views, y, self.spectrum_kind_, method=self.estimation,
                                       nperseg=self.nperseg, smoothing=self.smoothing,
@@ -485,8 +492,8 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
             self.task_spectrum_ = prior
             self.params_, self.n_iter_ = base, 1
         else:
-            # sequences counted as repeated ones when weighted
-            n = X3.shape[0] if sample_weight is None else float(sample_weight.sum())
+            # distinct sequences: copies and weights add none, scaled weights change nothing
+            n = self._count(X3, sample_weight)
             self.shrinkage_ = (self.prior_samples / (self.prior_samples + n)
                                if self.shrinkage == "auto" else float(self.shrinkage))
             self.task_spectrum_ = shrink_spectrum(raw, prior, self.shrinkage_)
@@ -502,21 +509,38 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         self.fit_time_ = time.perf_counter() - start
         return X3, sample_weight
 
-    def _why_no_spectrum(self, views, y, sample_weight):
-        """Why the task has no spectrum to estimate, or None."""
+    def _count(self, X3, sample_weight, y=None):
+        """Distinct sequences (and targets) of positive weight: what sample sizes count.
+        Rows of computed activations (deeper layers) are distinct by construction and are
+        never compared."""
+        if getattr(self, "_distinct_rows", False):
+            return int(len(X3) if sample_weight is None else np.count_nonzero(sample_weight))
+        return count_examples(X3, y, sample_weight)
+
+    def _why_no_spectrum(self, X3, views, y, sample_weight):
+        """Why the task has no spectrum to estimate, or None. The degenerate cases are read
+        off the data themselves (constant or repeated sequences, constant targets): their
+        spectra would be rounding residue, not zero."""
         n_steps = views.shape[-1]
         if n_steps < MIN_SPECTRUM_LENGTH:
             return (f"sequences of length {n_steps} are too short for a task spectrum (TDI "
                     f"needs at least {MIN_SPECTRUM_LENGTH} steps)")
-        present = np.ones(len(views), bool) if sample_weight is None else sample_weight > 0
-        if present.sum() < 2:
-            return ("there is a single training sequence: once the mean sequence is "
-                    "removed, no spectrum is left")
+        present = np.ones(len(X3), bool) if sample_weight is None else sample_weight > 0
+        given = not getattr(self, "_distinct_rows", False)  # the user's data, not activations
+        if given and np.all((X3[present] == X3[present][:, :, :1]) | np.isnan(X3[present])):
+            return "the task spectrum is zero (constant or all-zero sequences)"
+        if self._count(X3, sample_weight) < 2:
+            return ("there is a single training sequence (or copies of one): once the mean "
+                    "sequence is removed, no spectrum is left")
+        if given and self.spectrum_kind_ == "cross":
+            targets = np.asarray(y)[present]
+            if np.all(targets == targets[:1]):
+                return "the targets are constant (the cross spectrum is zero)"
         if self.spectrum_kind_ == "discriminative" and self._task(y) == "classification":
-            # a weight counts like copies of a sequence
-            weights = np.ones(len(views)) if sample_weight is None else sample_weight
+            # distinct sequences of every class (copies and weights add none)
             labels, codes = np.unique(np.asarray(y)[present], return_inverse=True)
-            counts = np.bincount(codes.ravel(), weights=weights[present])
+            counts = np.array([self._count(X3[present][codes.ravel() == k], None)
+                               for k in range(len(labels))])
             if np.any(counts < 2):
                 few = ", ".join(repr(c.item() if hasattr(c, "item") else c)
                                 for c in labels[counts < 2])
@@ -526,8 +550,6 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
 
     def _why_zero(self, views):
         """Why an estimated spectrum is zero everywhere."""
-        if np.all((views == views[:, :, :1]) | np.isnan(views)):  # NaN: the padding
-            return "the task spectrum is zero (constant or all-zero sequences)"
         if self.spectrum_kind_ == "discriminative":
             return ("no frequency shows a difference in power between the targets above "
                     "what noise alone gives (the discriminative spectrum is zero)")
@@ -693,7 +715,8 @@ def align_deeper_layers(network, first, U, y, rng, n_samples=_ALIGN_SAMPLES):
     initializers : list of SpectralInitializer, one per layer after the first
     """
     parameter = next(network.parameters())
-    rows = rng.permutation(U.shape[0])[:n_samples]
+    distinct = distinct_sequences(U)[0]  # one row of every distinct input
+    rows = distinct[rng.permutation(distinct.size)[:n_samples]]
     inputs, lengths = padding_and_lengths(U[rows])
     padding = None if lengths is None else np.arange(U.shape[-1]) >= lengths[:, None, None]
     initializers = []
@@ -707,6 +730,7 @@ def align_deeper_layers(network, first, U, y, rng, n_samples=_ALIGN_SAMPLES):
             activations = z.double().cpu().numpy()
             if padding is not None:  # the activations of the padding are padding again
                 activations = np.where(padding, np.nan, activations)
+            initializer._distinct_rows = True  # rows of distinct inputs: never compared
             initializer.fit(activations, y[rows])
             next_block.ssm.set_params(initializer.params_)
             initializers.append(initializer)

@@ -358,7 +358,7 @@ def sample_efficiency_curve(estimators, X, y, train_sizes, *, n_repeats=3, test_
         Torch's CPU training sums in an order that depends on the thread count, so fits
         with different thread counts can differ in the last bits; fix ``torch_threads``
         (1 is the efficient choice for many small fits) for results that are bitwise
-        identical whatever ``n_jobs`` and the machine.
+        identical whatever ``n_jobs``, on one machine (another CPU rounds otherwise).
     min_per_class : int, default=1
         Every training subset of at least ``min_per_class * n_classes`` samples holds
         ``min_per_class`` of every class (:func:`stratified_nested_order`), and fractional

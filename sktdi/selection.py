@@ -4,7 +4,7 @@ With a linear readout, a fixed SSM layer is a feature map, and ridge regression 
 features is kernel regression with the SSM-induced kernel. Which initialization suits a
 task can then be read off the training data: give every candidate (the base and TDI
 variants) the same pooled statistics and a ridge readout, and compare their closed-form
-leave-one-out errors (the efficient leave-one-out of :class:`~sklearn.linear_model.RidgeCV`,
+leave-one-out errors (the efficient leave-one-out of :class:`~sktdi.readout.RidgeReadout`,
 a by-product of one eigendecomposition). Nothing but the training data is used, and a
 candidate replaces the base only when it is better *significantly*: its per-sequence
 leave-one-out errors, paired with the base's, must improve on them by more than 2.5
@@ -14,21 +14,16 @@ scatter by several percent on pure noise; the paired test adapts to that scatter
 """
 
 import numpy as np
-from sklearn.linear_model import RidgeClassifierCV, RidgeCV
-from sklearn.preprocessing import StandardScaler
 
+from .core.padding import distinct_sequences
 from .initializer import SpectralInitializer
+from .readout import DEFAULT_ALPHAS, SCORE_RTOL, RidgeReadout
 
-__all__ = ["AUTO_SPECTRA", "DEFAULT_ALPHAS", "auto_candidates", "fit_ridge_readout",
-           "leave_one_out_errors", "select_candidate"]
+__all__ = ["AUTO_SPECTRA", "DEFAULT_ALPHAS", "auto_candidates", "duplicate_groups",
+           "fit_ridge_readout", "leave_one_out_errors", "select_candidate"]
 
 # Spectrum kinds of the TDI candidates of init="auto".
 AUTO_SPECTRA = ("discriminative", "cross", "input")
-# Features whose spread is below this fraction of the median feature's are rounding noise
-# (the smallest genuine spread on the benchmark panel is 7e-4 of the median).
-CONSTANT_RTOL = 1e-4
-# Penalties of the ridge readout, as in MiniRocket; the features are standardized first.
-DEFAULT_ALPHAS = tuple(np.logspace(-3, 3, 10))
 # Standard errors by which a candidate's mean leave-one-out error must beat the base's.
 SIGNIFICANCE = 2.5
 
@@ -56,8 +51,44 @@ def auto_candidates(base, keep_base):
     return candidates
 
 
+def duplicate_groups(X3, y):
+    """The distinct training example of every row: rows that hold the same sequence and
+    the same target share one index.
+
+    Duplicates are read from what the user passed (the validated sequences and the
+    targets, :func:`sktdi.core.padding.distinct_sequences`), never from features computed
+    on the way, whose last bits can depend on a row's position in its batch.
+
+    Parameters
+    ----------
+    X3 : ndarray of shape (n_samples, n_channels, seq_len)
+        Validated sequences (NaN after the end of shorter ones).
+    y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+
+    Returns
+    -------
+    groups : ndarray of shape (n_samples,), int
+        ``groups[i] == groups[j]`` when rows ``i`` and ``j`` are copies of one example;
+        examples are numbered in the order of their first row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktdi.selection import duplicate_groups
+    >>> X3 = np.array([[[1.0, 2.0]], [[3.0, 4.0]], [[1.0, 2.0]], [[1.0, 2.0]]])
+    >>> duplicate_groups(X3, np.array(["a", "b", "a", "b"]))
+    array([0, 1, 0, 2])
+    """
+    y = np.asarray(y)
+    if y.ndim == 1:  # class labels may be strings: codes, not values, enter the key
+        codes = np.unique(y, return_inverse=True)[1]
+    else:
+        codes = np.unique(y, axis=0, return_inverse=True)[1]
+    return distinct_sequences(X3, codes.reshape(len(y), -1))[1]
+
+
 def fit_ridge_readout(features, y, *, classification, alphas=DEFAULT_ALPHAS,
-                      sample_weight=None, cv=None):
+                      sample_weight=None, cv=None, groups=None):
     """Standardize the features and fit a ridge readout with a leave-one-out penalty.
 
     Parameters
@@ -65,94 +96,44 @@ def fit_ridge_readout(features, y, *, classification, alphas=DEFAULT_ALPHAS,
     features : ndarray of shape (n_samples, n_features)
     y : ndarray of shape (n_samples,) or (n_samples, n_targets)
     classification : bool
-        :class:`~sklearn.linear_model.RidgeClassifierCV` (one-vs-all on +-1 codes) or
-        :class:`~sklearn.linear_model.RidgeCV`.
+        One-vs-all ridge on +-1 codes of the classes, or ridge regression.
     alphas : sequence of float
         Candidate penalties.
     sample_weight : ndarray of shape (n_samples,), default=None
     cv : int, cross-validation generator, iterable or None, default=None
-        How the penalty is chosen: None is the efficient leave-one-out; otherwise as the
-        ``cv`` of :class:`~sklearn.linear_model.RidgeCV`.
+        How the penalty is chosen: None is the efficient leave-one-out; otherwise by the
+        mean fold score.
+    groups : ndarray of shape (n_samples,), default=None
+        :func:`duplicate_groups` of the training rows. With ``cv=None``, the copies of one
+        example are fitted as one row weighted by their count (a weight counts like
+        copies), so that leaving an example out leaves none of its copies in.
 
     Returns
     -------
-    scaler : StandardScaler
-    ridge : RidgeClassifierCV or RidgeCV
-        Fitted; ``ridge.best_score_`` is the validation score of the chosen penalty: with
-        ``cv=None`` the leave-one-out score (minus the mean squared error, of the +-1
-        codes for classification), otherwise the mean score over the folds. Identical
-        rows are fitted as one row weighted by their count (a weight counts like copies).
+    readout : sktdi.readout.RidgeReadout
+        Fitted; ``readout.best_score_`` is the validation score of its penalty and
+        :func:`leave_one_out_errors` (``cv=None``) gives the errors behind it.
     """
-    rows = np.arange(len(features))
-    if cv is None:  # folds of a user's cv index the rows as given
-        features, y, sample_weight, rows = _merge_duplicates(features, y, sample_weight)
-    scaler = _treat_rounding_noise_as_constant(
-        StandardScaler().fit(features, sample_weight=sample_weight))
-    ridge = (RidgeClassifierCV if classification else RidgeCV)(
-        alphas=np.asarray(alphas), cv=cv, store_cv_results=cv is None)
-    ridge.fit(scaler.transform(features), y, sample_weight=sample_weight)
-    ridge.sktdi_rows_ = rows  # row of the fit that every given row became
-    return scaler, ridge
+    return RidgeReadout(alphas, classification, cv).fit(features, y, sample_weight, groups)
 
 
-def _treat_rounding_noise_as_constant(scaler):
-    """Give ``scale_ = 1`` (as StandardScaler does for exactly constant features) to the
-    features whose standard deviation is below ``CONSTANT_RTOL`` times the median one.
-
-    A channel that is constant on the training rows up to rounding (one that GELU silences
-    there, say) has a tiny nonzero spread: standardizing it would blow its rounding noise up
-    to unit variance, ridge would fit that noise, and where the channel does vary at predict
-    time the prediction explodes (R^2 of -1e24 on 16 training sequences).
-    """
-    std = np.sqrt(scaler.var_)
-    varying = std[scaler.scale_ != 1.0]
-    if varying.size:
-        noise = std < CONSTANT_RTOL * np.median(varying)
-        scaler.scale_ = np.where(noise, 1.0, scaler.scale_)
-    return scaler
-
-
-def _merge_duplicates(features, y, sample_weight):
-    """Identical rows (features and target) as one row whose weight counts them.
-
-    Leaving one copy of a repeated sequence out of a leave-one-out leaves its twin in, so
-    repeated rows would tilt the penalty towards no regularization; merged, a sequence
-    given twice and a sequence given with weight 2 are the same fit. Returns the rows, the
-    targets, the weights and the merged row of every given row.
-    """
-    y = np.asarray(y)
-    if y.ndim == 1:  # class labels may be strings: codes, not values, enter the key
-        codes = np.unique(y, return_inverse=True)[1]
-    else:
-        codes = np.unique(y, axis=0, return_inverse=True)[1]
-    keys = np.column_stack([features, codes.reshape(len(y), -1)])
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
-    if first.size == len(y):
-        return features, y, sample_weight, np.arange(len(y))
-    weights = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
-    merged = np.bincount(inverse, weights=weights)
-    return features[first], y[first], merged, inverse
-
-
-def leave_one_out_errors(ridge):
-    """Per-sample leave-one-out squared errors of a readout at its chosen penalty.
+def leave_one_out_errors(readout):
+    """Leave-one-out squared errors of a readout at its chosen penalty, and their weights.
 
     Parameters
     ----------
-    ridge : RidgeClassifierCV or RidgeCV
+    readout : sktdi.readout.RidgeReadout
         Fitted by :func:`fit_ridge_readout` with ``cv=None``.
 
     Returns
     -------
-    errors : ndarray of shape (n_samples,)
-        Mean over targets (classes) of the squared leave-one-out error, for every row
-        given to the fit (repeated rows share the error of the row they were merged into).
+    errors : ndarray of shape (n_examples,)
+        Mean over targets (classes) of the squared error of predicting every distinct
+        example of positive weight from all the others.
+    weights : ndarray of shape (n_examples,)
+        Their weights (copies times sample weights, scaled to mean 1).
     """
-    results = ridge.cv_results_  # (n, alphas) or (n, targets, alphas)
-    results = results.reshape(results.shape[0], -1, results.shape[-1])
-    chosen = int(np.flatnonzero(np.asarray(ridge.alphas) == ridge.alpha_)[0])
-    return results[:, :, chosen].mean(axis=1)[ridge.sktdi_rows_]
+    return readout.loo_errors_, readout.weights_
 
 
 def select_candidate(scores, base_label, *, errors=None, sample_weight=None,
@@ -171,8 +152,10 @@ def select_candidate(scores, base_label, *, errors=None, sample_weight=None,
         Label -> validation score (higher is better).
     base_label : str
     errors : dict or None, default=None
-        Label -> per-sample leave-one-out errors (:func:`leave_one_out_errors`).
+        Label -> per-example leave-one-out errors (:func:`leave_one_out_errors`), one per
+        distinct example, in the same order for every label.
     sample_weight : ndarray or None, default=None
+        The examples' weights (the second output of :func:`leave_one_out_errors`).
     significance : float, default=2.5
 
     Returns
@@ -197,15 +180,25 @@ def select_candidate(scores, base_label, *, errors=None, sample_weight=None,
     weights = np.ones(len(errors[base_label])) if sample_weight is None else sample_weight
     qualified = [label for label in scores if label != base_label and _significantly_lower(
         errors[label], errors[base_label], weights, significance)]
-    return max(qualified, key=scores.get) if qualified else base_label
+    if not qualified:
+        return base_label
+    # the first qualified candidate whose score ties with the best (SCORE_RTOL), so that
+    # rounding cannot pick between two banks that the data rate alike
+    best = max(scores[label] for label in qualified)
+    return next(label for label in qualified
+                if scores[label] >= best - SCORE_RTOL * abs(best))
 
 
 def _significantly_lower(candidate, base, weights, significance):
-    """Whether ``mean(base - candidate) > significance * standard error``, the weights
-    counting like copies of the rows."""
+    """Whether ``mean(base - candidate) > significance * standard error``.
+
+    The rows are distinct examples (copies merged, :func:`fit_ridge_readout`): the mean and
+    the spread are weighted, and the standard error counts the rows of positive weight,
+    so that weights multiplied by a constant change nothing.
+    """
     keep = weights > 0
     gain, weights = (base - candidate)[keep], weights[keep]
-    count = weights.sum()
+    count = keep.sum()
     if count < 2:
         return False
     mean = np.average(gain, weights=weights)

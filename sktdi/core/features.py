@@ -19,10 +19,12 @@ The map is fitted on training sequences (the views' means and scales, the biases
 fixed. The filtering runs in float32 (four times faster than float64 on a CPU, and ample for
 features read through thresholds and a ridge). Sequences are filtered in blocks of a fixed
 number of rows (padded with zeros), a number set by the bank and the sequence length only:
-matrix products of one shape compute every row alike, whereas a product of one row takes
-another path and rounds differently, which a threshold can turn into a step of ``1 / L``.
-So a sequence's features do not depend on which other sequences share its batch, and the
-biases sit halfway between training outputs, so that no training output sits on one.
+on one machine, matrix products of one shape have computed every row alike, whereas a
+product of one row takes another path and rounds differently (a property of the BLAS
+kernels, observed rather than promised; other machines and thread counts round otherwise).
+The biases sit halfway between training outputs that differ by more than rounding, at
+least four rounding units from any of them, so that rounding differences rarely turn into
+a step of ``1 / L`` of a count.
 
 Sequences of unequal lengths (NaN padding after their end, :mod:`sktdi.core.padding`) are
 filtered with their padding set to 0, in blocks cut to the block's longest sequence, and
@@ -36,11 +38,19 @@ import torch
 
 from .conv import chunked_ssm_conv_encoded
 from .kernel import discretize
-from .padding import fill_padding, is_padded, padding_and_lengths, sequence_lengths, step_mask
+from .padding import (
+    distinct_sequences,
+    fill_padding,
+    is_padded,
+    padding_and_lengths,
+    sequence_lengths,
+    step_mask,
+)
 
 __all__ = [
     "DEFAULT_STATISTICS", "STATISTICS", "SSMFeatureMap", "bias_levels", "input_views",
-    "pooled_statistics", "view_standardization", "weighted_quantile_midpoints",
+    "pooled_statistics", "scale_or_one", "view_standardization",
+    "weighted_quantile_midpoints",
 ]
 
 STATISTICS = ("ppv", "lspv", "max", "min", "last", "mean", "power")
@@ -61,6 +71,20 @@ _BIAS_SAMPLE = 2**13
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 
 
+# A spread below this fraction of the mean's size is the rounding of a constant: the mean
+# of a constant 7.77 over 1,000 steps leaves a standard deviation of 9e-16, which, taken
+# for a scale, would turn the constant into +-1 and multiply any change of it by 1e15.
+CONSTANT_RTOL = 1e-12
+
+
+def scale_or_one(std, mean):
+    """``std`` where it is a genuine spread, 1 where the values are constant (their spread
+    within ``CONSTANT_RTOL`` of the size of their mean, or 0)."""
+    std = np.asarray(std, dtype=np.float64)
+    constant = std <= CONSTANT_RTOL * np.abs(mean)
+    return np.where(constant | (std == 0), 1.0, std)
+
+
 def input_views(X3, differences, normalize=False):
     """``(n, C, L)`` -> ``(n, V, L)``: the channels and, with ``differences``, their first
     differences (``x[t] - x[t-1]``, 0 at ``t = 0``), so ``V = 2 C``.
@@ -72,8 +96,8 @@ def input_views(X3, differences, normalize=False):
     """
     if normalize:  # over each sequence's own steps (NaN padding stays NaN)
         mean, std = ((np.nanmean, np.nanstd) if is_padded(X3) else (np.mean, np.std))
-        scale = std(X3, axis=-1, keepdims=True)
-        X3 = (X3 - mean(X3, axis=-1, keepdims=True)) / np.where(scale > 0, scale, 1.0)
+        center = mean(X3, axis=-1, keepdims=True)
+        X3 = (X3 - center) / scale_or_one(std(X3, axis=-1, keepdims=True), center)
     if not differences:
         return X3
     diff = np.diff(X3, axis=-1, prepend=X3[..., :1])
@@ -103,13 +127,11 @@ def view_standardization(views, weights=None):
         mask = np.arange(views.shape[-1]) < steps[:, None]  # (n, L)
         deviation = (views - mean[:, None]) * mask[:, None, :]
         variance = np.einsum("n,nvl->v", weights, deviation**2) / total
-        scale = np.sqrt(variance)
-        return mean, np.where(scale > 0, scale, 1.0)
+        return mean, scale_or_one(np.sqrt(variance), mean)
     total = weights.sum() * views.shape[-1]
     mean = np.einsum("n,nvl->v", weights, views) / total
     variance = np.einsum("n,nvl->v", weights, (views - mean[:, None]) ** 2) / total
-    scale = np.sqrt(variance)
-    return mean, np.where(scale > 0, scale, 1.0)
+    return mean, scale_or_one(np.sqrt(variance), mean)
 
 
 def bias_levels(n_channels, n_biases):
@@ -125,9 +147,11 @@ def bias_levels(n_channels, n_biases):
 
 
 def weighted_quantile_midpoints(values, weights, levels):
-    """Per row, the point halfway between the weighted ``level``-quantile and the next larger
-    value: a threshold that no value sits on, so that ``y > b`` does not flip with the
-    last bit of ``y``.
+    """Per row, the point halfway between the weighted ``level``-quantile and the next
+    value that is larger by more than rounding: a threshold at least four rounding units
+    (of the row's largest magnitude) away from every value, so that ``y > b`` does not flip
+    with the last bits of ``y``, which differ between machines and batch positions. Above
+    the largest value the threshold sits eight such units above it.
 
     Parameters
     ----------
@@ -148,9 +172,11 @@ def weighted_quantile_midpoints(values, weights, levels):
     last = values.shape[1] - 1
     below = torch.searchsorted(cumulative, levels * total).clamp(max=last)  # (H, q)
     low = torch.gather(sorted_values, 1, below)
-    above = torch.searchsorted(sorted_values, low, right=True)  # first larger value
+    # values within a few rounding units of each other are one value
+    tol = 8 * torch.finfo(values.dtype).eps * sorted_values.abs().amax(1, keepdim=True)
+    above = torch.searchsorted(sorted_values, low + tol, right=True)  # first larger value
     high = torch.gather(sorted_values, 1, above.clamp(max=last))
-    return torch.where(above <= last, (low + high) / 2, low)
+    return torch.where(above <= last, (low + high) / 2, low + tol)
 
 
 def pooled_statistics(y, biases, statistics, lengths=None):
@@ -324,7 +350,8 @@ class SSMFeatureMap:
         -------
         self : SSMFeatureMap
         """
-        views, weights = self._fit_views(X3, sample_weight)
+        rows, weights = self._fit_views(X3, sample_weight)
+        views = self._standardize(input_views(X3[rows], self.differences, self.normalize))
         self.biases_ = self._fit_biases(self._outputs(views), weights, views.shape[-1])
         return self
 
@@ -344,25 +371,28 @@ class SSMFeatureMap:
         n, _, L = X3.shape
         if n * L * self.params.n_channels > _KEPT_ELEMENTS:
             return self.fit(X3, sample_weight).transform(X3)
-        self._fit_views(X3, sample_weight)
+        rows, weights = self._fit_views(X3, sample_weight)
         views = self._standardize(input_views(X3, self.differences, self.normalize))
         outputs = list(self._outputs(views))
-        weights = (np.ones(n) if sample_weight is None
-                   else np.asarray(sample_weight, dtype=np.float64))
-        keep = np.flatnonzero(weights > 0)
-        self.biases_ = self._fit_biases(_rows_of(outputs, keep), weights[keep], L)
+        self.biases_ = self._fit_biases(_rows_of(outputs, rows), weights, L)
         return self._pool(outputs, n)
 
     def _fit_views(self, X3, sample_weight):
-        """Fit the views' standardization; return the standardized training views and
-        weights of the rows with positive weight."""
+        """Fit the views' standardization on the distinct training sequences of positive
+        weight; return those rows of ``X3`` and their weights (copies counted in).
+
+        The fit reads every distinct sequence once, whatever number of copies carries it,
+        so that copies and integer weights are one fit (the subsample of steps that the
+        biases read depends on the number of sequences)."""
         weights = (np.ones(len(X3)) if sample_weight is None
                    else np.asarray(sample_weight, dtype=np.float64))
-        keep = weights > 0
-        X3, weights = X3[keep], weights[keep]
-        views = input_views(X3, self.differences, self.normalize)
+        present = np.flatnonzero(weights > 0)
+        first, groups = distinct_sequences(X3[present])
+        rows = present[first]
+        weights = np.bincount(groups, weights=weights[present])
+        views = input_views(X3[rows], self.differences, self.normalize)
         self.view_mean_, self.view_scale_ = view_standardization(views, weights)
-        return self._standardize(views), weights
+        return rows, weights
 
     def _standardize(self, views):
         return (views - self.view_mean_[:, None]) / self.view_scale_[:, None]

@@ -11,8 +11,8 @@ and takes the plain paths (``lengths=None``) unchanged.
 import numpy as np
 import torch
 
-__all__ = ["fill_padding", "is_padded", "padding_and_lengths", "pool_over_time",
-           "sequence_lengths", "step_mask"]
+__all__ = ["distinct_sequences", "fill_padding", "is_padded", "padding_and_lengths",
+           "pool_over_time", "sequence_lengths", "step_mask"]
 
 
 def sequence_lengths(X3):
@@ -28,6 +28,39 @@ def sequence_lengths(X3):
 def is_padded(X3):
     """Whether some sequence of ``(n, C, L)`` is shorter than ``L`` (ends in NaN)."""
     return X3.size > 0 and bool(np.isnan(X3[:, 0, -1]).any())
+
+
+def distinct_sequences(X3, labels=None):
+    """Which rows of ``(n, C, L)`` hold the same sequence (and the same ``labels``).
+
+    Read from the values themselves (the user's data), never from anything computed from
+    them: NaN padding counts as padding, so a sequence padded after step 2 differs from
+    one holding 0 there, and ``-0.0`` equals ``0.0``.
+
+    Parameters
+    ----------
+    X3 : ndarray of shape (n, C, L)
+    labels : ndarray of shape (n,) or (n, k), default=None
+        Integer codes that must agree too (the targets).
+
+    Returns
+    -------
+    first : ndarray of int
+        The first row of every distinct sequence, in increasing order.
+    groups : ndarray of shape (n,), int
+        The distinct sequence of every row: an index into ``first``.
+    """
+    rows = np.asarray(X3, dtype=np.float64).reshape(len(X3), -1)
+    padding = np.isnan(rows)
+    columns = [np.where(padding, 0.0, rows) + 0.0, padding.sum(axis=1)]
+    if labels is not None:
+        columns.append(np.asarray(labels).reshape(len(rows), -1))
+    _, first, groups = np.unique(np.column_stack(columns), axis=0, return_index=True,
+                                 return_inverse=True)
+    order = np.argsort(first)  # number the sequences by their first row
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return first[order], rank[groups.ravel()]
 
 
 def fill_padding(X3, value=0.0):

@@ -1,0 +1,421 @@
+"""The ridge readout of both estimator families: standardized features, a ridge penalty
+chosen by efficient leave-one-out, and probabilities calibrated on the left-out scores.
+
+One eigendecomposition serves every penalty. With ``n`` examples and ``p`` features,
+``Z`` the weighted, standardized and centred features (``sqrt(w_i) (f_i - mean) / scale``)
+and ``Z Z^T = U diag(s) U^T`` (``n <= p``) or ``Z^T Z = V diag(s) V^T`` (``n > p``), the
+penalty ``a`` gives the fitted values ``U diag(s / (s + a)) U^T t`` and the diagonal of
+the hat matrix ``h_i = sum_k U_ik**2 s_k / (s_k + a) + w_i / sum(w)`` (the last term is the
+unpenalized intercept), so every example's leave-one-out residual is
+``(t_i - fitted_i) / (1 - h_i)``: that of a ridge refitted without it (the standardization
+kept, as scikit-learn's :class:`~sklearn.linear_model.RidgeCV` keeps it). With ``n > p``
+the rows are read in blocks, so nothing of size ``n x n`` and no float64 copy of the
+features is made: memory stays near that of the features themselves.
+
+Weights count like copies of an example; copies of one example (``groups``) are fitted as
+one example with their summed weight, so that leaving an example out leaves no copy of it
+in; and the weights are scaled to mean 1, so that weights multiplied by a constant give the
+same fit (with a ``cv``, whose folds index the rows as given, the weights are used as
+they stand).
+"""
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import expit, log_softmax, softmax
+from sklearn.metrics import r2_score
+from sklearn.model_selection import check_cv
+
+__all__ = ["CONSTANT_RTOL", "DEFAULT_ALPHAS", "SCORE_RTOL", "RidgeReadout"]
+
+# Penalties of the ridge readout, as in MiniRocket; the features are standardized first.
+DEFAULT_ALPHAS = tuple(np.logspace(-3, 3, 10))
+# Features whose spread is below this fraction of the median feature's are rounding noise
+# (the smallest genuine spread on the benchmark panel is 7e-4 of the median).
+CONSTANT_RTOL = 1e-4
+# Rows per block when the features are read in blocks (n > p): 2**22 float64 values.
+_BLOCK_ELEMENTS = 2**22
+# Validation scores within this relative distance of the best are ties, and the largest
+# penalty among them wins. Leave-one-out errors are flat in the penalty where the readout
+# interpolates (many more features than examples): there the float32 rounding of the
+# features, which differs between machines and batch positions, moves them by about 1e-6
+# relative and would decide the penalty; among penalties the data cannot tell apart, the
+# strongest is the safe choice.
+SCORE_RTOL = 1e-4
+
+
+class RidgeReadout:
+    """Ridge regression or one-vs-all ridge classification on standardized features, with
+    the penalty chosen by efficient leave-one-out (or by ``cv``).
+
+    Parameters
+    ----------
+    alphas : sequence of float, default=DEFAULT_ALPHAS
+        Candidate penalties (on standardized features).
+    classification : bool, default=False
+        Fit ``+1 / -1`` codes of the classes (one column for two classes), as
+        :class:`~sklearn.linear_model.RidgeClassifierCV` does, instead of the targets.
+    cv : int, cross-validation generator, iterable or None, default=None
+        None chooses the penalty by leave-one-out; otherwise by the mean fold score
+        (accuracy, or R^2), as the ``cv`` of :class:`~sklearn.linear_model.RidgeCV`.
+
+    Attributes
+    ----------
+    mean_, scale_ : ndarray of shape (n_features,)
+        The standardization (a constant feature, or one constant up to rounding, gets the
+        scale 1).
+    coef_ : ndarray of shape (n_targets, n_features)
+        Coefficients on the standardized features (``n_targets`` is 1 for two classes).
+    intercept_ : ndarray of shape (n_targets,)
+    alpha_ : float
+        The chosen penalty: the largest one whose score is within ``SCORE_RTOL`` (a
+        relative 1e-4) of the best.
+    best_score_ : float
+        Its validation score (higher is better): minus the weighted mean squared
+        leave-one-out error (of the codes for classes), or with ``cv`` the mean fold score.
+    classes_ : ndarray
+        Classification only.
+    loo_errors_ : ndarray of shape (n_examples,) or None
+        Every fitted example's squared leave-one-out error, mean over targets (None with a
+        ``cv``). Examples are the distinct rows of positive weight, in the order of their
+        first row.
+    loo_decision_ : ndarray of shape (n_examples, n_targets) or None
+        Every example's decision value by a readout fitted without it.
+    weights_ : ndarray of shape (n_examples,)
+        The examples' weights (copies times sample weights, scaled to mean 1 unless a
+        ``cv`` chose the penalty).
+    examples_ : ndarray of shape (n_samples,)
+        The example every given row became (-1 for a row of weight 0).
+    calibration_ : tuple of float
+        Classification only: ``(slope, offset)`` of the probabilities
+        (:meth:`predict_proba`), fitted on ``loo_decision_``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktdi.readout import RidgeReadout
+    >>> rng = np.random.RandomState(0)
+    >>> F = rng.normal(size=(40, 5))
+    >>> y = (F[:, 0] + 0.3 * rng.normal(size=40) > 0).astype(int)
+    >>> readout = RidgeReadout(classification=True).fit(F, y)
+    >>> readout.predict(F[:4]), readout.predict_proba(F[:4]).shape
+    (array([1, 0, 1, 1]), (4, 2))
+    """
+
+    def __init__(self, alphas=DEFAULT_ALPHAS, classification=False, cv=None):
+        self.alphas = alphas
+        self.classification = classification
+        self.cv = cv
+
+    # ----------------------------------------------------------------------- fitting
+    def fit(self, features, y, sample_weight=None, groups=None, classes=None):
+        """Fit the standardization, choose the penalty and fit the readout.
+
+        Parameters
+        ----------
+        features : ndarray of shape (n_samples, n_features)
+            float32 or float64; read in blocks, never copied in float64 when
+            ``n_samples > n_features``.
+        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Class labels (``classification``) or targets.
+        sample_weight : ndarray of shape (n_samples,), default=None
+            Non-negative; a weight ``k`` counts like ``k`` copies, 0 drops the row.
+        groups : ndarray of shape (n_samples,), default=None
+            The distinct example of every row (:func:`sktdi.selection.duplicate_groups`):
+            copies are fitted as one example weighted by their count (leave-one-out only;
+            folds of a ``cv`` index the rows as given).
+        classes : array-like, default=None
+            Classification: every class the readout scores (those of ``y`` by default; a
+            class without rows gets the code -1 everywhere).
+
+        Returns
+        -------
+        self : RidgeReadout
+        """
+        alphas = np.asarray(self.alphas, dtype=np.float64).ravel()
+        if alphas.size == 0 or np.any(alphas <= 0) or not np.all(np.isfinite(alphas)):
+            raise ValueError(f"alphas must be positive and finite; got {self.alphas!r}.")
+        rows, weights = self._examples(len(features), sample_weight,
+                                       groups if self.cv is None else None)
+        if self.cv is None and len(rows) < 2:
+            raise ValueError(
+                f"The ridge readout chooses its penalty by leave-one-out and needs at least "
+                f"2 distinct examples of positive weight; got {len(rows)} (n_samples = "
+                f"{len(features)}).")
+        targets = self._targets(np.asarray(y), rows, classes)
+        # leave-one-out: copies are merged, and weights scaled to mean 1 give a fit that
+        # does not depend on their scale; folds index the rows as given, so there a
+        # weight counts like that many copies (scikit-learn's convention) as it stands
+        self.weights_ = weights / weights.mean() if self.cv is None else weights
+        self.mean_, self.scale_ = _standardization(features, rows, self.weights_)
+        if self.cv is None:
+            self._fit_leave_one_out(features, rows, targets, alphas)
+        else:
+            self._fit_folds(features, np.asarray(y), rows, targets, alphas)
+        if self.classification:
+            self.calibration_ = (_fit_calibration(self.loo_decision_, self._codes_index,
+                                                  self.weights_)
+                                 if self.loo_decision_ is not None else (1.0, 0.0))
+        return self
+
+    def _examples(self, n, sample_weight, groups):
+        """The rows that become examples (first copies, positive weight) and their weights;
+        sets ``examples_``."""
+        weights = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
+        present = weights > 0
+        groups = np.arange(n) if groups is None else np.asarray(groups)
+        _, first, inverse = np.unique(np.where(present, groups, -1), return_index=True,
+                                      return_inverse=True)
+        inverse = inverse.ravel()
+        if not present.all():  # the first unique value is -1: the rows of weight 0
+            first, inverse = first[1:], inverse - 1
+        order = np.argsort(first)  # examples in the order of their first row
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        self.examples_ = np.where(present, rank[np.maximum(inverse, 0)], -1)
+        summed = np.bincount(self.examples_[present], weights=weights[present],
+                             minlength=order.size)
+        return first[order], summed
+
+    def _targets(self, y, rows, classes):
+        """``(n, k)`` float targets of the examples ``rows``: the targets, or +-1 codes of
+        the classes (every class of ``y``, as scikit-learn's ridge classifiers keep even a
+        class whose rows all weigh 0, or of ``classes``)."""
+        if not self.classification:
+            return np.asarray(y[rows], dtype=np.float64).reshape(len(rows), -1)
+        self.classes_ = np.unique(y if classes is None else classes)
+        if self.classes_.size < 2:
+            raise ValueError(f"A classifier needs at least 2 classes; got {self.classes_}.")
+        index = np.searchsorted(self.classes_, y)
+        if np.any(index >= self.classes_.size) or np.any(self.classes_[
+                np.minimum(index, self.classes_.size - 1)] != y):
+            raise ValueError(f"y holds labels outside classes {self.classes_.tolist()}.")
+        self._codes_index = index.ravel()[rows]
+        codes = -np.ones((len(rows), self.classes_.size))
+        codes[np.arange(len(rows)), self._codes_index] = 1.0
+        return codes[:, 1:] if self.classes_.size == 2 else codes
+
+    def _fit_leave_one_out(self, features, rows, targets, alphas):
+        weights = self.weights_
+        root = np.sqrt(weights)[:, None]
+        center = weights @ targets / weights.sum()
+        scaled_targets = root * (targets - center)
+        basis = _Basis(features, rows, self.mean_, self.scale_, root)
+        leverage = weights / weights.sum()  # the unpenalized intercept's share
+        errors = [basis.residuals(scaled_targets, alpha, leverage) for alpha in alphas]
+        # weighted mean over examples and targets of the unscaled squared residuals
+        totals = [np.sum(e**2) / (weights.sum() * targets.shape[1]) for e in errors]
+        chosen = _strongest_near_best(-np.asarray(totals), alphas)
+        residual = errors[chosen] / root  # unscaled leave-one-out residuals (n, k)
+        self.alpha_ = float(alphas[chosen])
+        self.loo_errors_ = np.mean(residual**2, axis=1)
+        self.loo_decision_ = targets - residual
+        self.best_score_ = -float(totals[chosen])
+        self.coef_ = basis.coefficients(scaled_targets, self.alpha_).T
+        self.intercept_ = center
+
+    def _fitted(self, rows):
+        """The examples of the given ``rows`` (those of weight 0 left out)."""
+        examples = self.examples_[rows]
+        return examples[examples >= 0]
+
+    def _fit_folds(self, features, y, rows, targets, alphas):
+        """Choose the penalty by the mean score over the folds of ``cv``, which index the
+        rows as given (rows of weight 0 take no part)."""
+        labels = self._codes_index if self.classification else targets
+        given = np.searchsorted(self.classes_, y) if self.classification else y
+        splitter = check_cv(self.cv, given, classifier=self.classification)
+        scores = np.zeros(alphas.size)
+        folds = splitter.split(np.zeros((len(y), 1)), given)
+        for train, test in ((self._fitted(a), self._fitted(b)) for a, b in folds):
+            weights = self.weights_[train]
+            root = np.sqrt(weights)[:, None]
+            center = weights @ targets[train] / weights.sum()
+            basis = _Basis(features, rows[train], self.mean_, self.scale_, root)
+            for i, alpha in enumerate(alphas):
+                coef = basis.coefficients(root * (targets[train] - center), alpha)
+                decision = _standardized(features, rows[test], self.mean_,
+                                         self.scale_) @ coef + center
+                scores[i] += _fold_score(decision, targets[test], labels[test],
+                                         self.classification, self.weights_[test])
+        chosen = _strongest_near_best(scores, alphas)
+        self.alpha_ = float(alphas[chosen])
+        self.best_score_ = float(scores[chosen] / splitter.get_n_splits(
+            np.zeros((len(y), 1)), given))
+        root = np.sqrt(self.weights_)[:, None]
+        center = self.weights_ @ targets / self.weights_.sum()
+        basis = _Basis(features, rows, self.mean_, self.scale_, root)
+        self.coef_ = basis.coefficients(root * (targets - center), self.alpha_).T
+        self.intercept_ = center
+        self.loo_errors_ = self.loo_decision_ = None
+
+    # -------------------------------------------------------------------- prediction
+    def decision_function(self, features):
+        """Readout of every target: ``(n, k)``, 1-D for one target (two classes)."""
+        scores = _standardized(features, slice(None), self.mean_, self.scale_) @ self.coef_.T
+        scores += self.intercept_
+        return scores[:, 0] if scores.shape[1] == 1 else scores
+
+    def predict(self, features):
+        """Class labels (the largest code, or the sign for two classes) or targets."""
+        scores = self.decision_function(features)
+        if not self.classification:
+            return scores
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(int)]
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def predict_proba(self, features):
+        """Class probabilities: a logistic (two classes) or softmax of the decision values,
+        with the slope and offset that fit the leave-one-out decision values best
+        (``calibration_``)."""
+        return _probabilities(self.decision_function(features), *self.calibration_)
+
+
+# ------------------------------------------------------------------------- the algebra
+def _standardization(features, rows, weights):
+    """Weighted mean and scale of the features over ``rows``, in float64 blocks."""
+    total = weights.sum()
+    mean = np.zeros(features.shape[1])
+    for block, w in _blocks(features, rows, weights):
+        mean += w @ block
+    mean /= total
+    variance = np.zeros(features.shape[1])
+    for block, w in _blocks(features, rows, weights):
+        variance += w @ (block - mean) ** 2
+    variance /= total
+    scale = np.sqrt(variance)
+    # as StandardScaler: a feature constant up to float64 rounding is constant
+    eps = np.finfo(np.float64).eps
+    constant = variance <= len(rows) * eps * variance + (len(rows) * mean * eps) ** 2
+    varying = scale[~constant]
+    if varying.size:  # constant up to the rounding of the features themselves
+        constant |= scale < CONSTANT_RTOL * np.median(varying)
+    return mean, np.where(constant, 1.0, scale)
+
+
+def _blocks(features, rows, weights=None):
+    """``(features[rows] in float64, weights)`` in blocks of rows."""
+    size = max(1, _BLOCK_ELEMENTS // max(1, features.shape[1]))
+    for begin in range(0, len(rows), size):
+        index = rows[begin:begin + size]
+        block = np.asarray(features[index], dtype=np.float64)
+        yield block, (None if weights is None else weights[begin:begin + size])
+
+
+def _standardized(features, rows, mean, scale):
+    return (np.asarray(features[rows], dtype=np.float64) - mean) / scale
+
+
+class _Basis:
+    """The eigendecomposition behind every penalty, for the rows ``rows`` of
+    ``features`` standardized with ``mean``, ``scale`` and scaled by ``root`` (``sqrt w``)."""
+
+    def __init__(self, features, rows, mean, scale, root):
+        self.features, self.rows, self.mean, self.scale, self.root = (features, rows, mean,
+                                                                      scale, root)
+        n, p = len(rows), features.shape[1]
+        self.dual = n <= p
+        if self.dual:  # Z Z^T = U diag(s) U^T
+            Z = root * _standardized(features, rows, mean, scale)
+            self.Z = Z
+            s, self.U = np.linalg.eigh(Z @ Z.T)
+        else:  # Z^T Z = V diag(s) V^T, accumulated block by block
+            gram = np.zeros((p, p))
+            for block in self._scaled_blocks():
+                gram += block.T @ block
+            s, self.V = np.linalg.eigh(gram)
+        self.s = np.clip(s, 0.0, None)
+
+    def _scaled_blocks(self):
+        """``Z`` block by block of rows, in float64."""
+        start = 0
+        for block, _ in _blocks(self.features, self.rows):
+            root = self.root[start:start + len(block)]
+            start += len(block)
+            yield root * ((block - self.mean) / self.scale)
+
+    def residuals(self, T, alpha, leverage):
+        """Scaled leave-one-out residuals ``(t - fitted) / (1 - h)`` (n, k) at ``alpha``."""
+        shrink = self.s / (self.s + alpha)
+        if self.dual:
+            Q = self.U.T @ T
+            fitted = self.U @ (shrink[:, None] * Q)
+            hat = (self.U**2) @ shrink + leverage
+            return (T - fitted) / (1.0 - hat)[:, None]
+        projected = self.V.T @ self._ZT(T)  # V^T Z^T T: (p, k)
+        out, start = np.empty_like(T), 0
+        for block in self._scaled_blocks():
+            A = block @ self.V  # Z V, this block's rows: (b, p)
+            stop = start + len(block)
+            fitted = A @ (projected / (self.s + alpha)[:, None])
+            hat = (A**2) @ (1.0 / (self.s + alpha)) + leverage[start:stop]
+            out[start:stop] = (T[start:stop] - fitted) / (1.0 - hat)[:, None]
+            start = stop
+        return out
+
+    def _ZT(self, T):
+        """``Z^T T`` (p, k), block by block."""
+        total, start = np.zeros((self.features.shape[1], T.shape[1])), 0
+        for block in self._scaled_blocks():
+            total += block.T @ T[start:start + len(block)]
+            start += len(block)
+        return total
+
+    def coefficients(self, T, alpha):
+        """Ridge coefficients on the standardized features (p, k)."""
+        if self.dual:
+            return self.Z.T @ (self.U @ ((self.U.T @ T) / (self.s + alpha)[:, None]))
+        return self.V @ ((self.V.T @ self._ZT(T)) / (self.s + alpha)[:, None])
+
+
+def _strongest_near_best(scores, alphas):
+    """Index of the largest penalty whose score (higher is better) is within
+    ``SCORE_RTOL`` of the best one."""
+    best = np.max(scores)
+    near = scores >= best - SCORE_RTOL * max(abs(best), np.finfo(float).tiny)
+    return int(np.flatnonzero(near)[np.argmax(alphas[near])])
+
+
+def _fold_score(decision, targets, labels, classification, weights):
+    if classification:
+        predicted = (decision[:, 0] > 0).astype(int) if decision.shape[1] == 1 else (
+            np.argmax(decision, axis=1))
+        return float(np.average(predicted == labels, weights=weights))
+    return float(r2_score(targets, decision, sample_weight=weights))
+
+
+# ---------------------------------------------------------------------- probabilities
+def _probabilities(decision, slope, offset):
+    if decision.ndim == 1:
+        positive = expit(slope * decision + offset)
+        return np.column_stack([1.0 - positive, positive])
+    return softmax(slope * decision + offset, axis=1)
+
+
+def _fit_calibration(decision, labels, weights):
+    """``(slope, offset)`` minimizing the weighted log-loss of :func:`_probabilities` on the
+    leave-one-out decision values, against Platt's smoothed targets (a class of ``m``
+    examples aims at ``(m + 1) / (m + 2)``), which keep the slope finite when the left-out
+    scores separate the classes. Many classes share one slope and no offset (temperature
+    scaling), two classes get both (Platt scaling)."""
+    binary = decision.shape[1] == 1
+    n_classes = 2 if binary else decision.shape[1]
+    counts = np.bincount(labels, weights=weights, minlength=n_classes)
+    own = (counts[labels] + 1) / (counts[labels] + 2)  # Platt's target of the true class
+    targets = np.tile(((1 - own) / (n_classes - 1))[:, None], (1, n_classes))
+    targets[np.arange(len(labels)), labels] = own
+    scores = decision[:, 0] if binary else decision
+
+    def loss(params):
+        slope, offset = params[0], params[1] if binary else 0.0
+        if binary:
+            z = slope * scores + offset
+            log_p = np.column_stack([-np.logaddexp(0, z), -np.logaddexp(0, -z)])
+        else:
+            log_p = log_softmax(slope * scores, axis=1)
+        return -np.sum(weights[:, None] * targets * log_p) / weights.sum()
+
+    start = [1.0, 0.0] if binary else [1.0]
+    bounds = [(0.0, None), (None, None)] if binary else [(0.0, None)]
+    result = minimize(loss, start, method="L-BFGS-B", bounds=bounds)
+    return float(result.x[0]), float(result.x[1]) if binary else 0.0
