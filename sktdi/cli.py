@@ -28,7 +28,7 @@ __all__ = ["main", "build_parser", "parse_inits", "load_dataset", "load_problem"
 # at low frequencies, where S4D-Lin puts its own), sized to finish in minutes on 2 cores.
 DEFAULT_SYNTHETIC = {"n_samples": 1536, "seq_len": 128, "bands": ((0.30, 0.35),),
                      "snr": 0.3, "background": "ar", "ar_coef": 0.9}
-DEFAULT_MODELS = "S4D-Lin,tdi,features,ridge"
+DEFAULT_MODELS = "S4D-LegS,tdi,features,ridge"
 # The lowest R^2 the plots show: below it a model explains nothing (-1 is as far from the
 # truth as predicting the mean is, twice over), and values of -100 would flatten the rest.
 R2_FLOOR = -1.0
@@ -158,9 +158,10 @@ def _model_specs(args):
 def _make_models(specs, classification, args):
     from .models import make_models
 
-    ssm_params = {"n_states": args.n_states, "d_model": args.d_model,
-                  "n_layers": args.n_layers, "max_iter": args.max_iter, "device": args.device,
-                  "learning_rate_init": args.learning_rate, "random_state": args.random_state}
+    given = {"n_states": args.n_states, "d_model": args.d_model, "n_layers": args.n_layers,
+             "max_iter": args.max_iter, "device": args.device,
+             "learning_rate_init": args.learning_rate, "random_state": args.random_state}
+    ssm_params = {name: value for name, value in given.items() if value is not None}
     models = make_models(specs, "classification" if classification else "regression",
                          ssm_params)
     for model in models.values():
@@ -807,11 +808,11 @@ def _add_curves_command(sub):
     curves.add_argument("--target-score", type=float, default=None,
                         help="score for the data-efficiency table (default: 95%% of the "
                              "best mean at the largest size)")
-    curves.add_argument("--n-states", type=int, default=32)
-    curves.add_argument("--d-model", type=int, default=32)
+    curves.add_argument("--n-states", type=int, default=None)
+    curves.add_argument("--d-model", type=int, default=None)
     curves.add_argument("--n-layers", type=int, default=1)
-    curves.add_argument("--max-iter", type=int, default=60)
-    curves.add_argument("--learning-rate", type=float, default=3e-3)
+    curves.add_argument("--max-iter", type=int, default=None)
+    curves.add_argument("--learning-rate", type=float, default=None)
     curves.add_argument("--random-state", type=int, default=0)
     curves.add_argument("--quiet", action="store_true",
                         help="print nothing but errors (no progress bar, no lines)")

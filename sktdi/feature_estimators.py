@@ -22,11 +22,11 @@ from ._compat import HasMethods, Interval, StrOptions, _check_sample_weight, _fi
 from ._validation import MISSING, validate_sequences
 from .core import DEFAULT_STATISTICS, INIT_NAMES, STATISTICS, SSMFeatureMap, make_params
 from .initializer import SpectralInitializer
+from .readout import RidgeReadout
 from .selection import (
     DEFAULT_ALPHAS,
     auto_candidates,
     duplicate_groups,
-    fit_ridge_readout,
     leave_one_out_errors,
     select_candidate,
 )
@@ -170,6 +170,7 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
     def _fit_candidate(self, init, seed, base_options, X3, y, sample_weight):
         """Fit one candidate bank; return ``(feature map, initializer or None, features)``."""
         transformer = self._feature_transformer(init, seed, base_options)
+        initializer = None
         if isinstance(transformer, SpectralInitializer):
             # in the user's layout, so that initializer_.transform takes what predict takes
             # (a 2-D array keeps its width, even where its last columns are only padding)
@@ -177,43 +178,54 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
             if self._input_ndim == 2:
                 X_user = np.pad(X3[:, 0], ((0, 0), (0, self.n_features_in_ - X3.shape[-1])),
                                 constant_values=np.nan)
-            features = transformer.fit_transform(X_user, y, sample_weight)
-            return transformer.feature_map_, transformer, features
-        feature_map = SSMFeatureMap(transformer, differences=self.differences,
-                                    statistics=tuple(self.statistics), n_biases=self.n_biases,
-                                    normalize=self.normalize)
-        return feature_map, None, feature_map.fit_transform(X3, sample_weight)
+            initializer = transformer
+            if self._own_feature_map() is False:  # the initializer's map is the bank's
+                features = initializer.fit_transform(X_user, y, sample_weight)
+                return initializer.feature_map_, initializer, features
+            transformer = initializer.fit(X_user, y, sample_weight).params_
+        feature_map = self._feature_map(transformer, X3, y, sample_weight, initializer)
+        return feature_map, initializer, feature_map.fit_transform(X3, sample_weight)
+
+    def _own_feature_map(self):
+        """Whether the bank needs a feature map of its own, not the initializer's (deeper
+        layers, another precision: the trained estimators)."""
+        return False
+
+    def _feature_map(self, params, X3, y, sample_weight, initializer=None):
+        """The unfitted feature map of a bank with the SSM layer ``params`` (TDI's, fitted
+        by ``initializer``, or a named one)."""
+        return SSMFeatureMap(params, differences=self.differences,
+                             statistics=tuple(self.statistics), n_biases=self.n_biases,
+                             normalize=self.normalize)
 
     def _fit(self, X, y, sample_weight):
-        with warnings.catch_warnings():
-            # A base fallback of TDI is announced once, by the initializer, not per candidate.
-            warnings.simplefilter("once", UserWarning)
-            return self._fit_candidates(X, y, sample_weight)
-
-    def _fit_candidates(self, X, y, sample_weight):
         start = time.perf_counter()
+        X3, y, sample_weight = self._validate_fit(X, y, sample_weight)
+        self._fit_start(X3, y, sample_weight)
+        self.fit_time_ = time.perf_counter() - start
+        return self
+
+    def _validate_fit(self, X, y, sample_weight, classes=None):
+        """The checked ``(X3, y, sample_weight)`` of a fit (records the input layout);
+        ``classes``: every class ``partial_fit`` will see."""
         X3, y = validate_sequences(self, X, y, reset=True, **self._target_check_params())
-        y = self._validate_targets(y)
+        y = self._validate_targets(y) if classes is None else self._validate_targets(y, classes)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X3, dtype=np.float64,
                                                  ensure_non_negative=True)
-        base_options = self._check_settings(X3.shape[-1])
-        seed = check_random_state(self.random_state).randint(_SEED_MAX)
-        alphas = DEFAULT_ALPHAS if self.alphas is None else self.alphas
-        groups = duplicate_groups(X3, y)
-        fits, scores = {}, {}
-        for label, init in self._candidates().items():
-            feature_map, initializer, features = self._fit_candidate(
-                init, seed, base_options, X3, y, sample_weight)
-            readout = fit_ridge_readout(features, y, classification=self._classification,
-                                        alphas=alphas, sample_weight=sample_weight,
-                                        cv=self.cv, groups=groups)
-            fits[label] = (feature_map, initializer, readout, features)
-            scores[label] = readout.best_score_
-            if self.verbose:
-                print(f"[{type(self).__name__}] {label}: {feature_map.n_features} features, "
-                      f"validation score {scores[label]:.4f} (alpha {readout.alpha_:.3g}), "
-                      f"{time.perf_counter() - start:.2f}s", flush=True)
+        self._check_settings(X3.shape[-1])
+        return X3, y, sample_weight
+
+    def _fit_start(self, X3, y, sample_weight=None, classes=None):
+        """The training-free fit: every candidate bank, its statistics and a ridge readout,
+        and the choice among them. Sets ``feature_map_``, ``initializer_``, ``readout_``,
+        ``params_``, ``alpha_``, ``init_selected_`` and ``init_scores_``; returns the
+        training features of the chosen bank."""
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            # A base fallback of TDI is announced once, by the initializer, not per candidate.
+            warnings.simplefilter("once", UserWarning)
+            fits, scores = self._fit_every_candidate(X3, y, sample_weight, classes, start)
         auto = isinstance(self.init, str) and self.init == "auto"
         if auto:
             errors = weights = None
@@ -223,17 +235,43 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
             chosen = select_candidate(scores, self.base, errors=errors, sample_weight=weights)
         else:
             chosen = next(iter(fits))
+        if self.verbose and auto:
+            print(f"[{type(self).__name__}] kept {chosen} (init='auto')", flush=True)
         self.feature_map_, self.initializer_, self.readout_, features = fits[chosen]
-        rows = slice(None) if sample_weight is None else sample_weight > 0  # 0 drops a row
-        self._record_training_features(features[rows])
+        self._record_training_features(features, sample_weight)
         self.params_ = self.feature_map_.params
         self.alpha_ = self.readout_.alpha_
+        if self._classification:
+            self.classes_ = self.readout_.classes_
         self.init_selected_ = chosen
         self.init_scores_ = scores if auto else None
-        self.fit_time_ = time.perf_counter() - start
-        return self
+        return features
 
-    def _record_training_features(self, features):
+    def _fit_every_candidate(self, X3, y, sample_weight, classes, start):
+        base_options = self._check_settings(X3.shape[-1])
+        seed = check_random_state(self.random_state).randint(_SEED_MAX)
+        groups = duplicate_groups(X3, y)
+        fits, scores = {}, {}
+        for label, init in self._candidates().items():
+            feature_map, initializer, features = self._fit_candidate(
+                init, seed, base_options, X3, y, sample_weight)
+            readout = self._fit_readout(features, y, sample_weight, groups, classes)
+            fits[label] = (feature_map, initializer, readout, features)
+            scores[label] = readout.best_score_
+            if self.verbose:
+                what = ("leave-one-out score (minus the mean squared error)" if self.cv is None
+                        else "mean fold score")
+                print(f"[{type(self).__name__}] {label}: {feature_map.n_features} features, "
+                      f"{what} {scores[label]:.4f} (alpha {readout.alpha_:.3g}), "
+                      f"{time.perf_counter() - start:.2f}s", flush=True)
+        return fits, scores
+
+    def _fit_readout(self, features, y, sample_weight, groups, classes=None):
+        alphas = DEFAULT_ALPHAS if self.alphas is None else self.alphas
+        return RidgeReadout(alphas, self._classification, self.cv).fit(
+            features, y, sample_weight, groups, classes)
+
+    def _record_training_features(self, features, sample_weight=None):
         """What the fit keeps of the training features (nothing here)."""
 
     def _features(self, X):
@@ -345,7 +383,90 @@ _SHARED_ATTRS_DOC = """
 """
 
 
-class SSMFeatureClassifier(ClassifierMixin, _BaseSSMFeatures):
+class _SSMClassifierMixin(ClassifierMixin):
+    """Targets and predictions of both classifier families: the readout's class scores,
+    labels and calibrated probabilities."""
+
+    _classification = True
+
+    def _target_check_params(self):
+        return {"multi_output": False}
+
+    def _validate_targets(self, y, classes=None):
+        check_classification_targets(y)
+        classes = np.unique(y if classes is None else classes)
+        if classes.size < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes; got 1 class "
+                f"({classes[0]!r})."
+            )
+        return y
+
+    def decision_function(self, X):
+        """Ridge scores of every class (of the positive class for binary problems).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        check_is_fitted(self, "readout_")
+        return self.readout_.decision_function(self._features(X))
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "readout_")
+        return self.readout_.predict(self._features(X))
+
+    def predict_proba(self, X):
+        """Class probabilities, calibrated on the leave-one-out scores of the training
+        sequences.
+
+        The readout scores every class; a logistic (two classes) or a softmax (more) of
+        the scores gives the probabilities, with the slope (and, for two classes, the
+        offset) that fits best the scores each training sequence got from a readout fitted
+        without it (``readout_.calibration_``): probabilities from held-out scores, for no
+        more than the one fit.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        check_is_fitted(self, "readout_")
+        return self.readout_.predict_proba(self._features(X))
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        return np.log(self.predict_proba(X))
+
+
+class SSMFeatureClassifier(_SSMClassifierMixin, _BaseSSMFeatures):
     __doc__ = f"""Training-free sequence classifier: a fixed SSM filter bank and a ridge readout.
 
     Every channel of a fixed diagonal SSM layer filters the sequences (the input and,
@@ -381,21 +502,6 @@ class SSMFeatureClassifier(ClassifierMixin, _BaseSSMFeatures):
     ['S4D-LegS', 'tdi:cross', 'tdi:discriminative', 'tdi:input']
     """
 
-    _classification = True
-
-    def _target_check_params(self):
-        return {"multi_output": False}
-
-    def _validate_targets(self, y):
-        check_classification_targets(y)
-        classes = np.unique(y)
-        if classes.size < 2:
-            raise ValueError(
-                f"SSMFeatureClassifier needs samples of at least 2 classes; got 1 class "
-                f"({classes[0]!r})."
-            )
-        return y
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the bank's statistics and the ridge readout.
@@ -416,37 +522,7 @@ class SSMFeatureClassifier(ClassifierMixin, _BaseSSMFeatures):
         -------
         self : SSMFeatureClassifier
         """
-        self._fit(X, y, sample_weight)
-        self.classes_ = self.readout_.classes_
-        return self
-
-    def decision_function(self, X):
-        """Ridge scores of every class (of the positive class for binary problems).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-        """
-        check_is_fitted(self, "readout_")
-        return self.readout_.decision_function(self._features(X))
-
-    def predict(self, X):
-        """Predicted class labels.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self, "readout_")
-        return self.readout_.predict(self._features(X))
+        return self._fit(X, y, sample_weight)
 
 
 _CLIP_DOC = """
@@ -462,7 +538,52 @@ _CLIP_DOC = """
 """
 
 
-class SSMFeatureRegressor(RegressorMixin, _BaseSSMFeatures):
+class _SSMRegressorMixin(RegressorMixin):
+    """Targets and predictions of both regressor families: the readout's prediction, from
+    features clipped to their training range with ``clip_features``."""
+
+    def _target_check_params(self):
+        return {"multi_output": True, "y_numeric": True}
+
+    def _validate_targets(self, y, classes=None):
+        y = np.asarray(y, dtype=np.float64)
+        self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+        return y
+
+    def _record_training_features(self, features, sample_weight=None):
+        # A regressor's output is unbounded: a test sequence whose features lie far outside
+        # the training range (Covid3Month's counts span orders of magnitude) would be
+        # extrapolated to R^2 of -100 and below at 14 training sequences. With
+        # clip_features, predict clips the features to what training saw.
+        if sample_weight is not None:  # a row of weight 0 is not a training row
+            features = features[sample_weight > 0]
+        self.feature_range_ = (features.min(axis=0), features.max(axis=0))
+
+    def predict(self, X):
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            1-D when ``fit`` got a 1-D ``y``.
+        """
+        check_is_fitted(self, "readout_")
+        features = self._features(X)
+        if self.clip_features:
+            features = np.clip(features, *self.feature_range_)
+        return self.readout_.predict(features)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class SSMFeatureRegressor(_SSMRegressorMixin, _BaseSSMFeatures):
     __doc__ = f"""Training-free sequence regressor: a fixed SSM filter bank and a ridge readout.
 
     The bank and statistics of :class:`SSMFeatureClassifier`, with a
@@ -511,14 +632,6 @@ class SSMFeatureRegressor(RegressorMixin, _BaseSSMFeatures):
         )
         self.clip_features = clip_features
 
-    def _target_check_params(self):
-        return {"multi_output": True, "y_numeric": True}
-
-    def _validate_targets(self, y):
-        y = np.asarray(y, dtype=np.float64)
-        self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
-        return y
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the bank's statistics and the ridge readout.
@@ -541,31 +654,3 @@ class SSMFeatureRegressor(RegressorMixin, _BaseSSMFeatures):
         """
         return self._fit(X, y, sample_weight)
 
-    def _record_training_features(self, features):
-        # A regressor's output is unbounded: a test sequence whose features lie far outside
-        # the training range (Covid3Month's counts span orders of magnitude) would be
-        # extrapolated to R^2 of -100 and below at 14 training sequences. With
-        # clip_features, predict clips the standardized features to what training saw.
-        self.feature_range_ = (features.min(axis=0), features.max(axis=0))
-
-    def predict(self, X):
-        """Predicted targets.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, seq_len) or (n_samples, n_channels, seq_len)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-        """
-        check_is_fitted(self, "readout_")
-        features = self._features(X)
-        if self.clip_features:
-            features = np.clip(features, *self.feature_range_)
-        return self.readout_.predict(features)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags

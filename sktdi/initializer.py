@@ -60,7 +60,7 @@ from .spectral import (
 )
 
 __all__ = ["SpectralInitializer", "align_deeper_layers", "aligned_channels",
-           "initial_layer_params", "match_gradient", "match_quantiles"]
+           "match_gradient", "match_quantiles"]
 
 # Bounds that keep the fitted SSM sane: dt within these, Re A below -_MIN_DECAY.
 _DT_BOUNDS = (1e-4, 10.0)
@@ -532,6 +532,9 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         if self._count(X3, sample_weight) < 2:
             return ("there is a single training sequence (or copies of one): once the mean "
                     "sequence is removed, no spectrum is left")
+        if self.spectrum_kind_ != "input" and self._task(y) == "classification" and (
+                np.unique(np.asarray(y)[present]).size < 2):
+            return "the sequences hold a single class: no difference between classes to find"
         if given and self.spectrum_kind_ == "cross":
             targets = np.asarray(y)[present]
             if np.all(targets == targets[:1]):
@@ -650,80 +653,37 @@ _SEED_MAX = np.iinfo(np.int32).max
 _ALIGN_SAMPLES = 512
 
 
-def initial_layer_params(init, X3, y, rng, *, n_layers, d_model, n_states, discretization,
-                         differences, init_options, task, sample_weight=None):
-    """Parameters of every layer of a network at initialization, and the fitted
-    initializers.
-
-    A named ``init`` gives every layer its base parameters (no initializer). ``"tdi"`` or a
-    :class:`SpectralInitializer` (cloned, given the network's architecture) aligns the first
-    layer with the task spectrum of ``X3``; deeper layers start from the base (see
-    :func:`align_deeper_layers`). Sequences too short for a spectrum keep the base, with
-    the initializer's warning, so that every length a named initialization accepts works.
-
-    Parameters
-    ----------
-    init : str or SpectralInitializer
-    X3 : ndarray of shape (n_samples, n_channels, seq_len), validated
-    y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-    rng : numpy.random.RandomState
-        Draws every seed, in a fixed order.
-    n_layers, d_model, n_states, discretization, differences, init_options, task
-        The network's architecture and task.
-    sample_weight : ndarray of shape (n_samples,) or None
-
-    Returns
-    -------
-    layer_params : list of SSMParams, one per layer
-    initializers : list of SpectralInitializer
-        ``[]`` for a named initialization, else the first layer's.
-    """
-    if isinstance(init, str) and init in INIT_NAMES:
-        options = dict(init_options or {})
-        return [make_params(init, d_model, n_states, random_state=rng.randint(_SEED_MAX),
-                            discretization=discretization, **options)
-                for _ in range(n_layers)], []
-    template = SpectralInitializer() if isinstance(init, str) else clone(init)
-    if template.base_options is None:  # the base of "tdi" takes init_options
-        template.set_params(base_options=init_options)
-    template.set_params(n_states=n_states, d_model=d_model, discretization=discretization,
-                        differences=differences, random_state=rng.randint(_SEED_MAX), task=task)
-    deeper = [clone(template).set_params(random_state=rng.randint(_SEED_MAX))
-              for _ in range(n_layers - 1)]
-    first = clone(template).fit(X3, y, sample_weight)
-    return [first.params_] + [initializer.base_params() for initializer in deeper], [first]
-
-
-def align_deeper_layers(network, first, U, y, rng, n_samples=_ALIGN_SAMPLES):
-    """Align every layer ``l > 0`` of ``network`` (in place) with the task spectrum of the
+def align_deeper_layers(features, first, views, y, rng, n_samples=_ALIGN_SAMPLES):
+    """Align every deeper layer of ``features`` (in place) with the task spectrum of the
     activations reaching it at initialization.
 
     Parameters
     ----------
-    network : sktdi.core.SSMNetwork
+    features : sktdi.core.SSMFeatures
+        The bank and its deeper blocks.
     first : SpectralInitializer
-        The fitted initializer of the first layer; the others copy its settings.
-    U : ndarray of shape (n_samples, n_inputs, seq_len)
-        The network's input.
+        The fitted initializer of the bank; the others copy its settings.
+    views : ndarray of shape (n_samples, n_views, seq_len)
+        The bank's standardized input views (NaN after the end of shorter sequences).
     y : ndarray
     rng : numpy.random.RandomState
     n_samples : int
-        At most this many rows (drawn at random) give the activations.
+        At most this many distinct rows (drawn at random) give the activations.
 
     Returns
     -------
-    initializers : list of SpectralInitializer, one per layer after the first
+    initializers : list of SpectralInitializer, one per deeper layer
     """
-    parameter = next(network.parameters())
-    distinct = distinct_sequences(U)[0]  # one row of every distinct input
+    parameter = features.bank.in_weight
+    distinct = distinct_sequences(views)[0]  # one row of every distinct input
     rows = distinct[rng.permutation(distinct.size)[:n_samples]]
-    inputs, lengths = padding_and_lengths(U[rows])
-    padding = None if lengths is None else np.arange(U.shape[-1]) >= lengths[:, None, None]
+    inputs, lengths = padding_and_lengths(views[rows])
+    padding = None if lengths is None else np.arange(views.shape[-1]) >= lengths[:, None, None]
     initializers = []
     with torch.no_grad():
-        z = network.encode(torch.tensor(inputs, dtype=parameter.dtype, device=parameter.device))
-        for block, next_block in zip(network.blocks[:-1], network.blocks[1:], strict=True):
-            z = block(z)  # (B, H, L): what the next block sees at initialization
+        z = features.bank(torch.as_tensor(inputs, dtype=parameter.dtype,
+                                          device=parameter.device)).permute(1, 2, 0)
+        for block in features.blocks:  # z (B, H, L): what this block sees at initialization
             initializer = clone(first).set_params(
                 differences=False, features="mean",  # activations, not input views
                 random_state=rng.randint(_SEED_MAX))
@@ -732,7 +692,7 @@ def align_deeper_layers(network, first, U, y, rng, n_samples=_ALIGN_SAMPLES):
                 activations = np.where(padding, np.nan, activations)
             initializer._distinct_rows = True  # rows of distinct inputs: never compared
             initializer.fit(activations, y[rows])
-            next_block.ssm.set_params(initializer.params_)
+            block.ssm.set_params(initializer.params_)
             initializers.append(initializer)
+            z = block(z)
     return initializers
-

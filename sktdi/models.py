@@ -36,6 +36,8 @@ from ._validation import as_3d, pad_sequences
 __all__ = ["BASELINE_NAMES", "is_baseline", "make_models", "parse_model_list"]
 
 BASELINE_NAMES = ("ridge", "minirocket", "mlp")
+# What the training-free estimators take of ssm_params: the bank, not its training.
+_BANK_PARAMS = ("n_states", "d_model", "random_state")
 _AEON_MISSING = "the minirocket baseline needs aeon: pip install 'sktdi[data]'"
 _LABEL = re.compile(r"^(?P<label>[^=:{}]+)=(?P<spec>.+)$")
 
@@ -94,9 +96,9 @@ def make_models(specs, task, ssm_params=None):
     task : {"classification", "regression"}
         Which of the classifier or regressor every name means.
     ssm_params : dict, default=None
-        Parameters of the trained SSM estimators (``n_states``, ``max_iter``, ...).
-        ``random_state`` is also given to the training-free estimators, MiniRocket and
-        the MLP.
+        Parameters of the trained SSM estimators (``n_states``, ``max_iter``, ...). The
+        training-free estimators take the bank's (``n_states``, ``d_model``) and
+        ``random_state``, which MiniRocket and the MLP take too.
 
     Returns
     -------
@@ -156,7 +158,8 @@ def make_estimator(spec, task, ssm_params):
         if init is None:
             raise ValueError(f"unknown model {spec!r}: after 'features:' name an "
                              f"initialization ({_init_names()}).")
-        return cls(init=init, random_state=seed)
+        bank = {name: ssm_params[name] for name in _BANK_PARAMS if name in ssm_params}
+        return cls(init=init, **bank)
     if ":" in spec:
         return _imported_estimator(spec)
     raise ValueError(f"unknown model {spec!r}; use an initialization ({_init_names()}), "

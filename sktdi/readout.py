@@ -142,6 +142,8 @@ class RidgeReadout:
                 f"2 distinct examples of positive weight; got {len(rows)} (n_samples = "
                 f"{len(features)}).")
         targets = self._targets(np.asarray(y), rows, classes)
+        # one score column: two classes, or a 1-D target (a 2-D target keeps its columns)
+        self._one_column = targets.shape[1] == 1 and (self.classification or np.ndim(y) == 1)
         # leave-one-out: copies are merged, and weights scaled to mean 1 give a fit that
         # does not depend on their scale; folds index the rows as given, so there a
         # weight counts like that many copies (scikit-learn's convention) as it stands
@@ -250,10 +252,10 @@ class RidgeReadout:
 
     # -------------------------------------------------------------------- prediction
     def decision_function(self, features):
-        """Readout of every target: ``(n, k)``, 1-D for one target (two classes)."""
+        """Readout of every target: ``(n, k)``, 1-D for two classes or a 1-D target."""
         scores = _standardized(features, slice(None), self.mean_, self.scale_) @ self.coef_.T
         scores += self.intercept_
-        return scores[:, 0] if scores.shape[1] == 1 else scores
+        return scores[:, 0] if self._one_column else scores
 
     def predict(self, features):
         """Class labels (the largest code, or the sign for two classes) or targets."""
@@ -419,3 +421,49 @@ def _fit_calibration(decision, labels, weights):
     bounds = [(0.0, None), (None, None)] if binary else [(0.0, None)]
     result = minimize(loss, start, method="L-BFGS-B", bounds=bounds)
     return float(result.x[0]), float(result.x[1]) if binary else 0.0
+
+
+def leave_one_out_loss(features, targets, weights, alpha, scale=None):
+    """The weighted mean squared leave-one-out error of a ridge readout, differentiable
+    with respect to the features (torch): what training the bank under a ridge readout
+    minimizes.
+
+    The readout is the one :class:`RidgeReadout` fits at the penalty ``alpha``, with an
+    unpenalized intercept, on features already standardized; every example's residual is
+    that of a readout fitted without it, ``alpha (A^-1 t)_i / (alpha (A^-1)_ii - w_i /
+    sum w)`` with ``A = Z Z^T + alpha I`` (``Z`` the centred, ``sqrt(w)``-scaled features),
+    computed in float64 through a Cholesky factor.
+
+    Parameters
+    ----------
+    features : tensor (n, p)
+        Standardized features of distinct examples.
+    targets : tensor (n, k)
+    weights : tensor (n,)
+        Positive weights, mean 1.
+    alpha : float
+    scale : tensor (k,), default=None
+        Divides every target's residuals (the targets' standard deviations).
+
+    Returns
+    -------
+    loss : tensor ()
+        ``sum_i w_i |e_i / scale|**2 / sum_i w_i``, summed over targets.
+    """
+    import torch
+
+    Z = features.double()
+    w = weights.double()
+    root = w.sqrt()[:, None]
+    total = w.sum()
+    Z = root * (Z - (w @ Z / total))
+    T = root * (targets.double() - (w @ targets.double() / total))
+    A = Z @ Z.T + alpha * torch.eye(len(w), dtype=Z.dtype, device=Z.device)
+    factor = torch.linalg.cholesky(A)
+    solved = torch.cholesky_solve(T, factor)  # A^-1 T
+    inverse = torch.cholesky_inverse(factor)
+    leverage = alpha * torch.diagonal(inverse) - w / total  # 1 - h_ii
+    residual = alpha * solved / leverage[:, None] / root  # unscaled leave-one-out residuals
+    if scale is not None:
+        residual = residual / scale.double()
+    return (w * (residual**2).sum(1)).sum() / total

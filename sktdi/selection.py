@@ -20,7 +20,8 @@ from .initializer import SpectralInitializer
 from .readout import DEFAULT_ALPHAS, SCORE_RTOL, RidgeReadout
 
 __all__ = ["AUTO_SPECTRA", "DEFAULT_ALPHAS", "auto_candidates", "duplicate_groups",
-           "fit_ridge_readout", "leave_one_out_errors", "select_candidate"]
+           "fit_ridge_readout", "leave_one_out_errors", "select_candidate",
+           "significantly_lower"]
 
 # Spectrum kinds of the TDI candidates of init="auto".
 AUTO_SPECTRA = ("discriminative", "cross", "input")
@@ -178,7 +179,7 @@ def select_candidate(scores, base_label, *, errors=None, sample_weight=None,
         best = max(scores, key=scores.get)
         return best if scores[best] > scores[base_label] else base_label
     weights = np.ones(len(errors[base_label])) if sample_weight is None else sample_weight
-    qualified = [label for label in scores if label != base_label and _significantly_lower(
+    qualified = [label for label in scores if label != base_label and significantly_lower(
         errors[label], errors[base_label], weights, significance)]
     if not qualified:
         return base_label
@@ -189,8 +190,9 @@ def select_candidate(scores, base_label, *, errors=None, sample_weight=None,
                 if scores[label] >= best - SCORE_RTOL * abs(best))
 
 
-def _significantly_lower(candidate, base, weights, significance):
-    """Whether ``mean(base - candidate) > significance * standard error``.
+def significantly_lower(candidate, base, weights, significance=SIGNIFICANCE):
+    """Whether ``mean(base - candidate) > significance * standard error``: the paired test
+    by which a candidate's per-example errors replace the base's.
 
     The rows are distinct examples (copies merged, :func:`fit_ridge_readout`): the mean and
     the spread are weighted, and the standard error counts the rows of positive weight,

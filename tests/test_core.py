@@ -9,7 +9,6 @@ from sktdi.core import (
     INIT_NAMES,
     DiagonalSSM,
     SSMBlock,
-    SSMNetwork,
     chunked_ssm_conv,
     chunked_ssm_conv_encoded,
     count_aliased_modes,
@@ -377,34 +376,8 @@ def test_long_kernel_memory_is_bounded(monkeypatch):
     assert 64 * 32 * 65536 > 30 * kernel.DEFAULT_CHUNK_ELEMENTS  # the bound did the work
 
 
-@pytest.mark.parametrize("n_layers", [1, 2])
-def test_one_channel_network_path_equals_the_generic_one(n_layers):
-    """With one input channel the encoder and D fold into the first layer's chunk
-    operators; outputs and every gradient must equal encode-then-convolve."""
-    layers = [DiagonalSSM.from_params(make_params("S4D-Lin", 4, 8, random_state=i),
-                                      dtype=torch.float64) for i in range(n_layers)]
-    net = SSMNetwork(layers, n_inputs=1, n_outputs=2).double()
-    with torch.no_grad():
-        for layer in layers:
-            layer.D.normal_(generator=torch.Generator().manual_seed(3))
-    x = torch.randn(3, 1, 150, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
-
-    def generic(x):
-        z = net.encode(x)
-        for block in net.blocks:
-            z = block(z)
-        return net.head(z.mean(dim=-1))
-
-    params = list(net.parameters())
-    folded_out, generic_out = net(x), generic(x)
-    torch.testing.assert_close(folded_out, generic_out, rtol=1e-10, atol=1e-12)
-    folded = torch.autograd.grad(folded_out.sum(), params)
-    for got, want in zip(folded, torch.autograd.grad(generic_out.sum(), params), strict=True):
-        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-11)
-
-
 def test_channel_mix_is_the_linear_map_and_glu_at_every_step():
-    block = SSMBlock(DiagonalSSM(4, 8), residual=True).double()
+    block = SSMBlock(DiagonalSSM(4, 8)).double()
     y = torch.randn(3, 4, 10, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     by_linear = torch.nn.functional.glu(block.mix(y.transpose(1, 2)), dim=-1).transpose(1, 2)
     torch.testing.assert_close(block.channel_mix(y), by_linear, rtol=1e-12, atol=1e-12)

@@ -174,9 +174,10 @@ def test_verbose_reports_every_bank(band_task, capsys):
     X, y, _, _ = band_task
     buffer = io.StringIO()
     with redirect_stdout(buffer):
-        SSMFeatureClassifier(init="auto", verbose=True, **SMALL).fit(X, y)
+        clf = SSMFeatureClassifier(init="auto", verbose=True, **SMALL).fit(X, y)
     lines = buffer.getvalue().splitlines()
-    assert len(lines) == 4 and all("validation score" in line for line in lines)
+    assert len(lines) == 5 and all("leave-one-out score" in line for line in lines[:4])
+    assert lines[-1].endswith(f"kept {clf.init_selected_} (init='auto')")
 
 
 def test_regressor_single_and_multi_output():

@@ -8,7 +8,7 @@ from sklearn.linear_model import Ridge
 from sklearn.preprocessing import LabelBinarizer
 
 from sktdi import SSMFeatureClassifier
-from sktdi.core import features as features_module
+from sktdi.core import bank as bank_module
 from sktdi.datasets import make_spectral_task
 from sktdi.selection import (
     duplicate_groups,
@@ -80,14 +80,14 @@ def last_bit_noise(monkeypatch):
     """Filter outputs that differ in their last bit with a row's position in its batch, as
     another CPU's rounding can make them: a copy of a sequence never computes bit for bit
     like another copy elsewhere in the batch, and its thresholds and counts follow."""
-    conv = features_module.chunked_ssm_conv_encoded
+    conv = bank_module.chunked_ssm_conv_encoded
 
     def noisy(*args, **kwargs):
         y = conv(*args, **kwargs)  # (L, B, H), time-major
         odd = (torch.arange(y.shape[1]) % 3 == 1).to(y.dtype)[None, :, None]
         return y * (1 + odd * torch.finfo(y.dtype).eps)  # one unit up, every third row
 
-    monkeypatch.setattr(features_module, "chunked_ssm_conv_encoded", noisy)
+    monkeypatch.setattr(bank_module, "chunked_ssm_conv_encoded", noisy)
 
 
 @pytest.mark.parametrize("init, labels", [("S4D-LegS", "shuffled"), ("auto", "task")])
@@ -130,3 +130,25 @@ def test_auto_choice_and_scores_do_not_depend_on_the_scale_of_the_weights():
         assert weighted.init_selected_ == plain.init_selected_
         for label, score in plain.init_scores_.items():
             np.testing.assert_allclose(weighted.init_scores_[label], score, rtol=1e-6)
+
+
+@pytest.mark.parametrize("classification", [True, False])
+def test_leave_one_out_loss_is_the_readouts_leave_one_out_error(classification):
+    """The differentiable loss that trains the bank is the readout's own leave-one-out
+    error, weights and intercept included."""
+    from sktdi.readout import leave_one_out_loss
+
+    rng = np.random.RandomState(4)
+    features = rng.normal(size=(25, 40))
+    y = rng.randint(0, 3, size=25) if classification else features[:, 0] + rng.normal(size=25)
+    weights = rng.uniform(0.5, 2.0, size=25)
+    readout = fit_ridge_readout(features, y, classification=classification, alphas=[2.0],
+                                sample_weight=weights)
+    Z = torch.as_tensor((features - readout.mean_) / readout.scale_)
+    T = (LabelBinarizer(neg_label=-1).fit_transform(y) if classification
+         else y.reshape(-1, 1))
+    loss = leave_one_out_loss(Z, torch.as_tensor(T, dtype=torch.float64),
+                              torch.as_tensor(readout.weights_), 2.0)
+    errors, w = leave_one_out_errors(readout)
+    np.testing.assert_allclose(float(loss), np.average(errors, weights=w) * T.shape[1],
+                               rtol=1e-9)

@@ -13,8 +13,16 @@ from sktdi import (
     SSMRegressor,
 )
 from sktdi._validation import as_3d
-from sktdi.core import SSMNetwork, make_params, pooled_statistics
-from sktdi.core.network import DiagonalSSM
+from sktdi.core import (
+    STATISTICS,
+    DiagonalSSM,
+    PooledStatistics,
+    SSMBank,
+    SSMBlock,
+    SSMFeatures,
+    make_params,
+    pooled_statistics,
+)
 from sktdi.datasets import pad_sequences
 from sktdi.spectral import induced_kernel_spectrum, task_power_spectrum
 
@@ -50,9 +58,10 @@ def _scores(estimator, X):
 
 ESTIMATORS = [
     pytest.param(lambda: SSMClassifier(**TRAINED), id="SSMClassifier"),
-    pytest.param(lambda: SSMClassifier(init="tdi", pooling="mean+max+last", **TRAINED),
-                 id="SSMClassifier-tdi"),
-    pytest.param(lambda: SSMClassifier(init="tdi", n_layers=2, align_layers="all", **TRAINED),
+    pytest.param(lambda: SSMClassifier(init="S4D-Lin", early_stopping=False, **TRAINED),
+                 id="SSMClassifier-trained"),
+    pytest.param(lambda: SSMClassifier(init="tdi", n_layers=2, align_layers="all",
+                                       early_stopping=False, **TRAINED),
                  id="SSMClassifier-deep"),
     pytest.param(lambda: SSMRegressor(**TRAINED), id="SSMRegressor"),
     pytest.param(lambda: SSMFeatureClassifier(**{**SMALL, "d_model": 16}),
@@ -155,21 +164,25 @@ def test_a_two_d_array_keeps_the_width_of_fit():
 
 
 # ------------------------------------------------------------------- the masked core
-@pytest.mark.parametrize("pooling", ["mean", "max", "last"])
-def test_network_pools_over_each_sequences_own_steps(pooling):
-    """Zero padding with lengths gives the features of the unpadded sequence."""
+@pytest.mark.parametrize("deeper", [0, 1])
+def test_the_model_reads_each_sequences_own_steps(deeper):
+    """Zero padding with lengths gives the features of the unpadded sequence, through the
+    bank, deeper layers and every statistic (the training path, with gradients on)."""
     gen = torch.Generator().manual_seed(0)
-    layers = [DiagonalSSM.from_params(make_params("S4D-Lin", 4, 8, random_state=s),
-                                      torch.float64) for s in (0, 1)]
-    network = SSMNetwork(layers, n_inputs=2, n_outputs=3, pooling=pooling).double().eval()
+    bank = SSMBank(make_params("S4D-Lin", 4, 8, random_state=0), 2, dtype=torch.float64)
+    pooling = PooledStatistics(STATISTICS, 4, 3, dtype=torch.float64)
+    with torch.no_grad():
+        pooling.biases.normal_(generator=gen)
+    blocks = [SSMBlock(DiagonalSSM.from_params(make_params("S4D-Lin", 4, 8, random_state=1),
+                                               torch.float64)).double()][:deeper]
+    model = SSMFeatures(bank, pooling, blocks).eval()
     x = torch.randn(3, 2, 50, generator=gen, dtype=torch.float64)
     lengths = torch.tensor([50, 17, 33])
     padded = torch.where(torch.arange(50) < lengths[:, None, None], x, 0.0)
-    with torch.no_grad():
-        features = network.features(padded, lengths)
-        for i, length in enumerate(lengths.tolist()):
-            alone = network.features(x[i:i + 1, :, :length])
-            torch.testing.assert_close(features[i], alone[0])
+    features = model(padded, lengths)
+    for i, length in enumerate(lengths.tolist()):
+        alone = model(x[i:i + 1, :, :length])
+        torch.testing.assert_close(features[i], alone[0])
 
 
 def test_pooled_statistics_read_each_sequences_own_steps():

@@ -1,21 +1,18 @@
 """The torch core: SSM parameters, named initializations, kernel generation, convolution,
-modules and the training-free feature map.
+the bank-and-pool model and the training-free feature map.
 
 Modules: :mod:`~sktdi.core.params` (the NumPy parameters), :mod:`~sktdi.core.inits` (named
 initializations), :mod:`~sktdi.core.kernel` (discretization, kernel and its spectrum),
 :mod:`~sktdi.core.conv` (applying the kernel: FFT and chunked convolutions),
-:mod:`~sktdi.core.network` (torch modules), :mod:`~sktdi.core.features` (the feature map).
+:mod:`~sktdi.core.network` (SSM layers and the trained network),
+:mod:`~sktdi.core.pooling` (statistics over time and their smooth forms),
+:mod:`~sktdi.core.bank` (filter with a bank of SSM channels, then pool: the one model of
+both estimator families), :mod:`~sktdi.core.features` (the training-free feature map).
 """
 
+from .bank import PooledStatistics, SSMBank, SSMFeatures
 from .conv import chunked_ssm_conv, chunked_ssm_conv_encoded, fft_conv
-from .features import (
-    DEFAULT_STATISTICS,
-    STATISTICS,
-    SSMFeatureMap,
-    input_views,
-    pooled_statistics,
-    view_standardization,
-)
+from .features import SSMFeatureMap, input_views, view_standardization
 from .inits import ALIASING_OPTIONS, INIT_NAMES, hippo_legs_diagonal, make_params
 from .kernel import (
     NYQUIST,
@@ -26,14 +23,15 @@ from .kernel import (
     power_spectrum,
     vandermonde_kernel,
 )
-from .network import POOLINGS, DiagonalSSM, SSMBlock, SSMNetwork, parse_pooling
+from .network import DiagonalSSM, SSMBlock, SSMNetwork
 from .params import SSMParams, count_aliased_modes
+from .pooling import DEFAULT_STATISTICS, STATISTICS, pooled_statistics
 
 __all__ = [
-    "ALIASING_OPTIONS", "DEFAULT_STATISTICS", "INIT_NAMES", "NYQUIST", "POOLINGS",
-    "STATISTICS", "DiagonalSSM", "SSMBlock", "SSMFeatureMap", "SSMNetwork", "SSMParams",
-    "chunked_ssm_conv", "chunked_ssm_conv_encoded", "closed_form_response",
-    "count_aliased_modes", "discrete_frequency", "discretize", "fft_conv",
-    "hippo_legs_diagonal", "input_views", "make_params", "matching_loss", "parse_pooling",
+    "ALIASING_OPTIONS", "DEFAULT_STATISTICS", "INIT_NAMES", "NYQUIST", "STATISTICS",
+    "DiagonalSSM", "PooledStatistics", "SSMBank", "SSMBlock", "SSMFeatureMap",
+    "SSMFeatures", "SSMNetwork", "SSMParams", "chunked_ssm_conv", "chunked_ssm_conv_encoded",
+    "closed_form_response", "count_aliased_modes", "discrete_frequency", "discretize",
+    "fft_conv", "hippo_legs_diagonal", "input_views", "make_params", "matching_loss",
     "pooled_statistics", "power_spectrum", "vandermonde_kernel", "view_standardization",
 ]

@@ -1,30 +1,20 @@
-"""Torch modules: one diagonal SSM layer, a block around it, and the full network.
+"""Torch modules: one diagonal SSM layer, a block around it, and the trained network.
 
-Shapes follow the minimal S4D: activations are ``(B, H, L)`` (batch, channels, time).
+Shapes follow the minimal S4D: activations are ``(B, H, L)`` (batch, channels, time). The
+first layer of every model is the bank of :mod:`sktdi.core.bank`; :class:`SSMBlock` is a
+deeper layer, and :class:`SSMNetwork` puts a standardized linear head on the bank's
+pooled statistics.
 """
 
 import numpy as np
 import torch
 from torch import nn
 
-from .conv import chunked_ssm_conv, chunked_ssm_conv_encoded
+from .conv import chunked_ssm_conv
 from .kernel import discretize, vandermonde_kernel
-from .padding import pool_over_time
 from .params import SSMParams
 
-__all__ = ["POOLINGS", "DiagonalSSM", "SSMBlock", "SSMNetwork", "parse_pooling"]
-
-# Poolings over time of the network's last activations (B, H, L) -> (B, H).
-POOLINGS = ("mean", "max", "last")
-
-
-def parse_pooling(pooling):
-    """``"mean+max"`` or ``("mean", "max")`` -> ``("mean", "max")``; ``ValueError`` otherwise."""
-    names = tuple(pooling.split("+")) if isinstance(pooling, str) else tuple(pooling)
-    if not names or any(name not in POOLINGS for name in names) or len(set(names)) < len(names):
-        raise ValueError(f"pooling must name distinct poolings from {POOLINGS}, joined by '+' "
-                         f"(e.g. 'mean+max'); got {pooling!r}.")
-    return names
+__all__ = ["DiagonalSSM", "SSMBlock", "SSMNetwork"]
 
 
 class DiagonalSSM(nn.Module):
@@ -112,21 +102,16 @@ class DiagonalSSM(nn.Module):
         """Convolution kernel ``K`` of length ``L``: (H, L)."""
         return vandermonde_kernel(*self.discrete(), L)
 
-    def forward(self, u, encoded_from=None):
+    def forward(self, u):
         """``u`` (B, H, L) -> ``y`` (B, H, L) = causal ``K * u`` + ``D u``.
 
         Computed by chunks in matrix products (:func:`~sktdi.core.conv.chunked_ssm_conv`)
         rather than by FFT convolution with the materialised kernel: the same result to
         rounding, and faster on CPUs, whose FFTs run far below their matrix product rate.
-        ``encoded_from=(x, weight, bias)`` says that ``u = weight x + bias`` for a
-        one-channel ``x`` (B, 1, L); the convolution then runs on ``x``
-        (:func:`~sktdi.core.conv.chunked_ssm_conv_encoded`) and ``u`` may be ``None``.
         """
         c, log_a = self.discrete()
         # D u rides along as the kernel's lag-0 term: no separate pass over (B, H, L)
-        if encoded_from is None:
-            return chunked_ssm_conv(u, c, log_a, self.CHUNK, D=self.D)
-        return chunked_ssm_conv_encoded(*encoded_from, c, log_a, self.CHUNK, D=self.D)
+        return chunked_ssm_conv(u, c, log_a, self.CHUNK, D=self.D)
 
     def is_valid(self):
         """Whether every parameter is finite and ``Re A < 0``, ``dt > 0`` hold in floating point.
@@ -144,22 +129,18 @@ class DiagonalSSM(nn.Module):
 
 
 class SSMBlock(nn.Module):
-    """SSM -> GELU -> dropout; with ``residual``, also a GLU channel mix, residual, LayerNorm.
+    """A deeper layer: SSM -> GELU -> dropout -> GLU channel mix -> residual -> LayerNorm.
 
-    A single-layer network uses the plain form, so that a linear readout of the pooled
-    outputs is the SSM-induced kernel (docs/theory.rst, 'The SSM-induced kernel') followed
-    by a pointwise activation.
+    The S4 block, on the ``H`` channels that the bank (the first layer) outputs.
     """
 
-    def __init__(self, ssm, dropout=0.0, residual=False):
+    def __init__(self, ssm, dropout=0.0):
         super().__init__()
         self.ssm = ssm
         self.dropout = nn.Dropout(dropout)
-        self.residual = residual
-        if residual:
-            d_model = ssm.D.shape[0]
-            self.mix = nn.Linear(d_model, 2 * d_model)
-            self.norm = nn.LayerNorm(d_model)
+        d_model = ssm.D.shape[0]
+        self.mix = nn.Linear(d_model, 2 * d_model)
+        self.norm = nn.LayerNorm(d_model)
 
     def channel_mix(self, y):  # (B, H, L) -> (B, H, L)
         """GLU of the linear map ``mix`` over channels, at every step.
@@ -172,76 +153,66 @@ class SSMBlock(nn.Module):
         weight = self.mix.weight.expand(y.shape[0], -1, -1)  # (B, 2H, H), a view
         return nn.functional.glu(torch.baddbmm(self.mix.bias[:, None], weight, y), dim=1)
 
-    def forward(self, x, encoded_from=None):  # (B, H, L) -> (B, H, L)
-        y = self.dropout(nn.functional.gelu(self.ssm(x, encoded_from)))
-        if not self.residual:
-            return y
+    def forward(self, x):  # (B, H, L) -> (B, H, L)
+        y = self.dropout(nn.functional.gelu(self.ssm(x)))
         # LayerNorm normalizes the last dimension: channels, in the (B, L, H) view
         return self.norm((x + self.channel_mix(y)).transpose(1, 2)).transpose(1, 2)
 
 
 class SSMNetwork(nn.Module):
-    """Encoder -> SSM blocks -> pooling over time -> linear head.
+    """Features of the bank (:class:`~sktdi.core.bank.SSMFeatures`) -> standardization ->
+    linear head: the whole model of the trained estimators.
+
+    The standardization is fixed (``feature_mean``, ``feature_scale``: buffers), and the
+    head reads standardized features, as the ridge readout does; :meth:`set_readout` copies
+    a fitted :class:`~sktdi.readout.RidgeReadout` in, so that the network starts as the
+    training-free estimator (same bank, same statistics, the readout as its head).
 
     Parameters
     ----------
-    layers : list of DiagonalSSM
-        One per block, all with the same ``d_model``.
-    n_inputs : int
-        Input channels ``C``.
+    features : sktdi.core.bank.SSMFeatures
     n_outputs : int
-        Output size (classes or targets).
-    dropout : float
-    pooling : str or tuple of str
-        Poolings over time from :data:`POOLINGS`, concatenated (``"mean+max"`` or
-        ``("mean", "max")``): the head reads ``d_model`` values per pooling.
+        Outputs of the head (targets, or +-1 codes of the classes: one for two classes).
     """
 
-    def __init__(self, layers, n_inputs, n_outputs, dropout=0.0, pooling="mean"):
+    def __init__(self, features, n_outputs):
         super().__init__()
-        d_model = layers[0].D.shape[0]
-        self.encoder = nn.Linear(n_inputs, d_model)
-        residual = len(layers) > 1
-        self.blocks = nn.ModuleList(SSMBlock(layer, dropout, residual) for layer in layers)
-        self.pooling = parse_pooling(pooling)
-        self.head = nn.Linear(d_model * len(self.pooling), n_outputs)
+        self.features = features
+        n_features = features.pooling.n_features
+        dtype = features.pooling.biases.dtype
+        self.register_buffer("feature_mean", torch.zeros(n_features, dtype=dtype))
+        self.register_buffer("feature_scale", torch.ones(n_features, dtype=dtype))
+        # set_readout gives the head its values: no random draw (nor a global one)
+        self.head = nn.utils.skip_init(nn.Linear, n_features, n_outputs, dtype=dtype)
 
-    def encode(self, x):  # (B, C, L) -> (B, H, L)
-        return torch.einsum("bcl,hc->bhl", x, self.encoder.weight) + self.encoder.bias[:, None]
+    def set_readout(self, readout):
+        """Take the standardization and coefficients of a fitted ridge readout."""
+        with torch.no_grad():
+            for target, value in ((self.feature_mean, readout.mean_),
+                                  (self.feature_scale, readout.scale_),
+                                  (self.head.weight, readout.coef_),
+                                  (self.head.bias, readout.intercept_)):
+                target.copy_(torch.as_tensor(value, dtype=target.dtype))
 
-    def features(self, x, lengths=None):  # (B, C, L), (B,) -> (B, P H), P poolings
-        """Pooled activations. ``lengths`` (B,) gives every sequence's own length when some
-        are padded (with zeros, which causal layers never carry back into the sequence);
-        the poolings then read each sequence's own steps."""
-        first = self.blocks[0]
-        if x.shape[1] == 1:  # the first layer's chunk products run on x itself
-            z = self.encode(x) if first.residual else None  # only the residual needs it
-            z = first(z, (x, self.encoder.weight, self.encoder.bias))
-        else:
-            z = first(self.encode(x))
-        for block in self.blocks[1:]:
-            z = block(z)
-        return torch.cat([pool_over_time(z, name, lengths) for name in self.pooling],
-                         dim=-1)  # (B, P H)
-
-    def forward(self, x, lengths=None):  # (B, C, L), (B,) -> (B, n_outputs)
-        return self.head(self.features(x, lengths))
+    def forward(self, views, lengths=None):  # (B, V, L), (B,) -> (B, n_outputs)
+        standardized = (self.features(views, lengths) - self.feature_mean) / self.feature_scale
+        return self.head(standardized)
 
     def ssm_layers(self):
-        return [block.ssm for block in self.blocks]
+        return [self.features.bank.ssm] + [block.ssm for block in self.features.blocks]
 
     def is_valid(self):
         """Every parameter finite and every SSM layer stable (see ``DiagonalSSM.is_valid``)."""
         return (all(bool(torch.isfinite(p).all()) for p in self.parameters())
                 and all(layer.is_valid() for layer in self.ssm_layers()))
 
-    def parameter_groups(self, lr, ssm_lr, weight_decay):
-        """Optimizer groups: SSM parameters with ``ssm_lr`` and no decay; the rest with decay."""
+    def parameter_groups(self, lr, ssm_lr):
+        """Optimizer groups: the frequency-placing SSM parameters with ``ssm_lr``, the rest
+        (``C``, ``D``, the bank's input weights and biases, the pooling's biases, deeper
+        blocks, the head) with ``lr``; no weight decay (the head's penalty and the pull
+        towards the start are terms of the loss)."""
         ssm_ids = {id(p) for layer in self.ssm_layers() for p in layer.ssm_parameters()}
         ssm = [p for p in self.parameters() if id(p) in ssm_ids]
         rest = [p for p in self.parameters() if id(p) not in ssm_ids]
-        return [
-            {"params": ssm, "lr": ssm_lr, "weight_decay": 0.0},
-            {"params": rest, "lr": lr, "weight_decay": weight_decay},
-        ]
-
+        return [{"params": ssm, "lr": ssm_lr, "weight_decay": 0.0},
+                {"params": rest, "lr": lr, "weight_decay": 0.0}]

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 __all__ = ["distinct_sequences", "fill_padding", "is_padded", "padding_and_lengths",
-           "pool_over_time", "sequence_lengths", "step_mask"]
+           "sequence_lengths", "step_mask"]
 
 
 def sequence_lengths(X3):
@@ -80,19 +80,3 @@ def step_mask(lengths, L, device=None):
     its padding."""
     lengths = torch.as_tensor(lengths, device=device)
     return torch.arange(L, device=lengths.device) < lengths[:, None]
-
-
-def pool_over_time(z, name, lengths=None):
-    """``"mean"``, ``"max"`` or ``"last"`` of ``z`` (B, H, L) over each sequence's own
-    steps: (B, H). ``lengths`` (B,) long tensor, or None when every sequence has ``L``."""
-    if lengths is None:
-        if name == "mean":
-            return z.mean(dim=-1)
-        return z.amax(dim=-1) if name == "max" else z[..., -1]
-    if name == "last":
-        index = (lengths - 1).view(-1, 1, 1).expand(-1, z.shape[1], 1)
-        return z.gather(-1, index)[..., 0]
-    mask = step_mask(lengths, z.shape[-1])[:, None, :]  # (B, 1, L)
-    if name == "max":
-        return z.masked_fill(~mask, -torch.inf).amax(dim=-1)
-    return z.masked_fill(~mask, 0.0).sum(dim=-1) / lengths[:, None].to(z.dtype)

@@ -1,0 +1,141 @@
+"""Filter with a bank of SSM channels, then pool over time: the one model both estimator
+families fit.
+
+:class:`SSMBank` is the first layer: every channel ``h`` of a diagonal SSM reads one
+input *view* (a channel of the input or its first difference: channel ``h`` reads view
+``h * V // H``, so the views share the channels in contiguous blocks), scaled by a weight
+and shifted by a bias of its own, and filters it causally. :class:`PooledStatistics` pools
+every channel's output over time (:mod:`sktdi.core.pooling`) against biases of its own.
+:class:`SSMFeatures` chains the bank, any deeper SSM blocks and the pooling.
+
+The training-free estimators fit the pooling's biases and never move anything else
+(:class:`~sktdi.core.features.SSMFeatureMap` runs the module without gradients); the
+trained estimators start from that same module and move all of it by gradient descent.
+
+The bank keeps the SSM's parameters in float64 and discretizes in float64, then filters
+in the activations' dtype (float32 by default): where the modes sit is decided at full
+precision, whatever precision the sequences are filtered in.
+"""
+
+import torch
+from torch import nn
+
+from .conv import chunked_ssm_conv_encoded
+from .network import DiagonalSSM
+from .pooling import PER_BIAS, STATISTICS, pooled_statistics
+
+__all__ = ["PooledStatistics", "SSMBank", "SSMFeatures", "view_blocks"]
+
+_COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
+
+
+def view_blocks(n_channels, n_views):
+    """``[(view, first channel, end channel), ...]``: the contiguous block of channels
+    that reads every view (channel ``h`` reads view ``h * V // H``)."""
+    first = [h * n_views // n_channels for h in range(n_channels)]
+    return [(v, first.index(v), n_channels - first[::-1].index(v))
+            for v in sorted(set(first))]
+
+
+class SSMBank(nn.Module):
+    """Views ``(B, V, L)`` -> outputs ``(L, B, H)``: every channel filters its view.
+
+    Parameters
+    ----------
+    params : SSMParams
+        The bank's SSM layer, ``H`` channels.
+    n_views : int
+        Input views ``V``.
+    dtype : torch.dtype, default=torch.float32
+        Precision of the filtering (and of ``in_weight``, ``in_bias``).
+    """
+
+    def __init__(self, params, n_views, dtype=torch.float32):
+        super().__init__()
+        self.ssm = DiagonalSSM.from_params(params, torch.float64)
+        self.n_views = int(n_views)
+        H = params.n_channels
+        self.in_weight = nn.Parameter(torch.ones(H, dtype=dtype))  # (H,)
+        self.in_bias = nn.Parameter(torch.zeros(H, dtype=dtype))  # (H,)
+        self.blocks = view_blocks(H, self.n_views)
+
+    @property
+    def n_channels(self):
+        return self.in_weight.shape[0]
+
+    def forward(self, views):  # (B, V, L) -> (L, B, H)
+        """Causal filtering by chunks in matrix products
+        (:func:`~sktdi.core.conv.chunked_ssm_conv_encoded`), time-major."""
+        c, log_a = (t.to(_COMPLEX[views.dtype]) for t in self.ssm.discrete())  # (H, N2)
+        D = self.ssm.D.to(views.dtype)
+        outputs = [
+            chunked_ssm_conv_encoded(
+                views[:, v:v + 1], self.in_weight[start:stop, None], self.in_bias[start:stop],
+                c[start:stop], log_a[start:stop], DiagonalSSM.CHUNK, D=D[start:stop],
+                time_major=True,
+            )
+            for v, start, stop in self.blocks
+        ]
+        return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)
+
+
+class PooledStatistics(nn.Module):
+    """Outputs ``(L, B, H)`` -> features ``(B, F)``: :func:`~sktdi.core.pooling.
+    pooled_statistics` with trainable biases and the smooth forms' widths.
+
+    Parameters
+    ----------
+    statistics : tuple of str
+    n_channels : int
+    n_biases : int
+    dtype : torch.dtype, default=torch.float32
+    """
+
+    def __init__(self, statistics, n_channels, n_biases, dtype=torch.float32):
+        super().__init__()
+        unknown = sorted(set(statistics) - set(STATISTICS))
+        if unknown or not statistics:
+            raise ValueError(f"statistics must be a non-empty selection of {STATISTICS}; "
+                             f"got {tuple(statistics)}.")
+        self.statistics = tuple(statistics)
+        self.biases = nn.Parameter(torch.zeros(n_channels, n_biases, dtype=dtype))
+        self.register_buffer("widths", torch.ones(n_channels, dtype=dtype))
+
+    @property
+    def n_features(self):
+        H, q = self.biases.shape
+        return sum(H * q if name in PER_BIAS else H for name in self.statistics)
+
+    def forward(self, y, lengths=None):  # (L, B, H), (B,) -> (B, F)
+        return pooled_statistics(y, self.biases, self.statistics, lengths, self.widths)
+
+
+class SSMFeatures(nn.Module):
+    """The bank, deeper SSM blocks, and the pooled statistics of the last one's outputs.
+
+    Parameters
+    ----------
+    bank : SSMBank
+    pooling : PooledStatistics
+    blocks : sequence of SSMBlock, default=()
+        Deeper layers (``(B, H, L)`` -> ``(B, H, L)``), after the bank.
+    """
+
+    def __init__(self, bank, pooling, blocks=()):
+        super().__init__()
+        self.bank = bank
+        self.blocks = nn.ModuleList(blocks)
+        self.pooling = pooling
+
+    def outputs(self, views):  # (B, V, L) -> (L, B, H)
+        """What the pooling reads: the last layer's outputs, time-major."""
+        y = self.bank(views)
+        if len(self.blocks) == 0:
+            return y
+        z = y.permute(1, 2, 0)  # (B, H, L)
+        for block in self.blocks:
+            z = block(z)
+        return z.permute(2, 0, 1)
+
+    def forward(self, views, lengths=None):  # (B, V, L), (B,) -> (B, F)
+        return self.pooling(self.outputs(views), lengths)

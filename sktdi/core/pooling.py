@@ -1,0 +1,241 @@
+"""Pooling over time: the statistics of every SSM channel's output that both estimator
+families read.
+
+Every channel's output ``y[h]`` is pooled over a sequence's own steps:
+
+* ``"ppv"``: proportion of positive values of ``y - b`` for ``n_biases`` biases ``b``
+  drawn from the training outputs of the channel (MiniRocket's pooling);
+* ``"lspv"``: longest stretch of consecutive positive values of ``y - b``, over the
+  sequence's length (MultiRocket's): *how long* an event lasts, which a proportion cannot
+  tell;
+* ``"max"``, ``"min"``: extremes of the output;
+* ``"last"``: the output at the last step, a linear read of the final state, which
+  remembers *when* things happened through the modes' decay;
+* ``"mean"`` and ``"power"`` (mean square): the linear and quadratic means.
+
+The two counts are steps of ``1 / L``: they have no gradient. Training reads them through
+their smooth forms, in which the step ``[y_t > b]`` becomes the logistic
+``sigmoid((y_t - b) / w)`` of a width ``w`` per channel: ``ppv`` becomes the mean of the
+logistic over the steps, and ``lspv`` its sum over the longest run and the two steps that
+bound it (the steps whose crossing would lengthen it; with no run, the highest step). As
+``w`` goes to 0 both tend to the counts. The values the model computes are always the
+counts themselves (so that a trained model starts exactly where the training-free one
+is); only their gradients come from the smooth forms, as the gradient of ``max`` comes
+from its maximizer.
+"""
+
+import numpy as np
+import torch
+
+from .padding import step_mask
+
+__all__ = ["DEFAULT_STATISTICS", "PER_BIAS", "STATISTICS", "bias_levels",
+           "pooled_statistics", "weighted_quantile_midpoints"]
+
+STATISTICS = ("ppv", "lspv", "max", "min", "last", "mean", "power")
+DEFAULT_STATISTICS = ("ppv", "lspv", "max", "min", "last")
+# Statistics with one value per bias; the others give one value per channel.
+PER_BIAS = frozenset({"ppv", "lspv"})
+_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
+# Elements of one (steps, B, H, q) block of the smooth forms' backward pass.
+_BACKWARD_ELEMENTS = 2**22
+
+
+def bias_levels(n_channels, n_biases):
+    """Quantile levels of the biases, ``(H, n_biases)`` in ``[0.1, 0.9]``.
+
+    Channel ``h`` takes ``n_biases`` evenly spaced levels shifted by ``h`` times the golden
+    ratio: together the channels cover the range densely (a low-discrepancy sequence, as
+    MiniRocket draws its quantiles), and no two channels share their levels.
+    """
+    shift = np.arange(n_channels)[:, None] * _GOLDEN
+    levels = (shift + np.arange(n_biases)[None, :] / n_biases) % 1.0
+    return 0.1 + 0.8 * levels
+
+
+def weighted_quantile_midpoints(values, weights, levels):
+    """Per row, the point halfway between the weighted ``level``-quantile and the next
+    value that is larger by more than rounding: a threshold at least four rounding units
+    (of the row's largest magnitude) away from every value, so that ``y > b`` does not flip
+    with the last bits of ``y``, which differ between machines and batch positions. Above
+    the largest value the threshold sits eight such units above it.
+
+    Parameters
+    ----------
+    values : tensor (H, m)
+    weights : tensor (m,)
+        Non-negative, not all zero. A weight of ``k`` counts like ``k`` repeated values.
+    levels : tensor (H, q)
+        Levels in ``[0, 1]``.
+
+    Returns
+    -------
+    thresholds : tensor (H, q)
+    """
+    sorted_values, order = torch.sort(values.contiguous(), dim=1)
+    sorted_values = sorted_values.contiguous()  # a one-value row can come back strided
+    cumulative = torch.cumsum(weights[order], dim=1)  # (H, m)
+    total = cumulative[:, -1:]
+    last = values.shape[1] - 1
+    below = torch.searchsorted(cumulative, levels * total).clamp(max=last)  # (H, q)
+    low = torch.gather(sorted_values, 1, below)
+    # values within a few rounding units of each other are one value
+    tol = 8 * torch.finfo(values.dtype).eps * sorted_values.abs().amax(1, keepdim=True)
+    above = torch.searchsorted(sorted_values, low + tol, right=True)  # first larger value
+    high = torch.gather(sorted_values, 1, above.clamp(max=last))
+    return torch.where(above <= last, (low + high) / 2, low + tol)
+
+
+def pooled_statistics(y, biases, statistics, lengths=None, widths=None):
+    """Pool every channel's output over time.
+
+    Parameters
+    ----------
+    y : tensor (L, B, H)
+        Outputs, time-major: the layout in which one step of every sequence and channel
+        is one contiguous block.
+    biases : tensor (H, q)
+    statistics : sequence of str
+        Names from :data:`STATISTICS`.
+    lengths : tensor (B,), default=None
+        Every sequence's own length when some are shorter than ``L``: the statistics then
+        read its steps only (proportions and means over its length, ``"last"`` at its
+        last step).
+    widths : tensor (H,), default=None
+        Widths of the smooth forms of ``"ppv"`` and ``"lspv"`` (module docstring), which
+        give their gradients; without them (or without a gradient to compute) the counts
+        have none.
+
+    Returns
+    -------
+    features : tensor (B, n_features)
+        Statistic by statistic (in the given order), channel-major within each; per-bias
+        statistics give ``H * q`` columns, the others ``H``.
+    """
+    steps, low, high, mean, last = _time_readers(y, lengths)
+    per_bias = {}
+    if PER_BIAS.intersection(statistics):
+        longest_runs = "lspv" in statistics
+        if widths is None:
+            count, longest = _threshold_counts(low, biases, longest_runs)[:2]
+            count = count.to(y.dtype)
+            longest = None if longest is None else longest.to(y.dtype)
+        else:
+            count, longest = _SmoothCounts.apply(low, biases, widths, longest_runs)
+        per_bias = {"ppv": count, "lspv": longest}
+    columns = []
+    for name in statistics:
+        if name in PER_BIAS:
+            columns.append(per_bias[name].flatten(1) / steps)
+        elif name == "max":
+            columns.append(low.amax(0))
+        elif name == "min":
+            columns.append(high().amin(0))
+        elif name == "last":
+            columns.append(last())
+        elif name == "mean":
+            columns.append(mean(y))
+        elif name == "power":
+            columns.append(mean(y.pow(2)))
+        else:
+            raise ValueError(f"Unknown statistic {name!r}; expected one of {STATISTICS}.")
+    return torch.cat(columns, dim=1)
+
+
+def _time_readers(y, lengths):
+    """How :func:`pooled_statistics` reads ``y`` (L, B, H) over every sequence's steps:
+    ``(steps, low, high, mean, last)``, the divisor of counts, ``y`` with the padding
+    below (``low``) or, lazily, above (``high``) every value, the mean over time of a
+    ``(L, B, H)`` tensor, and the last step. Equal lengths read ``y`` itself."""
+    if lengths is None:
+        return y.shape[0], y, lambda: y, lambda t: t.mean(0), lambda: y[-1]
+    outside = ~step_mask(lengths, y.shape[0]).T[..., None]  # (L, B, 1): the padding
+    steps = lengths.to(y.dtype)[:, None]  # (B, 1)
+    # the padding below every bias is never counted above one, and it ends every run
+    low = y.masked_fill(outside, -torch.inf)
+    return (steps, low, lambda: y.masked_fill(outside, torch.inf),
+            lambda t: t.masked_fill(outside, 0.0).sum(0) / steps,
+            lambda: y[lengths - 1, torch.arange(y.shape[1], device=y.device)])
+
+
+def _threshold_counts(y, biases, longest_runs, track_ends=False):
+    """Steps above every bias, the longest run of consecutive such steps, and (with
+    ``track_ends``) the step that ends the first longest run.
+
+    One pass over time on ``(B, H, q)`` counters (a run grows by one above the bias and
+    restarts at zero below it), instead of a ``(B, H, q, L)`` block of comparisons and
+    cumulative scans, which is several times slower and larger.
+
+    Returns
+    -------
+    count, longest, end : int tensors (B, H, q); ``longest`` is None unless
+    ``longest_runs``, ``end`` None unless ``track_ends``.
+    """
+    L, batch, H = y.shape
+    counter = torch.int16 if L < torch.iinfo(torch.int16).max else torch.int32
+    count = torch.zeros(batch, H, biases.shape[1], dtype=counter, device=y.device)
+    above = torch.empty(count.shape, dtype=torch.bool, device=y.device)
+    run = torch.zeros_like(count) if longest_runs else None
+    longest = torch.zeros_like(count) if longest_runs else None
+    end = torch.zeros_like(count, dtype=torch.int32) if track_ends else None
+    for t, step in enumerate(y.unsqueeze(-1)):  # (B, H, 1)
+        torch.gt(step, biases, out=above)
+        count.add_(above)
+        if longest_runs:
+            run.add_(1).mul_(above)
+            if track_ends:
+                end.masked_fill_(run > longest, t)
+            torch.maximum(longest, run, out=longest)
+    return count, longest, end
+
+
+class _SmoothCounts(torch.autograd.Function):
+    """The counts of :func:`_threshold_counts` as values, the gradients of their smooth
+    forms (module docstring) backward.
+
+    Inputs: ``y`` (L, B, H) with the padding at ``-inf``, ``biases`` (H, q), ``widths``
+    (H,). Outputs: the counts of steps above every bias and the longest runs, (B, H, q) in
+    ``y``'s dtype (zeros of shape (0,) for the runs unless ``longest_runs``). The backward
+    pass reads ``y`` in blocks of steps, so that no ``(L, B, H, q)`` tensor is held.
+    """
+
+    @staticmethod
+    def forward(ctx, y, biases, widths, longest_runs):
+        track = longest_runs and any(ctx.needs_input_grad[:2])
+        count, longest, end = _threshold_counts(y, biases, longest_runs, track_ends=track)
+        ctx.longest_runs = longest_runs
+        ctx.save_for_backward(y, biases, widths, *((longest, end) if track else ()))
+        longest = longest.to(y.dtype) if longest_runs else y.new_zeros(0)
+        return count.to(y.dtype), longest
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_count, grad_longest):
+        y, biases, widths, *runs = ctx.saved_tensors
+        L, batch, H = y.shape
+        q = biases.shape[1]
+        window = None
+        if ctx.longest_runs and runs:
+            longest, end = runs
+            peak = y.argmax(0)[..., None].expand(-1, -1, q)  # (B, H, q): the highest step
+            start = end - longest.to(end.dtype) + 1
+            found = longest > 0
+            window = (torch.where(found, start - 1, peak), torch.where(found, end + 1, peak))
+        grad_y = torch.empty_like(y)
+        grad_biases = torch.zeros_like(biases)
+        scale = (1.0 / widths)[:, None]  # (H, 1)
+        steps = max(1, _BACKWARD_ELEMENTS // max(1, batch * H * q))
+        for begin in range(0, L, steps):
+            z = (y[begin:begin + steps, ..., None] - biases) * scale  # (T, B, H, q)
+            slope = torch.sigmoid(z)
+            slope = slope * (1 - slope) * scale  # d sigmoid((y - b) / w) / dy
+            weight = grad_count.expand_as(slope)
+            if window is not None:
+                t = torch.arange(begin, begin + z.shape[0], device=y.device)[:, None, None,
+                                                                             None]
+                inside = (t >= window[0]) & (t <= window[1])
+                weight = weight + grad_longest * inside
+            g = weight * slope  # (T, B, H, q)
+            grad_y[begin:begin + steps] = g.sum(-1)
+            grad_biases -= g.sum((0, 1))
+        return grad_y, grad_biases, None, None

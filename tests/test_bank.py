@@ -1,0 +1,96 @@
+"""The one model of both families (sktdi.core.bank, sktdi.core.pooling): the bank's
+filtering and gradients against a direct computation, and the counts' smooth forms."""
+
+import numpy as np
+import pytest
+import torch
+
+from sktdi.core import SSMBank, fft_conv, make_params, pooled_statistics, vandermonde_kernel
+from sktdi.core.pooling import _SmoothCounts
+
+GEN = torch.Generator().manual_seed(0)
+
+
+def _direct(bank, views):
+    """Every channel's view, scaled and shifted, convolved with its kernel (+ D u):
+    (L, B, H), by FFT with the materialised kernel."""
+    c, log_a = bank.ssm.discrete()
+    H, L = bank.n_channels, views.shape[-1]
+    K = vandermonde_kernel(c, log_a, L)  # (H, L)
+    route = torch.tensor([h * bank.n_views // H for h in range(H)])
+    u = bank.in_weight[:, None] * views[:, route] + bank.in_bias[:, None]  # (B, H, L)
+    return (fft_conv(u, K) + bank.ssm.D[:, None] * u).permute(2, 0, 1)
+
+
+@pytest.mark.parametrize("n_views", [1, 2, 3])
+def test_bank_outputs_and_gradients_equal_the_direct_convolution(n_views):
+    bank = SSMBank(make_params("S4D-LegS", 6, 8, random_state=0), n_views,
+                   dtype=torch.float64)
+    with torch.no_grad():
+        bank.in_weight.uniform_(0.5, 1.5, generator=GEN)
+        bank.in_bias.normal_(generator=GEN)
+        bank.ssm.D.normal_(generator=GEN)
+    views = torch.randn(3, n_views, 150, dtype=torch.float64, generator=GEN)
+    chunked, direct = bank(views), _direct(bank, views)
+    torch.testing.assert_close(chunked, direct, rtol=1e-9, atol=1e-10)
+    weights = torch.randn(chunked.shape, dtype=torch.float64, generator=GEN)
+    params = list(bank.parameters())
+    got = torch.autograd.grad((chunked * weights).sum(), params)
+    want = torch.autograd.grad((direct * weights).sum(), params)
+    for g, w in zip(got, want, strict=True):
+        torch.testing.assert_close(g, w, rtol=1e-8, atol=1e-9)
+
+
+def _smooth_forms(y, biases, widths):
+    """The smooth ppv (a sum of logistics) and lspv (over the longest run and its two
+    bounding steps), computed directly: (B, H, q) each, and the hard counts."""
+    above = y[..., None] > biases  # (L, B, H, q)
+    soft = torch.sigmoid((y[..., None] - biases) / widths[:, None])
+    L = y.shape[0]
+    longest = torch.zeros(above.shape[1:], dtype=torch.long)
+    end = torch.zeros(above.shape[1:], dtype=torch.long)
+    run = torch.zeros_like(longest)
+    for t in range(L):
+        run = (run + 1) * above[t]
+        end = torch.where(run > longest, t, end)
+        longest = torch.maximum(longest, run)
+    t = torch.arange(L)[:, None, None, None]
+    peak = y.argmax(0)[..., None]
+    lo = torch.where(longest > 0, end - longest, peak)
+    hi = torch.where(longest > 0, end + 1, peak)
+    window = (t >= lo) & (t <= hi)
+    return soft.sum(0), (soft * window).sum(0), above.sum(0), longest
+
+
+def test_counts_take_the_gradients_of_their_smooth_forms():
+    """Values: the counts. Gradients: those of the smooth forms, for the outputs and the
+    biases alike, and the forms tend to the counts as their width shrinks."""
+    y = torch.randn(40, 3, 4, dtype=torch.float64, generator=GEN, requires_grad=True)
+    biases = torch.randn(4, 2, dtype=torch.float64, generator=GEN, requires_grad=True)
+    widths = torch.full((4,), 0.3, dtype=torch.float64)
+    count, longest = _SmoothCounts.apply(y, biases, widths, True)
+    soft_count, soft_longest, hard_count, hard_longest = _smooth_forms(y, biases, widths)
+    torch.testing.assert_close(count, hard_count.double())
+    torch.testing.assert_close(longest, hard_longest.double())
+    g1, g2 = (torch.randn(count.shape, dtype=torch.float64, generator=GEN) for _ in range(2))
+    got = torch.autograd.grad((count * g1 + longest * g2).sum(), (y, biases))
+    want = torch.autograd.grad((soft_count * g1 + soft_longest * g2).sum(), (y, biases))
+    for g, w in zip(got, want, strict=True):
+        torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-12)
+    narrow = torch.full((4,), 1e-4, dtype=torch.float64)
+    soft_count, soft_longest, *_ = _smooth_forms(y.detach(), biases.detach(), narrow)
+    assert (soft_count - hard_count).abs().max() < 1e-2
+    assert (soft_longest - hard_longest).abs().max() < 1e-2
+
+
+def test_pooled_statistics_are_the_same_with_and_without_gradients():
+    """The training path computes the training-free features bit for bit."""
+    y = torch.randn(30, 5, 4, generator=GEN)
+    biases = torch.randn(4, 3, generator=GEN)
+    widths = torch.full((4,), 0.2)
+    statistics = ("ppv", "lspv", "max", "min", "last", "mean", "power")
+    plain = pooled_statistics(y, biases, statistics)
+    trained = pooled_statistics(y.requires_grad_(), biases, statistics, widths=widths)
+    np.testing.assert_array_equal(trained.detach().numpy(), plain.numpy())
+    trained.sum().backward()
+    assert torch.isfinite(y.grad).all() and y.grad.abs().sum() > 0
