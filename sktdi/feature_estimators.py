@@ -228,11 +228,15 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
             fits, scores = self._fit_every_candidate(X3, y, sample_weight, classes, start)
         auto = isinstance(self.init, str) and self.init == "auto"
         if auto:
-            errors = weights = None
+            errors = weights = misclassified = None
             if self.cv is None:
                 errors = {label: leave_one_out_errors(fit[2])[0] for label, fit in fits.items()}
                 weights = leave_one_out_errors(fits[self.base][2])[1]
-            chosen = select_candidate(scores, self.base, errors=errors, sample_weight=weights)
+                if self._classification:
+                    misclassified = {label: fit[2].loo_misclassified_
+                                     for label, fit in fits.items()}
+            chosen = select_candidate(scores, self.base, errors=errors,
+                                      misclassified=misclassified, sample_weight=weights)
         else:
             chosen = next(iter(fits))
         if self.verbose and auto:
@@ -296,9 +300,11 @@ _SHARED_PARAMS_DOC = """
         own settings (cloned; its architecture, ``differences`` and statistics set to this
         estimator's). ``"auto"`` compares ``base`` and TDI with each spectrum kind by the
         leave-one-out errors of the ridge readout on the training data, and keeps the base
-        unless a candidate's errors are lower by more than 2.5 standard errors of the
-        paired difference (with a ``cv``, by the best fold score): ``init_scores_``
-        holds the evidence.
+        unless a candidate is significantly better (:func:`sktdi.selection.
+        select_candidate`: lower errors by 2.5 standard errors of the paired difference
+        and fewer left-out misclassifications than chance allows; 3 standard errors for
+        regression; with a ``cv``, the best fold score): ``init_scores_`` holds the
+        evidence.
     base : str, default="S4D-LegS"
         Named initialization that ``"tdi"`` and ``"auto"`` start from. The diagonalized
         HiPPO-LegS modes give polynomial-like filters that describe shapes well.

@@ -215,6 +215,16 @@ class RidgeReadout:
         self.coef_ = basis.coefficients(scaled_targets, self.alpha_).T
         self.intercept_ = center
 
+    @property
+    def loo_misclassified_(self):
+        """Classification: whether every example's left-out decision picks a wrong class
+        (the sign of one score for two classes, the largest score otherwise)."""
+        if self.loo_decision_ is None:
+            return None
+        if self.loo_decision_.shape[1] == 1:
+            return (self.loo_decision_[:, 0] > 0) != (self._codes_index == 1)
+        return np.argmax(self.loo_decision_, axis=1) != self._codes_index
+
     def _fitted(self, rows):
         """The examples of the given ``rows`` (those of weight 0 left out)."""
         examples = self.examples_[rows]
