@@ -7,12 +7,18 @@ and spectrum reads each sequence over its own steps
 (:func:`sktdi.core.padding.sequence_lengths`).
 """
 
+import difflib
+import inspect
+from abc import ABCMeta
+
 import numpy as np
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_X_y, validate_data
 
-__all__ = ["MISSING", "as_3d", "check_sequences", "infer_task", "is_classification_target",
-           "pad_sequences", "validate_sequences"]
+from ._warnings import SequenceLayoutWarning, warn
+
+__all__ = ["MISSING", "ParameterCheckingMeta", "as_3d", "check_sequences", "infer_task",
+           "is_classification_target", "pad_sequences", "validate_sequences"]
 
 # What sktdi computes in: the estimators keep float32 input in float32, spectra use float64.
 FLOAT_DTYPES = (np.float64, np.float32)
@@ -198,6 +204,9 @@ def validate_sequences(estimator, X, y="no_validation", *, reset, dtype=FLOAT_DT
     """
     name = type(estimator).__name__
     missing = getattr(estimator, "missing", "error")
+    if not (isinstance(y, str) and y == "no_validation"):
+        _check_targets_present(y)
+    X = _from_nested_frame(X)
     is_list = _as_list_of_sequences(X) is not None
     X = pad_sequences(X)
     ndim = getattr(X, "ndim", None)  # None for what validate_data converts (DataFrames...)
@@ -223,6 +232,8 @@ def validate_sequences(estimator, X, y="no_validation", *, reset, dtype=FLOAT_DT
     if reset:
         estimator._input_ndim = X.ndim
         estimator.n_channels_, estimator.seq_len_ = X3.shape[1:]
+        if X.ndim == 3:
+            _warn_if_channels_last(X.shape, name)
     else:  # an array-like without ndim (converted only now) in the other layout
         _check_fitted_channels(estimator, X3)
     return (X3, *out[1:]) if isinstance(out, tuple) else X3
@@ -269,7 +280,69 @@ def _check_fitted_channels(estimator, X3):
     if X3.shape[1] != fitted:
         raise ValueError(f"X has sequences of {X3.shape[1]} channels (a 2-D array or a list "
                          f"of 1-D arrays holds one), but {type(estimator).__name__} was "
-                         f"fitted on {fitted} channels.")
+                         f"fitted on {fitted} channels.{_swap_hint(X3.shape, fitted)}")
+
+
+def _swap_hint(shape, channels):
+    """A hint that a 3-D array may have its channels last, when its last axis would fit."""
+    if len(shape) == 3 and shape[2] == channels:
+        return (" If X is (n_samples, seq_len, n_channels) (tslearn's and Keras' layout), "
+                "pass X.transpose(0, 2, 1): sktdi reads (n_samples, n_channels, seq_len).")
+    return ""
+
+
+# Channels beyond this multiple of the steps make a 3-D array look transposed.
+_CHANNELS_PER_STEP = 4
+
+
+def _warn_if_channels_last(shape, name):  # noqa: ARG001 - the warning names no estimator
+    """Warn when a 3-D training array has many more channels than steps: most likely a
+    ``(n_samples, seq_len, n_channels)`` array read as ``(n, n_channels, seq_len)``."""
+    n, channels, steps = shape
+    if channels > _CHANNELS_PER_STEP * steps:
+        warn(f"X of shape {shape} is read as {n} sequences of {channels} channels and "
+             f"{steps} steps (sktdi's and aeon's layout, (n_samples, n_channels, seq_len)). "
+             f"If it is (n_samples, seq_len, n_channels), as tslearn and Keras lay it out, "
+             f"pass X.transpose(0, 2, 1).", SequenceLayoutWarning)
+
+
+def _check_targets_present(y):
+    """A ``ValueError`` naming ``y`` and the first row whose label or target is missing
+    (None or NaN; scikit-learn's message says only "Input contains NaN")."""
+    if y is None:
+        return
+    values = np.asarray(y, dtype=object) if np.asarray(y).dtype == object else np.asarray(y)
+    if values.dtype.kind == "f":
+        missing = np.isnan(values)
+    elif values.dtype == object:
+        missing = np.array([v is None or (isinstance(v, float) and np.isnan(v))
+                            for v in values.ravel()]).reshape(values.shape)
+    else:
+        return
+    if missing.any():
+        row = int(np.argwhere(missing)[0][0])
+        raise ValueError(f"y contains NaN or None (the label or target of sequence {row} is "
+                         "missing): drop those sequences or fill in their labels.")
+
+
+def _from_nested_frame(X):
+    """sktime's nested ``pandas.DataFrame`` (one row per sequence, one column per channel,
+    every cell a series or an array) as aeon's list of ``(n_channels, length)`` arrays;
+    anything else unchanged."""
+    if type(X).__name__ != "DataFrame" or not hasattr(X, "iloc") or X.size == 0:
+        return X
+    first = X.iloc[0, 0]
+    if not hasattr(first, "__len__") or isinstance(first, str):
+        return X
+    try:
+        return [np.stack([np.asarray(cell, dtype=np.float64) for cell in row])
+                for row in X.itertuples(index=False)]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            "X is a nested DataFrame (sktime's layout) whose cells could not be read as "
+            f"sequences of numbers ({exc}); convert it to a list of (n_channels, length) "
+            "arrays: [np.stack([np.asarray(cell) for cell in row]) for row in "
+            "X.itertuples(index=False)].") from exc
 
 
 def check_fitted_shape(estimator, X):
@@ -282,12 +355,50 @@ def check_fitted_shape(estimator, X):
     if ndim not in (2, 3) or expected is None or X.shape[1] == expected:
         return
     what = "sequences of length" if ndim == 2 else "channels:"
+    hint = (" A 2-D array keeps the width of the training array; pass sequences of other "
+            "lengths as a list, an array right-padded with NaN, or a (n_samples, 1, seq_len) "
+            "array." if ndim == 2 else _swap_hint(X.shape, expected))
     raise ValueError(
         f"X has {X.shape[1]} features, but {name} is expecting {expected} features as input "
-        f"({what} {X.shape[1]} at predict time, {expected} at fit)."
+        f"({what} {X.shape[1]} at predict time, {expected} at fit).{hint}"
     )
 
 
 def as_3d(X):
     """View ``(n, L)`` as ``(n, 1, L)``; leave ``(n, C, L)`` alone."""
     return X[:, None, :] if X.ndim == 2 else X
+
+
+# What other libraries call the parameters of sktdi's estimators.
+_SYNONYMS = {
+    "n_epochs": "max_iter", "epochs": "max_iter", "num_epochs": "max_iter",
+    "iterations": "max_iter", "lr": "learning_rate_init", "learning_rate": "learning_rate_init",
+    "seed": "random_state", "hidden_size": "d_model", "n_channels": "d_model",
+    "d_state": "n_states", "state_size": "n_states", "num_layers": "n_layers",
+    "weight_decay": "alpha", "patience": "n_iter_no_change", "pooling": "statistics",
+}
+
+
+class ParameterCheckingMeta(ABCMeta):
+    """Refuses an unknown keyword naming the public estimator (not the base class whose
+    ``__init__`` it inherits) and the parameter the user most likely meant."""
+
+    @property
+    def __signature__(cls):
+        """The signature of ``__init__`` (without ``self``), not that of ``__call__``, for
+        ``inspect.signature(cls)``."""
+        signature = inspect.signature(cls.__init__)
+        return signature.replace(parameters=list(signature.parameters.values())[1:])
+
+    def __call__(cls, *args, **kwargs):
+        names = [name for name in inspect.signature(cls.__init__).parameters
+                 if name != "self"]
+        unknown = next((key for key in kwargs if key not in names), None)
+        if unknown is not None:
+            guess = _SYNONYMS.get(unknown)
+            if guess not in names:
+                guess = next(iter(difflib.get_close_matches(unknown, names, n=1)), None)
+            hint = f"; did you mean {guess!r}?" if guess else ""
+            raise TypeError(f"{cls.__name__}() got an unexpected keyword argument "
+                            f"{unknown!r}{hint} (its parameters: {', '.join(names)})")
+        return super().__call__(*args, **kwargs)

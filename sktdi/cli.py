@@ -43,7 +43,10 @@ def _fail(message):
 # ------------------------------------------------------------------------------ data
 @dataclass
 class Problem:
-    """One dataset of a run: the training pool, and the test set when it is official."""
+    """One dataset of a run: the training pool, and the test set when it is official.
+
+    ``task`` is ``"classification"`` or ``"regression"``, and ``task_reason`` says why
+    (given, or what the labels look like)."""
 
     name: str
     description: str
@@ -51,26 +54,68 @@ class Problem:
     y: np.ndarray
     X_test: np.ndarray = None
     y_test: np.ndarray = None
+    task: str = None
+    task_reason: str = None
+
+    def __post_init__(self):
+        if self.task is None or self.task == "auto":
+            self.task = "classification" if is_classification_target(self.y) else "regression"
+            self.task_reason = f"inferred: {_describe_labels(self.y)}"
+        elif self.task_reason is None:
+            self.task_reason = "given by --task"
 
     @property
     def official_split(self):
         return self.X_test is not None
 
+    @property
+    def classification(self):
+        return self.task == "classification"
 
-def load_dataset(spec, random_state=0):
+
+def _describe_labels(y):
+    """What the labels look like, as the reason for the task read from them."""
+    y = np.asarray(y)
+    distinct = np.unique(y).size
+    if y.dtype.kind in "iuUSOb":
+        kind = "strings" if y.dtype.kind in "USO" else "integers"
+        return f"{distinct} distinct {kind} among {len(y)} labels, read as classes"
+    if np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+        return f"{distinct} distinct integral numbers among {len(y)} labels, read as classes"
+    return f"{distinct} distinct non-integer numbers among {len(y)} labels, read as targets"
+
+
+def load_dataset(spec, random_state=0, label_column="last"):
     """``(X, y, description)`` for ``synthetic``, ``digits``, ``ucr:NAME`` or a file path,
     with any official train/test split pooled."""
-    problem = load_problem(spec, random_state, split="pooled")
+    problem = load_problem(spec, random_state, split="pooled", label_column=label_column)
     return problem.X, problem.y, problem.description
 
 
-def load_problem(spec, random_state=0, split="official"):
+def load_problem(spec, random_state=0, split="official", label_column="last", task="auto"):
     """A :class:`Problem` for ``synthetic``, ``digits``, ``ucr:NAME`` or a file path.
 
     With ``split="official"``, UCR/UEA problems and files named ``*_TRAIN.<ext>`` with a
     ``*_TEST.<ext>`` beside them keep their test split; everything else (and everything
-    with ``split="pooled"``) is one pool that the run splits.
+    with ``split="pooled"``) is one pool that the run splits. ``label_column`` says where
+    a CSV file's label is; ``task`` is ``"auto"`` (read off the labels: integers or
+    strings are classes) or the task itself.
     """
+    problem = _load_problem(spec, random_state, split, label_column)
+    return problem if task == "auto" else _as_task(problem, task)
+
+
+def _as_task(problem, task):
+    """``problem`` read as ``task`` (regression targets as floats)."""
+    problem.task, problem.task_reason = task, "given by --task"
+    if task == "regression":
+        problem.y = np.asarray(problem.y, dtype=np.float64)
+        if problem.y_test is not None:
+            problem.y_test = np.asarray(problem.y_test, dtype=np.float64)
+    return problem
+
+
+def _load_problem(spec, random_state, split, label_column):
     from . import datasets
 
     if spec == "synthetic":
@@ -94,10 +139,11 @@ def load_problem(spec, random_state=0, split="official"):
             f"dataset {spec!r} is neither 'synthetic', 'digits', 'ucr:NAME' nor an existing "
             "file (.npz with X and y, or .csv with the label in the last column)"
         )
-    X, y = _labelled(datasets.load_sequences(path), spec)
+    X, y = _labelled(datasets.load_sequences(path, label_column=label_column), spec)
     test_path = _test_file(path)
     if split == "official" and test_path is not None:
-        X_test, y_test = _labelled(datasets.load_sequences(test_path), str(test_path))
+        X_test, y_test = _labelled(datasets.load_sequences(test_path, label_column=label_column),
+                                   str(test_path))
         return Problem(path.stem[: -len("_TRAIN")], f"files {path.name} and {test_path.name}",
                        X, y, X_test, y_test)
     return Problem(path.stem, f"file {path.name}", X, y)
@@ -126,17 +172,15 @@ def _test_file(path):
 def parse_inits(text):
     """``"S4D-Lin,tdi,tdi:input"`` -> list of ``(label, init)`` for the estimators."""
     from .core import INIT_NAMES
-    from .initializer import SpectralInitializer
     from .spectral import SPECTRUM_KINDS
 
     inits = []
     for label in (part.strip() for part in text.split(",")):
         if not label:
             continue
-        if label in INIT_NAMES or label in ("tdi", "auto"):
+        if label in INIT_NAMES or label in ("tdi", "auto") or (
+                label.startswith("tdi:") and label[4:] in SPECTRUM_KINDS):
             inits.append((label, label))
-        elif label.startswith("tdi:") and label[4:] in SPECTRUM_KINDS:
-            inits.append((label, SpectralInitializer(spectrum=label[4:])))
         else:
             kinds = ", ".join(f"tdi:{k}" for k in SPECTRUM_KINDS)
             _fail(f"unknown initialization {label!r}; use {', '.join(INIT_NAMES)}, tdi, auto "
@@ -285,8 +329,10 @@ def _read_csv(csv_path):
 def _parse_row(row):
     parsed = dict(row)
     parsed["train_size"], parsed["repeat"] = int(row["train_size"]), int(row["repeat"])
-    for key in ("score", "fit_time", "score_time", "alignment_init", "alignment_trained"):
+    for key in ("score", "fit_time", "score_time", "alignment_init", "alignment_trained",
+                "n_iter"):
         parsed[key] = float(row[key]) if row.get(key) not in (None, "") else float("nan")
+    parsed["converged"] = row.get("converged", "True") != "False"
     parsed["n_test"] = int(row["n_test"]) if row.get("n_test") else 0
     parsed["dataset"] = row.get("dataset") or ""
     parsed["size"] = float(row["size"]) if row.get("size") else float(row["train_size"])
@@ -418,6 +464,7 @@ def _problem_summary(records, problem, models, baselines, metric, target, protoc
                 mine = cell[(name, size)]["mean"] if (name, size) in cell else np.nan
                 gaps.append(f"{mine - best:+.3f}" if np.isfinite(mine - best) else "—")
             lines.append(f"| {name} | " + " | ".join(gaps) + " |")
+    lines += _training_lines(records, models)
     by_size = [dict(r, train_size=r["size"]) for r in records]
     efficiency = data_efficiency(by_size, target)
     lines += ["", f"## Data efficiency: training size needed to reach {metric} {target:.3f}",
@@ -431,7 +478,28 @@ def _problem_summary(records, problem, models, baselines, metric, target, protoc
 
 def _metric(problem):
     """The score a problem's curves report: accuracy for classes, R^2 for regression."""
-    return "accuracy" if is_classification_target(problem.y) else "R^2"
+    return "accuracy" if problem.classification else "R^2"
+
+
+def _training_lines(records, models):
+    """Epochs run by the models that train, and the fits that stopped at ``max_iter``
+    without converging (a ConvergenceWarning); nothing for models that do not train."""
+    lines = []
+    for name in models:
+        fits = [r for r in records if r["estimator"] == name and np.isfinite(r.get("n_iter",
+                                                                                     np.nan))]
+        if not fits:
+            continue
+        stopped = [r for r in fits if not r.get("converged", True)]
+        epochs = [r["n_iter"] for r in fits]
+        flag = (f"**{len(stopped)} of {len(fits)} stopped at max_iter without converging** "
+                "(raise --max-iter)" if stopped else f"all {len(fits)} converged")
+        lines.append(f"| {name} | {np.mean(epochs):.1f} | {int(np.max(epochs))} | {flag} |")
+    if not lines:
+        return []
+    return ["", "## Training: epochs run", "",
+            "| model | mean epochs | most epochs | fits |", "| --- | ---: | ---: | --- |",
+            *lines]
 
 
 def _aggregate_summary(records, problems, models, baselines, info):
@@ -503,30 +571,44 @@ def _metric_section(records, problems, models, baselines, metric):
 
 
 def _spectra_figure(models, problem, size, args, path):
-    """Task spectrum and the first-layer spectra of the SSM models (before and after
-    training for the trained ones, the bank for the training-free ones) at ``size``."""
+    """The task spectrum the TDI banks match and the power spectra of the SSM models'
+    banks at ``size``: each distinct spectrum once (a trained model that kept its start
+    has its training-free bank's), on a linear axis (a task spectrum that is zero between
+    its bands would plunge on a logarithmic one)."""
     from sklearn.base import clone
     from sklearn.model_selection import train_test_split
 
     from .plotting import plot_spectra
-    from .spectral import model_power_spectrum, task_power_spectrum
+    from .spectral import model_power_spectrum, resolve_spectrum_kind, task_power_spectrum
 
     X, y = problem.X, problem.y
     if size < len(y):
         X, _, y, _ = train_test_split(X, y, train_size=size, random_state=args.random_state,
-                                      stratify=y if is_classification_target(y) else None)
+                                      stratify=y if problem.classification else None)
     L = check_sequences(X).shape[-1]  # the longest sequence: the task spectrum's grid
     spectra = {}
     for label, model in models.items():
         fitted = clone(model).fit(X, y)
-        if hasattr(fitted, "params_init_"):
-            spectra[f"{label} (init)"] = model_power_spectrum(fitted.params_init_, L)
-            spectra[f"{label} (trained)"] = model_power_spectrum(fitted.params_, L)
-        else:
-            spectra[f"{label} (bank)"] = model_power_spectrum(fitted.params_, L)
-    task = task_power_spectrum(X, y)
-    ax = plot_spectra(task, spectra, title=f"task spectrum and model spectra (n = {len(y)})")
+        bank = model_power_spectrum(fitted.params_, L)
+        trained = getattr(fitted, "kept_training_", False)
+        if trained:
+            spectra[f"{label} (start)"] = model_power_spectrum(fitted.params_init_, L)
+        _add_distinct(spectra, f"{label} (trained)" if trained else label, bank)
+    kind = resolve_spectrum_kind("auto", problem.task)
+    task = task_power_spectrum(X, y, kind=kind, task=problem.task)
+    ax = plot_spectra(task, spectra, log=False,
+                      title=f"{kind} task spectrum of {len(y)} training sequences "
+                            "(black) and the banks' power spectra")
     _save_figure(ax, path)
+
+
+def _add_distinct(spectra, label, spectrum):
+    """Add ``spectrum`` under ``label``, or join ``label`` to the label of an equal one."""
+    for existing, values in list(spectra.items()):
+        if np.allclose(values, spectrum, rtol=1e-9, atol=0):
+            spectra[f"{existing}, {label}"] = spectra.pop(existing)
+            return
+    spectra[label] = spectrum
 
 
 # ------------------------------------------------------------------------------ curves
@@ -535,7 +617,7 @@ def _run_problem(problem, specs, sizes, args, done, progress, write_record):
     from .model_selection import sample_efficiency_curve
     from .models import is_baseline
 
-    classification = is_classification_target(problem.y)
+    classification = problem.classification
     models = _make_models(specs, classification, args)
     skip = {(r["estimator"], r["train_size"], r["repeat"]) for r in done}
 
@@ -567,10 +649,29 @@ def _cmd_curves(args):
     sizes = _parse_sizes(args.train_sizes)
     specs = _model_specs(args)
     problems = _load_problems(args)
-    for problem in problems:  # every model name and parameter checked before any output
-        _make_models(specs, is_classification_target(problem.y), args)
+    for problem in problems:  # every model, parameter and size checked before any output
+        _make_models(specs, problem.classification, args)
+        _check_sizes_fit(problem, sizes, args)
     with _execution(args.scheduler):
         return _run_curves(problems, specs, sizes, args, info, start)
+
+
+def _check_sizes_fit(problem, sizes, args):
+    """A ``ValueError`` before anything is written when a size cannot be drawn from the
+    problem's training pool (as many sequences as classes at least, at most the pool)."""
+    from .model_selection import _check_train_sizes
+
+    n = len(problem.y)
+    pool = n if problem.official_split else n - int(np.ceil(args.test_size * n))
+    n_classes = len(np.unique(problem.y)) if problem.classification else 0
+    try:
+        _check_train_sizes(sizes, pool, max(1, n_classes),
+                           floor=args.min_per_class * n_classes)
+    except ValueError as exc:
+        hint = (" (--train-sizes 1 means one sequence; 1.0 is the whole pool)"
+                if 1 in sizes else "")
+        raise ValueError(f"--train-sizes {args.train_sizes} do not fit {problem.name}: "
+                         f"{exc}{hint}") from None
 
 
 def _require_matplotlib():
@@ -587,9 +688,14 @@ def _load_problems(args):
     names = [part.strip() for part in args.dataset.split(",") if part.strip()]
     if not names or len(set(names)) < len(names):
         _fail(f"--dataset must name distinct datasets, got {args.dataset!r}")
-    problems = [load_problem(name, args.random_state, args.split) for name in names]
-    if len({p.name for p in problems}) < len(problems):
-        _fail("--dataset names two problems of the same name; rename a file")
+    problems = [load_problem(name, args.random_state, args.split, args.label_column,
+                             args.task) for name in names]
+    seen = {}
+    for name, problem in zip(names, problems, strict=True):
+        if problem.name in seen:
+            _fail(f"--dataset names two problems called {problem.name!r} ({seen[problem.name]} "
+                  f"and {name}); rename one of the files")
+        seen[problem.name] = name
     return problems
 
 
@@ -617,13 +723,16 @@ def _run_curves(problems, specs, sizes, args, info, start):
 
 def _fit_problems(problems, specs, sizes, args, done, write_record):
     """Run the fits of every problem; ``(problem, models, baselines, records)`` for each."""
-    n_models = len(_make_models(specs, is_classification_target(problems[0].y), args))
+    n_models = len(_make_models(specs, problems[0].classification, args))
     total = len(problems) * n_models * len(sizes) * args.repeats - len(done)
     if not args.quiet:
         print(f"sktdi curves: {len(problems)} problem(s), {n_models} models x {len(sizes)} "
               f"sizes x {args.repeats} repeats = {total + len(done)} fits"
               + (f" ({len(done)} already in {Path(args.out) / 'curves.csv'})" if done else ""),
               flush=True)
+    if not args.quiet:
+        for problem in problems:
+            print(f"  {problem.name}: {problem.task} ({problem.task_reason})", flush=True)
     progress = _Progress(total, args.quiet, "score")
     results = []
     try:
@@ -700,11 +809,12 @@ def _problem_outputs(problem, models, baselines, records, sizes, args, info, fol
     from .plotting import plot_sample_efficiency
 
     metric = _metric(problem)
-    protocol = (f"Official test split: {len(problem.y_test)} test sequences; nested training "
-                f"subsets of the {len(problem.y)} training sequences."
-                if problem.official_split else
-                f"Train and test pooled ({len(problem.y)} sequences) and re-split in every "
-                f"repeat, {args.test_size:.0%} held out.")
+    protocol = (f"Task: {problem.task} ({problem.task_reason}). "
+                + (f"Official test split: {len(problem.y_test)} test sequences; nested "
+                   f"training subsets of the {len(problem.y)} training sequences."
+                   if problem.official_split else
+                   f"Train and test pooled ({len(problem.y)} sequences) and re-split in every "
+                   f"repeat, {args.test_size:.0%} held out."))
     ax = plot_sample_efficiency(records, baselines=baselines, by="size", **_score_axis(metric),
                                 title=f"{problem.description}: {metric} vs training size")
     ax.set_ylabel(f"test {metric}")
@@ -744,12 +854,24 @@ def _cmd_demo(args):
     ssm_score = clf.fit(X_train, y_train).score(X_test, y_test)
     baseline = LogisticRegression(max_iter=2000).fit(X_train, y_train).score(X_test, y_test)
     print(f"digits as length-64 sequences: {len(X_train)} train / {len(X_test)} test")
-    print(f"  SSMClassifier (S4D-Lin)  test accuracy = {ssm_score:.4f}  ({clf.n_iter_} epochs)")
+    kept = "trained" if clf.kept_training_ else "its training-free start kept"
+    print(f"  SSMClassifier (tdi)      test accuracy = {ssm_score:.4f}  ({clf.n_iter_} epochs, "
+          f"{kept})")
     print(f"  LogisticRegression       test accuracy = {baseline:.4f}")
     return 0
 
 
 # ------------------------------------------------------------------------------ parser
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's default in its help line, but for flags and options whose absence
+    says it (``None``: the help says what happens)."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="sktdi",
@@ -770,62 +892,91 @@ def _add_curves_command(sub):
                     "and score it on the test set; write curves.csv, curves.png, "
                     "spectra.png and summary.md (per problem, and an aggregate report for "
                     "several problems).",
+        formatter_class=_HelpFormatter,
     )
-    curves.add_argument("--dataset", default="synthetic",
-                        help="comma-separated problems: synthetic (default), digits, "
-                             "ucr:NAME, or .npz/.csv files (NAME_TRAIN.npz with a "
-                             "NAME_TEST.npz beside it keeps that test split)")
-    curves.add_argument("--models", default=None,
-                        help="comma-separated models (default "
-                             f"{DEFAULT_MODELS}): SSM initializations (S4D-Lin, ..., tdi, "
-                             "tdi:KIND, auto), features[:INIT] (training-free), baselines "
-                             "(ridge, minirocket, mlp) or module:Class{JSON parameters}; "
-                             "LABEL=SPEC names one")
-    curves.add_argument("--inits", default=None,
-                        help="SSM initializations only (the --models of sktdi 0.1): "
-                             "S4D-Lin, S4D-Inv, S4D-LegS, S4D-Real, LRU, scaled, tdi, "
-                             "tdi:<input|cross|discriminative|auto>, auto")
-    curves.add_argument("--train-sizes", default="16,32,64,128,256",
-                        help="comma-separated numbers of sequences, or fractions of the "
-                             "training pool (0.1,0.3,1.0)")
-    curves.add_argument("--split", choices=("official", "pooled"), default="official",
-                        help="keep a problem's official test split (default) or pool train "
-                             "and test and re-split them in every repeat")
-    curves.add_argument("--min-per-class", type=int, default=1,
-                        help="every training subset holds at least this many sequences of "
-                             "every class (fractions are raised to it)")
-    curves.add_argument("--repeats", type=int, default=3)
-    curves.add_argument("--test-size", type=float, default=0.25,
-                        help="held-out fraction when there is no official test split")
-    curves.add_argument("--n-jobs", type=int, default=2)
-    curves.add_argument("--scheduler", default=None,
-                        help="run the fits on a Dask cluster: a scheduler address "
-                             "(tcp://host:8786) or local:N for N local worker processes")
-    curves.add_argument("--device", default="auto")
-    curves.add_argument("--out", default="sktdi_curves")
-    curves.add_argument("--resume", action="store_true",
-                        help="keep the fits already in OUT/curves.csv and run the rest")
-    curves.add_argument("--target-score", type=float, default=None,
-                        help="score for the data-efficiency table (default: 95%% of the "
-                             "best mean at the largest size)")
-    curves.add_argument("--n-states", type=int, default=None)
-    curves.add_argument("--d-model", type=int, default=None)
-    curves.add_argument("--n-layers", type=int, default=1)
-    curves.add_argument("--max-iter", type=int, default=None)
-    curves.add_argument("--learning-rate", type=float, default=None)
-    curves.add_argument("--random-state", type=int, default=0)
-    curves.add_argument("--quiet", action="store_true",
-                        help="print nothing but errors (no progress bar, no lines)")
+    data = curves.add_argument_group("data")
+    data.add_argument("--dataset", default="synthetic",
+                      help="comma-separated problems: synthetic (a band task), digits, "
+                           "ucr:NAME (aeon's offline UCR/UEA problems), or files: .npz "
+                           "with arrays X (n, length) or (n, channels, length) and y; .csv "
+                           "with one sequence per row, no header, and its label in one "
+                           "column (--label-column); NAME_TRAIN.npz/.csv with a "
+                           "NAME_TEST beside it keeps that test split")
+    data.add_argument("--label-column", choices=("last", "first"), default="last",
+                      help="where a .csv row's label is (the UCR archive's text files put "
+                           "it first)")
+    data.add_argument("--task", choices=("auto", "classification", "regression"),
+                      default="auto",
+                      help="how to read the labels: auto reads integers and strings as "
+                           "classes and other numbers as targets to regress (the run "
+                           "prints what it inferred and why)")
+    data.add_argument("--split", choices=("official", "pooled"), default="official",
+                      help="keep a problem's official test split or pool train and test "
+                           "and re-split them in every repeat")
+    data.add_argument("--test-size", type=float, default=0.25,
+                      help="held-out fraction when there is no official test split")
+    run = curves.add_argument_group("curves")
+    run.add_argument("--models", default=None,
+                     help=f"comma-separated models (when omitted: {DEFAULT_MODELS}): SSM "
+                          "initializations (S4D-Lin, ..., tdi, tdi:KIND, auto) for the "
+                          "trained SSM, features[:INIT] for the training-free one, "
+                          "baselines (ridge, minirocket, mlp) or module:Class{JSON "
+                          "parameters}; LABEL=SPEC names one")
+    run.add_argument("--inits", default=None,
+                     help="SSM initializations only (the --models of sktdi 0.1): "
+                          "S4D-Lin, S4D-Inv, S4D-LegS, S4D-Real, LRU, scaled, tdi, "
+                          "tdi:<input|cross|discriminative|auto>, auto")
+    run.add_argument("--train-sizes", default="16,32,64,128,256",
+                     help="comma-separated numbers of sequences, or fractions of the "
+                          "training pool (0.1,0.3,1.0)")
+    run.add_argument("--min-per-class", type=int, default=1,
+                     help="every training subset holds at least this many sequences of "
+                          "every class (fractions are raised to it)")
+    run.add_argument("--repeats", type=int, default=3,
+                     help="repeats of every size, each with its own subsets (and split)")
+    run.add_argument("--random-state", type=int, default=0,
+                     help="seeds the subsets, the splits and every model")
+    run.add_argument("--target-score", type=float, default=None,
+                     help="score of the data-efficiency table (when omitted: 95%% of the "
+                          "best mean at the largest size)")
+    ssm = curves.add_argument_group("SSM estimators (when omitted: the estimators' defaults)")
+    ssm.add_argument("--n-states", type=int, default=None,
+                     help="states per SSM channel (even; training-free and trained)")
+    ssm.add_argument("--d-model", type=int, default=None,
+                     help="SSM channels of the bank (training-free and trained)")
+    ssm.add_argument("--n-layers", type=int, default=None,
+                     help="SSM layers of the trained estimators")
+    ssm.add_argument("--max-iter", type=int, default=None,
+                     help="most training epochs of the trained estimators")
+    ssm.add_argument("--learning-rate", type=float, default=None,
+                     help="learning rate of the trained estimators")
+    ssm.add_argument("--device", default="auto",
+                     help="where the trained estimators train: auto (CUDA when present), "
+                          "cpu, cuda or cuda:INDEX")
+    out = curves.add_argument_group("execution and output")
+    out.add_argument("--n-jobs", type=int, default=2,
+                     help="fits run in parallel (-1: one per core)")
+    out.add_argument("--scheduler", default=None,
+                     help="run the fits on a Dask cluster: a scheduler address "
+                          "(tcp://host:8786) or local:N for N local worker processes")
+    out.add_argument("--out", default="sktdi_curves",
+                     help="folder of curves.csv, summary.md and the plots (created)")
+    out.add_argument("--resume", action="store_true",
+                     help="keep the fits already in OUT/curves.csv and run the rest")
+    out.add_argument("--quiet", action="store_true",
+                     help="print nothing but errors (no progress bar, no lines)")
     curves.set_defaults(func=_cmd_curves)
 
 
 def _add_demo_command(sub):
     """The ``demo`` command and its options."""
-    demo = sub.add_parser("demo", help="train an SSMClassifier on the bundled digits")
-    demo.add_argument("--max-iter", type=int, default=100)
-    demo.add_argument("--device", default="auto")
-    demo.add_argument("--random-state", type=int, default=0)
-    demo.add_argument("--verbose", action="store_true")
+    demo = sub.add_parser("demo", help="train an SSMClassifier on the bundled digits",
+                          formatter_class=_HelpFormatter)
+    demo.add_argument("--max-iter", type=int, default=10, help="most training epochs")
+    demo.add_argument("--device", default="auto",
+                      help="auto (CUDA when present), cpu, cuda or cuda:INDEX")
+    demo.add_argument("--random-state", type=int, default=0, help="seeds split and model")
+    demo.add_argument("--verbose", action="store_true", help="print every epoch")
     demo.set_defaults(func=_cmd_demo)
 
 

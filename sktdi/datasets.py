@@ -22,6 +22,7 @@ from sklearn.datasets import load_digits
 from sklearn.utils import Bunch, check_random_state
 
 from ._validation import pad_sequences
+from ._warnings import warn
 
 __all__ = ["load_digits_sequences", "make_spectral_task", "load_ucr", "load_sequences",
            "pad_sequences"]
@@ -464,15 +465,30 @@ def _labels_from_strings(col):
     return values
 
 
-def load_sequences(path):
+def _warn_if_values(y, path, label_column):
+    """Warn when a CSV's label column looks like a column of sequence values."""
+    if y.dtype.kind != "f" or len(y) < 10 or np.unique(y).size < len(y):
+        return
+    other = "first" if label_column == "last" else "last"
+    warn(f"{path}: the {label_column} column, read as the label, holds {len(y)} distinct "
+         f"non-integer values in {len(y)} rows: it looks like a sequence value, and the "
+         f"problem will be read as regression. If the label is in the {other} column (the "
+         f"UCR archive's text files put it first), pass label_column={other!r} "
+         f"(sktdi curves --label-column {other}).")
+
+
+def load_sequences(path, *, label_column="last"):
     """Load a user's own sequences from a ``.npz``, ``.npy`` or ``.csv`` file.
 
     * ``.npz``: arrays ``X`` (required) and ``y`` (optional; ``None`` when absent), as
       written by ``numpy.savez(path, X=X, y=y)``. Saved without pickling.
     * ``.npy``: a single array ``X``; returns ``(X, None)``.
     * ``.csv``: comma-separated, no header, one univariate sequence per row with the label
-      in the **last** column. Labels are returned as int64 when all are integral numbers,
-      float64 when all are numbers, and as strings otherwise.
+      in the **last** column, or with ``label_column="first"`` in the first (the UCR
+      archive's text format). Labels are returned as int64 when all are integral
+      numbers, float64 when all are numbers, and as strings otherwise. A ``UserWarning``
+      says so when the label column holds as many distinct non-integer numbers as there
+      are rows: it looks like a sequence value, not a label.
 
     ``X`` must be numeric and 2-D ``(n_samples, seq_len)`` or 3-D
     ``(n_samples, n_channels, seq_len)``; it is returned as float64.
@@ -481,6 +497,8 @@ def load_sequences(path):
     ----------
     path : str or path-like
         File to read; the format follows from the suffix.
+    label_column : {"last", "first"}, default="last"
+        Where the label of a ``.csv`` row is.
 
     Returns
     -------
@@ -506,6 +524,8 @@ def load_sequences(path):
     >>> X.shape, y.tolist()
     ((2, 3), [1, 0])
     """
+    if label_column not in ("first", "last"):
+        raise ValueError(f"label_column must be 'first' or 'last', got {label_column!r}.")
     path = Path(os.fspath(path))
     if not path.is_file():
         raise FileNotFoundError(f"No such data file: {str(path)!r}")
@@ -527,18 +547,22 @@ def load_sequences(path):
             raise ValueError(f"{path}: the CSV file holds no data.")
         if raw.shape[1] < 2:
             raise ValueError(
-                f"{path}: each row needs at least one value and a label (last column), "
-                f"got {raw.shape[1]} column(s)."
+                f"{path}: each row needs at least one value and a label ({label_column} "
+                f"column), got {raw.shape[1]} column(s)."
             )
         raw = np.char.strip(raw)
+        values, labels = (raw[:, 1:], raw[:, 0]) if label_column == "first" else (
+            raw[:, :-1], raw[:, -1])
         try:
-            X = raw[:, :-1].astype(np.float64)
+            X = values.astype(np.float64)
         except ValueError as exc:
             raise ValueError(
                 f"{path}: non-numeric value in the sequence columns ({exc}); the file "
-                "must have no header and the label in the last column."
+                f"must have no header and the label in the {label_column} column."
             ) from exc
-        return X, _labels_from_strings(raw[:, -1])
+        y = _labels_from_strings(labels)
+        _warn_if_values(y, path, label_column)
+        return X, y
 
     try:
         loaded = np.load(path, allow_pickle=False)

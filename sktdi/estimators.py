@@ -23,7 +23,6 @@ rows. With too few sequences to hold any out, nothing is trained.
 
 import copy
 import time
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -35,6 +34,7 @@ from sklearn.utils.multiclass import unique_labels
 
 from ._compat import Interval, StrOptions, _fit_context
 from ._validation import validate_sequences
+from ._warnings import warn
 from .core import (
     INIT_NAMES,
     DiagonalSSM,
@@ -286,6 +286,9 @@ class _BaseSSM(_BaseSSMFeatures):
         """Refit the readout on every row with the kept network; when the start is kept
         after a split, the whole training-free fit on every row instead."""
         if refit_start:  # the training-free estimator itself
+            if self.verbose:
+                print(f"[{type(self).__name__}] training did not help on the held-out rows: "
+                      "the start, refitted on every row", flush=True)
             features = self._fit_start(X3, y, sample_weight)
             self.model_ = self._network()
         else:
@@ -443,10 +446,9 @@ class _BaseSSM(_BaseSSMFeatures):
                 if incremental or stalled >= self.n_iter_no_change:
                     break
             else:
-                warnings.warn(
-                    f"{type(self).__name__}: maximum iterations ({n_epochs}) reached and "
-                    "the held-out loss was still improving; the best state so far is kept.",
-                    ConvergenceWarning, stacklevel=5)
+                warn(f"{type(self).__name__}: maximum iterations ({n_epochs}) reached and "
+                     "the loss was still improving; the best state so far is kept. Raise "
+                     "max_iter to train longer.", ConvergenceWarning)
         if check is not None:
             self.best_validation_score_ = -best_loss
         return best_state, best, start

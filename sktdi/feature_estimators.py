@@ -9,7 +9,7 @@ is one pass of the bank over the training sequences and one eigendecomposition.
 
 import time
 import warnings
-from abc import ABCMeta, abstractmethod
+from abc import abstractmethod
 from numbers import Integral
 
 import numpy as np
@@ -19,7 +19,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import HasMethods, Interval, StrOptions, _check_sample_weight, _fit_context
-from ._validation import MISSING, validate_sequences
+from ._validation import MISSING, ParameterCheckingMeta, validate_sequences
+from ._warnings import SequenceLayoutWarning
 from .core import DEFAULT_STATISTICS, INIT_NAMES, STATISTICS, SSMFeatureMap, make_params
 from .initializer import SpectralInitializer
 from .readout import RidgeReadout
@@ -30,10 +31,13 @@ from .selection import (
     leave_one_out_errors,
     select_candidate,
 )
+from .spectral import SPECTRUM_KINDS
 
 __all__ = ["SSMFeatureClassifier", "SSMFeatureRegressor", "bank_time_scales"]
 
 _SEED_MAX = np.iinfo(np.int32).max
+# init="tdi:KIND": TDI matching the task spectrum KIND (SpectralInitializer(spectrum=KIND)).
+TDI_KINDS = tuple(f"tdi:{kind}" for kind in SPECTRUM_KINDS)
 # Fraction of the bank that init="tdi" leaves at the base initialization.
 _KEEP_BASE = 0.5
 # Default of the regressors' clip_features (benchmarks/results/clipping.md).
@@ -78,11 +82,12 @@ def bank_time_scales(time_scales, seq_len):
     return 2.0 / longest, 2.0 / shortest
 
 
-class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
+class _BaseSSMFeatures(BaseEstimator, metaclass=ParameterCheckingMeta):
     """Shared parameters, fitting and prediction of the training-free SSM estimators."""
 
     _parameter_constraints: dict = {
-        "init": [StrOptions({*INIT_NAMES, "tdi", "auto"}), HasMethods(["fit", "base_params"])],
+        "init": [StrOptions({*INIT_NAMES, "tdi", "auto", *TDI_KINDS}),
+                 HasMethods(["fit", "base_params"])],
         "base": [StrOptions(set(INIT_NAMES))],
         "n_states": [Interval(Integral, 2, None, closed="left")],
         "d_model": [Interval(Integral, 1, None, closed="left")],
@@ -147,8 +152,10 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
         """Label -> ``init`` value of every initialization this fit evaluates."""
         if isinstance(self.init, str) and self.init == "auto":
             return auto_candidates(self.base, _KEEP_BASE)
-        if isinstance(self.init, str) and self.init == "tdi":
-            return {"tdi": SpectralInitializer(base=self.base, keep_base=_KEEP_BASE)}
+        if isinstance(self.init, str) and (self.init == "tdi" or self.init in TDI_KINDS):
+            kind = "auto" if self.init == "tdi" else self.init[len("tdi:"):]
+            return {self.init: SpectralInitializer(base=self.base, keep_base=_KEEP_BASE,
+                                                   spectrum=kind)}
         label = self.init if isinstance(self.init, str) else "SpectralInitializer"
         return {label: self.init}
 
@@ -179,10 +186,12 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ABCMeta):
                 X_user = np.pad(X3[:, 0], ((0, 0), (0, self.n_features_in_ - X3.shape[-1])),
                                 constant_values=np.nan)
             initializer = transformer
-            if self._own_feature_map() is False:  # the initializer's map is the bank's
-                features = initializer.fit_transform(X_user, y, sample_weight)
-                return initializer.feature_map_, initializer, features
-            transformer = initializer.fit(X_user, y, sample_weight).params_
+            with warnings.catch_warnings():  # the estimator has said it about X already
+                warnings.simplefilter("ignore", SequenceLayoutWarning)
+                if self._own_feature_map() is False:  # the initializer's map is the bank's
+                    features = initializer.fit_transform(X_user, y, sample_weight)
+                    return initializer.feature_map_, initializer, features
+                transformer = initializer.fit(X_user, y, sample_weight).params_
         feature_map = self._feature_map(transformer, X3, y, sample_weight, initializer)
         return feature_map, initializer, feature_map.fit_transform(X3, sample_weight)
 
@@ -296,15 +305,17 @@ _SHARED_PARAMS_DOC = """
         ``"tdi"`` aligns half of the channels with the task's power spectrum (a default
         :class:`~sktdi.SpectralInitializer` from ``base`` with ``keep_base=0.5``) and
         keeps the other half at ``base``: the readout gets both the base's filters and
-        filters placed on the task's band(s). A ``SpectralInitializer`` is used with its
-        own settings (cloned; its architecture, ``differences`` and statistics set to this
-        estimator's). ``"auto"`` compares ``base`` and TDI with each spectrum kind by the
-        leave-one-out errors of the ridge readout on the training data, and keeps the base
-        unless a candidate is significantly better (:func:`sktdi.selection.
-        select_candidate`: lower errors by 2.5 standard errors of the paired difference
-        and fewer left-out misclassifications than chance allows; 3 standard errors for
-        regression; with a ``cv``, the best fold score): ``init_scores_`` holds the
-        evidence.
+        filters placed on the task's band(s). ``"tdi:KIND"`` does the same with the task
+        spectrum ``KIND`` (``"tdi:input"``, ``"tdi:cross"``, ``"tdi:discriminative"``;
+        ``SpectralInitializer(spectrum=KIND)``), the names ``init_scores_`` uses. A
+        ``SpectralInitializer`` is used with its own settings (cloned; its architecture,
+        ``differences`` and statistics set to this estimator's). ``"auto"`` compares
+        ``base`` and TDI with each spectrum kind by the leave-one-out errors of the ridge
+        readout on the training data, and keeps the base unless a candidate is
+        significantly better (:func:`~sktdi.selection.select_candidate`: lower errors by
+        2.5 standard errors of the paired difference and fewer left-out
+        misclassifications than chance allows; 3 standard errors for regression; with a
+        ``cv``, the best fold score): ``init_scores_`` holds the evidence.
     base : str, default="S4D-LegS"
         Named initialization that ``"tdi"`` and ``"auto"`` start from. The diagonalized
         HiPPO-LegS modes give polynomial-like filters that describe shapes well.

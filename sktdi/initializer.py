@@ -20,7 +20,6 @@ features of :class:`~sktdi.SSMFeatureClassifier`.
 """
 
 import time
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -30,7 +29,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
-from ._validation import MISSING, validate_sequences
+from ._validation import MISSING, ParameterCheckingMeta, validate_sequences
+from ._warnings import warn
 from .core import (
     DEFAULT_STATISTICS,
     INIT_NAMES,
@@ -195,7 +195,7 @@ def _channel_subset(params, channels):
                      params.dt[channels], params.D[channels], params.discretization)
 
 
-class SpectralInitializer(TransformerMixin, BaseEstimator):
+class SpectralInitializer(TransformerMixin, BaseEstimator, metaclass=ParameterCheckingMeta):
     """Fit an SSM layer's power spectrum to the task's before training (TDI).
 
     Parameters
@@ -486,8 +486,8 @@ class SpectralInitializer(TransformerMixin, BaseEstimator):
         self.fallback_ = reason is not None
         self.fallback_reason_ = reason
         if self.fallback_:
-            warnings.warn(f"{reason[0].upper()}{reason[1:]}: nothing to match, so the base "
-                          f"initialization {self.base!r} is kept.", UserWarning, stacklevel=3)
+            warn(f"{reason[0].upper()}{reason[1:]}: nothing to match, so the base "
+                 f"initialization {self.base!r} is kept.")
             self.shrinkage_ = 1.0
             self.task_spectrum_ = prior
             self.params_, self.n_iter_ = base, 1

@@ -11,11 +11,13 @@ estimators see the same subsets and the same held-out set.
 import numbers
 import os
 import time
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
 from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, indexable
@@ -237,8 +239,14 @@ def _fit_and_score(key, estimator, scoring, X, y, train_idx, X_eval, y_eval, tes
         if test_idx is not None:
             X_eval, y_eval = _safe_indexing(X_eval, test_idx), _safe_indexing(y_eval, test_idx)
         start = time.perf_counter()
-        estimator.fit(X_fit, y_fit)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            estimator.fit(X_fit, y_fit)
         fit_time = time.perf_counter() - start
+        for warning in caught:  # the others pass on, as they would have
+            if not issubclass(warning.category, ConvergenceWarning):
+                warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                       warning.lineno)
         scorer = check_scoring(estimator, scoring=scoring)
         start = time.perf_counter()
         score = float(scorer(estimator, X_eval, y_eval))
@@ -254,10 +262,14 @@ def _fit_and_score(key, estimator, scoring, X, y, train_idx, X_eval, y_eval, tes
     else:
         alignment_init = float(alignment["init"])
         alignment_trained = float(alignment["trained"])
+    n_iter = getattr(estimator, "n_iter_", None)
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     return key, {
         "score": score, "fit_time": fit_time, "score_time": score_time,
         "n_test": int(_num_samples(X_eval)),
         "alignment_init": alignment_init, "alignment_trained": alignment_trained,
+        "n_iter": np.nan if n_iter is None else float(np.max(n_iter)),
+        "converged": converged,
     }
 
 
@@ -292,7 +304,7 @@ def _normalize_skip(skip):
 
 RECORD_COLUMNS = (
     "estimator", "size", "train_size", "repeat", "score", "fit_time", "score_time", "n_test",
-    "alignment_init", "alignment_trained",
+    "alignment_init", "alignment_trained", "n_iter", "converged",
 )
 
 

@@ -175,7 +175,6 @@ def _init_names():
 def _ssm_init(spec):
     """The ``init`` value of an SSM specification, or None when it is not one."""
     from .core import INIT_NAMES
-    from .initializer import SpectralInitializer
     from .spectral import SPECTRUM_KINDS
 
     if spec in INIT_NAMES or spec in ("tdi", "auto"):
@@ -185,7 +184,7 @@ def _ssm_init(spec):
         if kind not in SPECTRUM_KINDS:
             raise ValueError(f"unknown model {spec!r}: the task spectrum after 'tdi:' must be "
                              f"one of {', '.join(SPECTRUM_KINDS)}.")
-        return SpectralInitializer(spectrum=kind)
+        return spec  # the estimators read "tdi:KIND" themselves
     return None
 
 

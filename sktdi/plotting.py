@@ -413,30 +413,43 @@ def _summarised_curves(rows, metric, by):
     return curves
 
 
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
+
+
 def _curve_styles(names, baselines):
-    """Name -> ``(colour, linestyle)``: solid in colour for models, dashed grey for baselines."""
+    """Name -> ``(colour, linestyle, marker, shift)``: solid in colour for models, dashed
+    grey for baselines; a marker shape of its own and a small sideways shift per curve, so
+    that a curve lying on another stays visible."""
     palette, greys = _colours(), ["0.25", "0.5", "0.65", "0.4", "0.75"]
+    names = list(names)
     baselines = [str(b) for b in (baselines or [])]
     models = [name for name in names if name not in baselines]
-    return {name: (greys[baselines.index(name) % len(greys)], "--") if name in baselines
-            else (palette[models.index(name) % len(palette)], "-") for name in names}
+    styles = {}
+    for i, name in enumerate(names):
+        shift = 1.0 + 0.012 * (i - (len(names) - 1) / 2)  # a factor on the size axis
+        colour, line = ((greys[baselines.index(name) % len(greys)], "--") if name in baselines
+                        else (palette[models.index(name) % len(palette)], "-"))
+        styles[name] = (colour, line, _MARKERS[i % len(_MARKERS)], shift)
+    return styles
 
 
-def _draw_curve(ax, name, cells, colour, style, spread, bounds, floor=None):
-    """One estimator's mean line and its spread band; returns the sizes drawn. Means below
-    ``floor`` sit on it, as downward triangles."""
+def _draw_curve(ax, name, cells, colour, style, marker, shift, spread, bounds, floor=None):
+    """One estimator's mean line and its spread band; returns the sizes drawn (the line is
+    drawn ``shift`` times them, a few percent aside). Means below ``floor`` sit on it, as
+    downward triangles."""
     sizes = np.array([float(c["train_size"]) for c in cells])
     mean = np.array([c["mean"] for c in cells])
     shown = mean if floor is None else np.maximum(mean, floor)
-    ax.plot(sizes, shown, marker="o", markersize=5, linewidth=1.8, color=colour,
-            linestyle=style, label=name, zorder=3)
+    ax.plot(sizes * shift, shown, marker=marker, markersize=5, linewidth=1.8, color=colour,
+            linestyle=style, label=name, zorder=3, markerfacecolor="white",
+            markeredgewidth=1.4)
     if floor is not None and np.any(mean < floor):
-        ax.plot(sizes[mean < floor], shown[mean < floor], marker="v", markersize=8,
+        ax.plot(sizes[mean < floor] * shift, shown[mean < floor], marker="v", markersize=8,
                 linestyle="none", color=colour, zorder=4)
     if spread is not None:
         low, high = _spread_band(cells, mean, spread, bounds)
-        ax.fill_between(sizes, low, high, color=colour, alpha=0.18 if style == "-" else 0.1,
-                        linewidth=0, zorder=2)
+        ax.fill_between(sizes * shift, low, high, color=colour,
+                        alpha=0.18 if style == "-" else 0.1, linewidth=0, zorder=2)
     return sizes.tolist()
 
 

@@ -178,6 +178,7 @@ def test_minirocket_without_aeon_names_the_extra(tmp_path, capsys, monkeypatch):
     (["--train-sizes", "1.5"], "fractions in (0, 1]"),
     (["--dataset", "synthetic,synthetic"], "distinct datasets"),
     (["--min-per-class", "0"], "--min-per-class"),
+    (["--train-sizes", "1"], "1.0 is the whole pool"),
 ])
 def test_bad_run_options(args, message, tmp_path, capsys):
     out = tmp_path / "run"
@@ -218,7 +219,9 @@ def _aggregate_inputs(problems):
     tasks = {"classification": np.array([0, 1]), "regression": np.array([0.5, 1.7])}
     info = {"sktdi": "0", "commit": "", "command": "sktdi curves", "date": "today",
             "machine": "here", "python": "3", "versions": {}}
-    return [SimpleNamespace(name=n, description=n, y=tasks[t]) for n, t in problems], info
+    return [SimpleNamespace(name=n, description=n, y=tasks[t], task=t,
+                            classification=t == "classification")
+            for n, t in problems], info
 
 
 def test_aggregate_marks_means_over_fewer_problems():
@@ -279,3 +282,93 @@ def test_reports_record_paths_relative_to_the_working_directory(tmp_path, monkey
     assert info["command"] == ("sktdi curves --out runs/panel --dataset=a.csv "
                                "--models features")
     assert str(tmp_path) not in info["command"]
+
+
+def _ucr_style_csv(path, n=30, length=20, seed=0, label_first=True):
+    """The UCR archive's text layout: the class label first, then the sequence."""
+    import numpy as np
+
+    rng = np.random.RandomState(seed)
+    y = np.arange(n) % 2 + 1
+    X = rng.normal(size=(n, length)) + y[:, None]
+    rows = np.column_stack([y, X] if label_first else [X, y])
+    np.savetxt(path, rows, delimiter=",", fmt="%.6f")
+    return X, y
+
+
+def test_a_label_in_the_first_column_is_read_as_told_and_misreadings_warn(tmp_path,
+                                                                           capsys):
+    _ucr_style_csv(tmp_path / "shapes_TRAIN.csv")
+    _ucr_style_csv(tmp_path / "shapes_TEST.csv", seed=1)
+    args = ["curves", *MODELS_TINY, "--models", "ridge", "--train-sizes", "10,20",
+            "--dataset", str(tmp_path / "shapes_TRAIN.csv")]
+    with pytest.warns(UserWarning, match="looks like a sequence value.*--label-column first"):
+        assert main([*args, "--out", str(tmp_path / "last")]) == 0
+    summary = (tmp_path / "last" / "summary.md").read_text()
+    assert "Task: regression (inferred: 30 distinct non-integer numbers" in summary
+    assert main([*args, "--label-column", "first", "--out", str(tmp_path / "first")]) == 0
+    summary = (tmp_path / "first" / "summary.md").read_text()
+    assert "Task: classification (inferred: 2 distinct integers among 30 labels" in summary
+    assert main([*args, "--label-column", "first", "--task", "regression", "--quiet",
+                 "--out", str(tmp_path / "forced")]) == 0
+    assert "Task: regression (given by --task)" in (
+        tmp_path / "forced" / "summary.md").read_text()
+
+
+def test_curves_record_epochs_and_flag_fits_that_stopped_at_max_iter(tmp_path):
+    out = tmp_path / "run"
+    assert main(["curves", "--train-sizes", "64", "--repeats", "1", "--max-iter", "1",
+                 "--d-model", "8", "--n-states", "4", "--n-jobs", "1", "--quiet",
+                 "--models", "S4D-LegS,features", "--out", str(out)]) == 0
+    rows = _csv_rows(out / "curves.csv")
+    trained = next(r for r in rows if r["estimator"] == "S4D-LegS")
+    free = next(r for r in rows if r["estimator"] == "features")
+    assert float(trained["n_iter"]) == 1 and trained["converged"] == "False"
+    assert free["n_iter"] in ("", "nan") and free["converged"] == "True"
+    summary = (out / "summary.md").read_text()
+    assert "## Training: epochs run" in summary
+    assert "| S4D-LegS | 1.0 | 1 | **1 of 1 stopped at max_iter" in summary
+
+
+def test_every_curves_option_says_what_it_does(capsys):
+    from sktdi.cli import build_parser
+
+    parser = build_parser()
+    curves = parser._subparsers._group_actions[0].choices["curves"]
+    for action in curves._actions:
+        if action.dest != "help":
+            assert action.help, f"{action.option_strings} has no help"
+    with pytest.raises(SystemExit):
+        main(["curves", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # as wrapped, unwrapped
+    assert "(default: 16,32,64,128,256)" in text and "(default: 3)" in text
+    assert "(default: None)" not in text
+
+
+def test_two_files_of_one_name_are_named_in_the_error(tmp_path, capsys):
+    import numpy as np
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        np.savez(tmp_path / folder / "p.npz", X=np.zeros((4, 8)), y=np.arange(4) % 2)
+    datasets = f"{tmp_path / 'a' / 'p.npz'},{tmp_path / 'b' / 'p.npz'}"
+    assert main(["curves", *MODELS_TINY, "--dataset", datasets, "--out",
+                 str(tmp_path / "run")]) == 2
+    assert "two problems called 'p'" in capsys.readouterr().err
+
+
+def test_the_spectra_figure_draws_every_distinct_bank_once(tmp_path, monkeypatch):
+    """A trained model that kept its start has its training-free bank: one line, named
+    after both; the task spectrum is said to be the discriminative one."""
+    from sktdi import cli
+
+    drawn = []
+    monkeypatch.setattr(cli, "_save_figure", lambda ax, path: drawn.append(ax))
+    assert main(["curves", "--train-sizes", "16", "--repeats", "1", "--d-model", "8",
+                 "--n-states", "4", "--n-jobs", "1", "--quiet", "--models",
+                 "tdi,features", "--out", str(tmp_path / "run")]) == 0
+    spectra = next(ax for ax in drawn if "task spectrum" in ax.get_title())
+    labels = [t.get_text() for t in spectra.get_legend().get_texts()]
+    assert labels == ["task", "tdi, features"]
+    assert spectra.get_title().startswith("discriminative task spectrum of 16")
+    assert spectra.get_yscale() == "linear"

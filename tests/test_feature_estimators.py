@@ -201,7 +201,7 @@ def test_regressor_single_and_multi_output():
     ({"time_scales": (10, 5)}, "time_scales"),
     ({"time_scales": "fast"}, "time_scales"),
     ({"base": "S5"}, "base"),
-    ({"init": "tdi:input"}, "init"),
+    ({"init": "tdi:power"}, "init"),
     ({"n_biases": 0}, "n_biases"),
 ])
 def test_bad_parameters(params, match):

@@ -205,8 +205,10 @@ def test_record_fields_and_order():
     ]
     assert set(records[0]) == {
         "estimator", "size", "train_size", "repeat", "score", "fit_time", "score_time",
-        "n_test", "alignment_init", "alignment_trained",
+        "n_test", "alignment_init", "alignment_trained", "n_iter", "converged",
     }
+    lr = next(r for r in records if r["estimator"] == "lr")
+    assert lr["n_iter"] >= 1 and isinstance(lr["converged"], bool)
     assert all(r["size"] == r["train_size"] for r in records)  # asked as numbers
     assert all(r["n_test"] == 15 for r in records)
     assert all(isinstance(r["train_size"], int) for r in records)
