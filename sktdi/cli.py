@@ -920,8 +920,9 @@ def _add_curves_command(sub):
                      help=f"comma-separated models (when omitted: {DEFAULT_MODELS}): SSM "
                           "initializations (S4D-Lin, ..., tdi, tdi:KIND, auto) for the "
                           "trained SSM, features[:INIT] for the training-free one, "
-                          "baselines (ridge, minirocket, mlp) or module:Class{JSON "
-                          "parameters}; LABEL=SPEC names one")
+                          "baselines (ridge; aeon's minirocket, multirocket, hydra, "
+                          "mrhydra, quant; mlp) or module:Class{JSON parameters}; "
+                          "LABEL=SPEC names one")
     run.add_argument("--inits", default=None,
                      help="SSM initializations only (the --models of sktdi 0.1): "
                           "S4D-Lin, S4D-Inv, S4D-LegS, S4D-Real, LRU, scaled, tdi, "

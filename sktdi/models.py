@@ -10,9 +10,11 @@ command line and a Python study compare the same things:
   ``INIT`` any of the initializations above: :class:`~sktdi.SSMFeatureClassifier` /
   :class:`~sktdi.SSMFeatureRegressor`;
 * named baselines: ``ridge`` (:class:`~sklearn.linear_model.RidgeClassifierCV` /
-  :class:`~sklearn.linear_model.RidgeCV` on the standardized raw values), ``minirocket``
-  (aeon's ``MiniRocketClassifier`` / ``MiniRocketRegressor``; ``pip install
-  'sktdi[data]'``), ``mlp`` (:class:`~sklearn.neural_network.MLPClassifier` /
+  :class:`~sklearn.linear_model.RidgeCV` on the standardized raw values), aeon's
+  ``minirocket`` (``MiniRocketClassifier`` / ``MiniRocketRegressor``), ``multirocket``
+  (``MultiRocket*``), ``hydra`` (``Hydra*``), ``mrhydra`` (``MultiRocketHydra*``) and
+  ``quant`` (``QUANT*``; all ``pip install 'sktdi[data]'``), ``mlp``
+  (:class:`~sklearn.neural_network.MLPClassifier` /
   :class:`~sklearn.neural_network.MLPRegressor` on the standardized raw values). They
   need sequences of one length: shorter sequences are zero-padded after their end to
   the longest training sequence (as aeon's ``Padder`` does), longer ones cut to it;
@@ -35,10 +37,19 @@ from ._validation import as_3d, pad_sequences
 
 __all__ = ["BASELINE_NAMES", "is_baseline", "make_models", "parse_model_list"]
 
-BASELINE_NAMES = ("ridge", "minirocket", "mlp")
+BASELINE_NAMES = ("ridge", "minirocket", "multirocket", "hydra", "mrhydra", "quant", "mlp")
+# aeon's estimators behind the named baselines: (module, classifier, regressor).
+_AEON_BASELINES = {
+    "minirocket": ("convolution_based", "MiniRocketClassifier", "MiniRocketRegressor"),
+    "multirocket": ("convolution_based", "MultiRocketClassifier", "MultiRocketRegressor"),
+    "hydra": ("convolution_based", "HydraClassifier", "HydraRegressor"),
+    "mrhydra": ("convolution_based", "MultiRocketHydraClassifier",
+                "MultiRocketHydraRegressor"),
+    "quant": ("interval_based", "QUANTClassifier", "QUANTRegressor"),
+}
 # What the training-free estimators take of ssm_params: the bank, not its training.
 _BANK_PARAMS = ("n_states", "d_model", "random_state")
-_AEON_MISSING = "the minirocket baseline needs aeon: pip install 'sktdi[data]'"
+_AEON_MISSING = "the {name} baseline needs aeon: pip install 'sktdi[data]'"
 _LABEL = re.compile(r"^(?P<label>[^=:{}]+)=(?P<spec>.+)$")
 
 
@@ -111,7 +122,7 @@ def make_models(specs, task, ssm_params=None):
         For an unknown name, a class that does not import or is no estimator,
         parameters that are not a JSON object, or a repeated label.
     ImportError
-        For ``minirocket`` without aeon.
+        For an aeon baseline without aeon.
 
     Examples
     --------
@@ -163,7 +174,8 @@ def make_estimator(spec, task, ssm_params):
     if ":" in spec:
         return _imported_estimator(spec)
     raise ValueError(f"unknown model {spec!r}; use an initialization ({_init_names()}), "
-                     "features[:INIT], a baseline (ridge, minirocket, mlp) or module:Class.")
+                     f"features[:INIT], a baseline ({', '.join(BASELINE_NAMES)}) or "
+                     "module:Class.")
 
 
 def _init_names():
@@ -256,14 +268,15 @@ def _baseline(name, classification, seed):
         mlp = (MLPClassifier if classification else MLPRegressor)(max_iter=500,
                                                                    random_state=seed)
         return make_pipeline(*_raw_values(), StandardScaler(), mlp)
-    try:  # minirocket
-        from aeon.classification.convolution_based import MiniRocketClassifier
-        from aeon.regression.convolution_based import MiniRocketRegressor
+    module, classifier, regressor = _AEON_BASELINES[name]
+    try:
+        package = importlib.import_module(
+            f"aeon.{'classification' if classification else 'regression'}.{module}")
     except ImportError as exc:
-        raise ImportError(_AEON_MISSING) from exc
-    minirocket = (MiniRocketClassifier if classification else MiniRocketRegressor)
-    # aeon's MiniRocket needs one length: unequal lengths are zero-padded to the longest
-    return make_pipeline(_EqualLength(), minirocket(random_state=seed))
+        raise ImportError(_AEON_MISSING.format(name=name)) from exc
+    estimator = getattr(package, classifier if classification else regressor)
+    # aeon's estimators need one length: unequal lengths are zero-padded to the longest
+    return make_pipeline(_EqualLength(), estimator(random_state=seed))
 
 
 def _imported_estimator(spec):
