@@ -397,3 +397,24 @@ def test_baselines_pad_unequal_lengths_to_the_longest_training_sequence():
     y = np.arange(24) % 2
     ridge = make_models("ridge", "classification")["ridge"].fit(X, y)
     assert ridge.predict(X + [np.ones(60)]).shape == (25,)
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_aeons_strongest_peers_are_named_baselines(task):
+    """mrhydra, multirocket, hydra and quant: aeon's classifiers or regressors, behind
+    the padding that lets them read sequences of unequal lengths."""
+    pytest.importorskip("aeon")
+    from sktdi.models import _EqualLength, is_baseline, make_models
+
+    models = make_models("mrhydra,hydra,quant,multirocket", task, {"random_state": 0})
+    suffix = "Classifier" if task == "classification" else "Regressor"
+    expected = {"mrhydra": "MultiRocketHydra", "hydra": "Hydra", "quant": "QUANT",
+                "multirocket": "MultiRocket"}
+    for label, model in models.items():
+        assert isinstance(model.steps[0][1], _EqualLength) and is_baseline(model)
+        assert type(model.steps[-1][1]).__name__ == expected[label] + suffix
+        assert model.steps[-1][1].random_state == 0
+    X = [np.sin(np.arange(n) * (1 + n % 2)) for n in range(20, 44)]
+    y = np.arange(24) % 2 if task == "classification" else np.arange(24) / 24
+    quant = models["quant"].fit(X, y)
+    assert quant.predict(X + [np.ones(60)]).shape == (25,)
