@@ -682,7 +682,7 @@ def align_deeper_layers(features, first, views, y, rng, n_samples=_ALIGN_SAMPLES
     initializers = []
     with torch.no_grad():
         z = features.bank(torch.as_tensor(inputs, dtype=parameter.dtype,
-                                          device=parameter.device)).permute(1, 2, 0)
+                                          device=parameter.device))
         for block in features.blocks:  # z (B, H, L): what this block sees at initialization
             initializer = clone(first).set_params(
                 differences=False, features="mean",  # activations, not input views

@@ -13,13 +13,13 @@ GEN = torch.Generator().manual_seed(0)
 
 def _direct(bank, views):
     """Every channel's view, scaled and shifted, convolved with its kernel (+ D u):
-    (L, B, H), by FFT with the materialised kernel."""
+    (B, H, L), by FFT with the materialised kernel."""
     c, log_a = bank.ssm.discrete()
     H, L = bank.n_channels, views.shape[-1]
     K = vandermonde_kernel(c, log_a, L)  # (H, L)
     route = torch.tensor([h * bank.n_views // H for h in range(H)])
     u = bank.in_weight[:, None] * views[:, route] + bank.in_bias[:, None]  # (B, H, L)
-    return (fft_conv(u, K) + bank.ssm.D[:, None] * u).permute(2, 0, 1)
+    return fft_conv(u, K) + bank.ssm.D[:, None] * u
 
 
 @pytest.mark.parametrize("n_views", [1, 2, 3])
@@ -68,7 +68,7 @@ def test_counts_take_the_gradients_of_their_smooth_forms():
     y = torch.randn(40, 3, 4, dtype=torch.float64, generator=GEN, requires_grad=True)
     biases = torch.randn(4, 2, dtype=torch.float64, generator=GEN, requires_grad=True)
     widths = torch.full((4,), 0.3, dtype=torch.float64)
-    count, longest = _SmoothCounts.apply(y, biases, widths, True)
+    count, longest = _SmoothCounts.apply(y.permute(1, 2, 0), biases, widths, True)  # (B, H, L)
     soft_count, soft_longest, hard_count, hard_longest = _smooth_forms(y, biases, widths)
     torch.testing.assert_close(count, hard_count.double())
     torch.testing.assert_close(longest, hard_longest.double())
@@ -85,7 +85,7 @@ def test_counts_take_the_gradients_of_their_smooth_forms():
 
 def test_pooled_statistics_are_the_same_with_and_without_gradients():
     """The training path computes the training-free features bit for bit."""
-    y = torch.randn(30, 5, 4, generator=GEN)
+    y = torch.randn(5, 4, 30, generator=GEN)  # (B, H, L)
     biases = torch.randn(4, 3, generator=GEN)
     widths = torch.full((4,), 0.2)
     statistics = ("ppv", "lspv", "max", "min", "last", "mean", "power")

@@ -7,8 +7,6 @@ import torch
 import sktdi.core.features as features_module
 from sktdi.core import (
     SSMFeatureMap,
-    chunked_ssm_conv_encoded,
-    discretize,
     input_views,
     make_params,
     pooled_statistics,
@@ -30,8 +28,7 @@ def test_pooled_statistics_match_their_definitions():
     y = rng.normal(size=(3, 4, 50)).cumsum(-1)  # (B, H, L): runs of positive values
     biases = rng.normal(size=(4, 2))
     stats = ("ppv", "lspv", "max", "min", "last", "mean", "power")
-    got = pooled_statistics(torch.as_tensor(y).permute(2, 0, 1).contiguous(),
-                            torch.as_tensor(biases), stats).numpy()
+    got = pooled_statistics(torch.as_tensor(y), torch.as_tensor(biases), stats).numpy()
     above = y[:, :, None, :] > biases[None, :, :, None]  # (B, H, q, L)
     lspv = np.array([[[longest_run_reference(above[b, h, j]) for j in range(2)]
                       for h in range(4)] for b in range(3)])
@@ -158,17 +155,3 @@ def test_unknown_statistics_are_refused(statistics):
         SSMFeatureMap(make_params("S4D-Lin", 2, 4, random_state=0), statistics=statistics)
 
 
-@pytest.mark.parametrize("L", [20, 64, 150])
-def test_time_major_encoded_convolution_equals_the_channel_major_one(L):
-    params = make_params("S4D-LegS", 5, 8, random_state=0, dt_min=0.02, dt_max=0.5)
-    A, B, C = (torch.from_numpy(v) for v in (params.A, params.B, params.C))
-    log_a, Bbar = discretize(A, B, torch.from_numpy(params.dt))
-    x = torch.randn(3, 1, L, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    weight, bias = torch.randn(5, 1, dtype=torch.float64), torch.randn(5, dtype=torch.float64)
-    D = torch.from_numpy(params.D)
-    with torch.no_grad():
-        channel_major = chunked_ssm_conv_encoded(x, weight, bias, C * Bbar, log_a, 16, D=D)
-        time_major = chunked_ssm_conv_encoded(x, weight, bias, C * Bbar, log_a, 16, D=D,
-                                              time_major=True)
-    assert time_major.shape == (L, 3, 5)
-    torch.testing.assert_close(time_major.permute(1, 2, 0), channel_major)

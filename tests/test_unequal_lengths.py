@@ -187,13 +187,13 @@ def test_the_model_reads_each_sequences_own_steps(deeper):
 
 def test_pooled_statistics_read_each_sequences_own_steps():
     gen = torch.Generator().manual_seed(0)
-    y = torch.randn(40, 3, 4, generator=gen)  # (L, B, H)
+    y = torch.randn(3, 4, 40, generator=gen)  # (B, H, L)
     biases = torch.randn(4, 5, generator=gen)
     statistics = ("ppv", "lspv", "max", "min", "last", "mean", "power")
     lengths = torch.tensor([40, 9, 25])
     masked = pooled_statistics(y, biases, statistics, lengths)
     for i, length in enumerate(lengths.tolist()):
-        alone = pooled_statistics(y[:length, i:i + 1], biases, statistics)
+        alone = pooled_statistics(y[i:i + 1, :, :length], biases, statistics)
         torch.testing.assert_close(masked[i], alone[0])
 
 

@@ -38,7 +38,7 @@ def view_blocks(n_channels, n_views):
 
 
 class SSMBank(nn.Module):
-    """Views ``(B, V, L)`` -> outputs ``(L, B, H)``: every channel filters its view.
+    """Views ``(B, V, L)`` -> outputs ``(B, H, L)``: every channel filters its view.
 
     Parameters
     ----------
@@ -63,24 +63,23 @@ class SSMBank(nn.Module):
     def n_channels(self):
         return self.in_weight.shape[0]
 
-    def forward(self, views):  # (B, V, L) -> (L, B, H)
+    def forward(self, views):  # (B, V, L) -> (B, H, L)
         """Causal filtering by chunks in matrix products
-        (:func:`~sktdi.core.conv.chunked_ssm_conv_encoded`), time-major."""
+        (:func:`~sktdi.core.conv.chunked_ssm_conv_encoded`)."""
         c, log_a = (t.to(_COMPLEX[views.dtype]) for t in self.ssm.discrete())  # (H, N2)
         D = self.ssm.D.to(views.dtype)
         outputs = [
             chunked_ssm_conv_encoded(
                 views[:, v:v + 1], self.in_weight[start:stop, None], self.in_bias[start:stop],
                 c[start:stop], log_a[start:stop], DiagonalSSM.CHUNK, D=D[start:stop],
-                time_major=True,
             )
             for v, start, stop in self.blocks
         ]
-        return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)
+        return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=1)
 
 
 class PooledStatistics(nn.Module):
-    """Outputs ``(L, B, H)`` -> features ``(B, F)``: :func:`~sktdi.core.pooling.
+    """Outputs ``(B, H, L)`` -> features ``(B, F)``: :func:`~sktdi.core.pooling.
     pooled_statistics` with trainable biases and the smooth forms' widths.
 
     Parameters
@@ -106,7 +105,7 @@ class PooledStatistics(nn.Module):
         H, q = self.biases.shape
         return sum(H * q if name in PER_BIAS else H for name in self.statistics)
 
-    def forward(self, y, lengths=None):  # (L, B, H), (B,) -> (B, F)
+    def forward(self, y, lengths=None):  # (B, H, L), (B,) -> (B, F)
         return pooled_statistics(y, self.biases, self.statistics, lengths, self.widths)
 
 
@@ -127,15 +126,12 @@ class SSMFeatures(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         self.pooling = pooling
 
-    def outputs(self, views):  # (B, V, L) -> (L, B, H)
-        """What the pooling reads: the last layer's outputs, time-major."""
-        y = self.bank(views)
-        if len(self.blocks) == 0:
-            return y
-        z = y.permute(1, 2, 0)  # (B, H, L)
+    def outputs(self, views):  # (B, V, L) -> (B, H, L)
+        """What the pooling reads: the last layer's outputs."""
+        z = self.bank(views)
         for block in self.blocks:
             z = block(z)
-        return z.permute(2, 0, 1)
+        return z
 
     def forward(self, views, lengths=None):  # (B, V, L), (B,) -> (B, F)
         return self.pooling(self.outputs(views), lengths)

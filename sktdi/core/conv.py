@@ -6,8 +6,7 @@ cut the sequence into chunks, convolve inside each chunk by Toeplitz matrix prod
 carry what earlier chunks leave behind as the SSM's states, scanned over the chunks. The
 kernel itself comes from :mod:`sktdi.core.kernel`.
 
-Activations are ``(B, H, L)`` (batch, channels, time), or time-major ``(L, B, H)`` where
-a function says so.
+Activations are ``(B, H, L)`` (batch, channels, time).
 """
 
 import torch
@@ -129,9 +128,7 @@ def chunked_ssm_conv_encoded(x, weight, bias, c, log_a, chunk=64, D=None, time_m
     (H,). The encoder is folded into the chunk operators (``weight`` scales them, ``bias``
     adds their row sums), so the chunk products act on ``x`` itself: one large matrix
     product instead of ``H`` small ones, no ``(B, H, L)`` copy of ``u``, and no gradient
-    with respect to the data. ``time_major=True`` returns ``(L, B, H)`` instead of
-    ``(B, H, L)`` (the layout that per-step statistics read), for the price of the same
-    one copy.
+    with respect to the data. Returns ``(B, H, L)``.
     """
     batch, _, L = x.shape
     H = weight.shape[0]
@@ -146,13 +143,8 @@ def chunked_ssm_conv_encoded(x, weight, bias, c, log_a, chunk=64, D=None, time_m
     operator = torch.cat([weight[:, 0, None, None] * weights,
                           bias[:, None, None] * weights.sum(-1, keepdim=True)], dim=-1)
     own, into = operator.split([T, operator.shape[1] - T], dim=1)  # (H, T | 2 N2, T + 1)
-    if time_major:  # rows of the product ordered (step, channel): own outputs (C, B, T, H)
-        own = (x @ own.transpose(0, 1).reshape(-1, T + 1).T).view(n_chunks, batch, T, H)
-    else:
-        own = (x @ own.reshape(-1, T + 1).T).view(n_chunks, batch, H, T)
+    own = (x @ own.reshape(-1, T + 1).T).view(n_chunks, batch, H, T)
     entering = (x @ into.reshape(-1, T + 1).T).view(n_chunks, batch, H, -1)
-    if time_major:
-        return _finish_chunks_time_major(own, entering, a_T, out_of_state, L)
     return _finish_chunks(own, entering, a_T, out_of_state, L)
 
 
@@ -371,17 +363,3 @@ def _finish_chunks(y, entering, a_T, out_of_state, L):
     states = _ScanEntering.apply(entering, a_T)  # (C, B, H, 2 N2)
     y = y + torch.einsum("cbhm,hmt->cbht", states, out_of_state)
     return y.permute(1, 2, 0, 3).reshape(batch, H, n_chunks * T)[..., :L]  # (B, H, L)
-
-
-def _finish_chunks_time_major(y, entering, a_T, out_of_state, L):
-    """:func:`_finish_chunks` for own outputs ``y`` (C, B, T, H); returns (L, B, H).
-
-    No gradient: the in-place additions are for the training-free feature map.
-    """
-    n_chunks, batch, T, H = y.shape
-    if n_chunks > 1:
-        states = _ScanEntering.apply(entering, a_T)  # (C, B, H, 2 N2)
-        states = states.view(n_chunks * batch, H, -1).transpose(0, 1)  # (H, C B, 2 N2)
-        from_states = torch.bmm(states, out_of_state)  # (H, C B, T)
-        y.view(n_chunks * batch, T, H).add_(from_states.permute(1, 2, 0))
-    return y.transpose(1, 2).reshape(n_chunks * T, batch, H)[:L]  # (L, B, H)

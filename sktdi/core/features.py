@@ -290,7 +290,7 @@ class SSMFeatureMap:
         """Biases at the levels of :func:`bias_levels`, and the smooth forms' widths, read
         from training outputs.
 
-        ``outputs`` yields ``(first row, (L_b, b, H), lengths)`` blocks of the sequences
+        ``outputs`` yields ``(first row, (b, H, L_b), lengths)`` blocks of the sequences
         whose ``weights`` are given (sequences of ``L`` steps at most); every ``stride``-th
         step of every sequence is read, at most about ``_BIAS_SAMPLE`` values per channel,
         and no step of the padding.
@@ -298,16 +298,16 @@ class SSMFeatureMap:
         H = self.params.n_channels
         stride = max(1, -(-len(weights) * L // _BIAS_SAMPLE))
         values, per_value = [], []
-        for begin, y, lengths in outputs:  # (L_b, b, H)
-            sample = y[::stride].permute(2, 1, 0)  # (H, b, L')
-            block_weights = torch.as_tensor(weights[begin:begin + y.shape[1]],
+        for begin, y, lengths in outputs:  # (b, H, L_b)
+            sample = y[..., ::stride].transpose(0, 1)  # (H, b, L')
+            block_weights = torch.as_tensor(weights[begin:begin + y.shape[0]],
                                             dtype=y.dtype, device=y.device)
             block_weights = block_weights[:, None].expand(-1, sample.shape[-1])  # (b, L')
             if lengths is None:  # copies: the block itself is not kept
                 values.append(sample.reshape(H, -1))
                 per_value.append(block_weights.reshape(-1))
             else:  # the steps of every sequence, not its padding
-                read = torch.arange(0, y.shape[0], stride, device=y.device) < lengths[:, None]
+                read = torch.arange(0, y.shape[-1], stride, device=y.device) < lengths[:, None]
                 values.append(sample[:, read])
                 per_value.append(block_weights[read])
         values, per_value = torch.cat(values, dim=1), torch.cat(per_value)
@@ -341,11 +341,11 @@ class SSMFeatureMap:
         features = np.empty((n, self.n_features))
         with torch.no_grad():
             for begin, y, lengths in outputs:
-                features[begin:begin + y.shape[1]] = pooling(y, lengths).cpu().numpy()
+                features[begin:begin + y.shape[0]] = pooling(y, lengths).cpu().numpy()
         return features
 
     def _outputs(self, views):
-        """Yield ``(first row, outputs (L_b, b, H), lengths)`` of the module over blocks of
+        """Yield ``(first row, outputs (b, H, L_b), lengths)`` of the module over blocks of
         sequences, on the module's device.
 
         Every block is filtered as ``rows`` sequences, the last one padded with zeros, so
@@ -380,8 +380,8 @@ class SSMFeatureMap:
                                     device=parameter.device)
                 block[:min(rows, n - begin)] = torch.as_tensor(
                     views[begin:begin + rows, :, :L_b], dtype=parameter.dtype)
-                y = module.outputs(block)  # (L_b, rows, H), time-major
-                yield begin, y[:, :min(rows, n - begin)], lengths
+                y = module.outputs(block)  # (rows, H, L_b)
+                yield begin, y[:min(rows, n - begin)], lengths
 
 
 def _rows_of(outputs, rows):
@@ -389,6 +389,6 @@ def _rows_of(outputs, rows):
     (sorted indices of the whole collection), renumbered from 0."""
     first = 0
     for begin, y, lengths in outputs:
-        inside = rows[(rows >= begin) & (rows < begin + y.shape[1])] - begin
-        yield (first, y[:, inside], None if lengths is None else lengths[inside])
+        inside = rows[(rows >= begin) & (rows < begin + y.shape[0])] - begin
+        yield (first, y[inside], None if lengths is None else lengths[inside])
         first += len(inside)

@@ -24,6 +24,7 @@ is); only their gradients come from the smooth forms, as the gradient of ``max``
 from its maximizer.
 """
 
+import numba
 import numpy as np
 import torch
 
@@ -37,7 +38,7 @@ DEFAULT_STATISTICS = ("ppv", "lspv", "max", "min", "last")
 # Statistics with one value per bias; the others give one value per channel.
 PER_BIAS = frozenset({"ppv", "lspv"})
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
-# Elements of one (steps, B, H, q) block of the smooth forms' backward pass.
+# Elements of one (B, H, steps, q) block of the smooth forms' backward pass.
 _BACKWARD_ELEMENTS = 2**22
 
 
@@ -91,9 +92,8 @@ def pooled_statistics(y, biases, statistics, lengths=None, widths=None):
 
     Parameters
     ----------
-    y : tensor (L, B, H)
-        Outputs, time-major: the layout in which one step of every sequence and channel
-        is one contiguous block.
+    y : tensor (B, H, L)
+        Outputs: every channel of every sequence, its steps contiguous.
     biases : tensor (H, q)
     statistics : sequence of str
         Names from :data:`STATISTICS`.
@@ -116,7 +116,8 @@ def pooled_statistics(y, biases, statistics, lengths=None, widths=None):
     per_bias = {}
     if PER_BIAS.intersection(statistics):
         longest_runs = "lspv" in statistics
-        if widths is None:
+        differentiable = torch.is_grad_enabled() and (low.requires_grad or biases.requires_grad)
+        if widths is None or not differentiable:
             count, longest = _threshold_counts(low, biases, longest_runs)[:2]
             count = count.to(y.dtype)
             longest = None if longest is None else longest.to(y.dtype)
@@ -128,9 +129,9 @@ def pooled_statistics(y, biases, statistics, lengths=None, widths=None):
         if name in PER_BIAS:
             columns.append(per_bias[name].flatten(1) / steps)
         elif name == "max":
-            columns.append(low.amax(0))
+            columns.append(low.amax(-1))
         elif name == "min":
-            columns.append(high().amin(0))
+            columns.append(high().amin(-1))
         elif name == "last":
             columns.append(last())
         elif name == "mean":
@@ -143,43 +144,51 @@ def pooled_statistics(y, biases, statistics, lengths=None, widths=None):
 
 
 def _time_readers(y, lengths):
-    """How :func:`pooled_statistics` reads ``y`` (L, B, H) over every sequence's steps:
+    """How :func:`pooled_statistics` reads ``y`` (B, H, L) over every sequence's steps:
     ``(steps, low, high, mean, last)``, the divisor of counts, ``y`` with the padding
     below (``low``) or, lazily, above (``high``) every value, the mean over time of a
-    ``(L, B, H)`` tensor, and the last step. Equal lengths read ``y`` itself."""
+    ``(B, H, L)`` tensor, and the last step. Equal lengths read ``y`` itself."""
     if lengths is None:
-        return y.shape[0], y, lambda: y, lambda t: t.mean(0), lambda: y[-1]
-    outside = ~step_mask(lengths, y.shape[0]).T[..., None]  # (L, B, 1): the padding
+        return y.shape[-1], y, lambda: y, lambda t: t.mean(-1), lambda: y[..., -1]
+    outside = ~step_mask(lengths, y.shape[-1])[:, None, :]  # (B, 1, L): the padding
     steps = lengths.to(y.dtype)[:, None]  # (B, 1)
     # the padding below every bias is never counted above one, and it ends every run
     low = y.masked_fill(outside, -torch.inf)
+    last = (lengths - 1).view(-1, 1, 1).expand(-1, y.shape[1], 1)
     return (steps, low, lambda: y.masked_fill(outside, torch.inf),
-            lambda t: t.masked_fill(outside, 0.0).sum(0) / steps,
-            lambda: y[lengths - 1, torch.arange(y.shape[1], device=y.device)])
+            lambda t: t.masked_fill(outside, 0.0).sum(-1) / steps,
+            lambda: y.gather(-1, last)[..., 0])
 
 
 def _threshold_counts(y, biases, longest_runs, track_ends=False):
     """Steps above every bias, the longest run of consecutive such steps, and (with
-    ``track_ends``) the step that ends the first longest run.
+    ``track_ends``) the step that ends the first longest run, of ``y`` (B, H, L).
 
-    One pass over time on ``(B, H, q)`` counters (a run grows by one above the bias and
-    restarts at zero below it), instead of a ``(B, H, q, L)`` block of comparisons and
-    cumulative scans, which is several times slower and larger.
+    On the CPU a compiled kernel (:func:`_count_runs`) reads every channel's steps once,
+    its counters in registers; elsewhere, and to track the runs' ends, one pass over time
+    on ``(B, H, q)`` counters (a run grows by one above the bias and restarts at zero
+    below it). Both count the same steps.
 
     Returns
     -------
     count, longest, end : int tensors (B, H, q); ``longest`` is None unless
     ``longest_runs``, ``end`` None unless ``track_ends``.
     """
-    L, batch, H = y.shape
+    if y.device.type == "cpu" and not track_ends:
+        count, longest = _count_runs(y.detach().contiguous().numpy(),
+                                     biases.detach().to(y.dtype).contiguous().numpy(),
+                                     longest_runs)
+        return (torch.from_numpy(count),
+                torch.from_numpy(longest) if longest_runs else None, None)
+    batch, H, L = y.shape
     counter = torch.int16 if L < torch.iinfo(torch.int16).max else torch.int32
     count = torch.zeros(batch, H, biases.shape[1], dtype=counter, device=y.device)
     above = torch.empty(count.shape, dtype=torch.bool, device=y.device)
     run = torch.zeros_like(count) if longest_runs else None
     longest = torch.zeros_like(count) if longest_runs else None
     end = torch.zeros_like(count, dtype=torch.int32) if track_ends else None
-    for t, step in enumerate(y.unsqueeze(-1)):  # (B, H, 1)
-        torch.gt(step, biases, out=above)
+    for t in range(L):
+        torch.gt(y[..., t, None], biases, out=above)  # (B, H, q)
         count.add_(above)
         if longest_runs:
             run.add_(1).mul_(above)
@@ -189,14 +198,46 @@ def _threshold_counts(y, biases, longest_runs, track_ends=False):
     return count, longest, end
 
 
+@numba.njit(cache=True, nogil=True)
+def _count_runs(values, biases, longest_runs):  # pragma: no cover - compiled
+    """``(count, longest)`` (B, H, q) int32 of ``values`` (B, H, L) against ``biases``
+    (H, q): every channel's steps read once and contiguously, the ``q`` counters of a
+    channel updated without branches."""
+    batch, H, L = values.shape
+    q = biases.shape[1]
+    count = np.zeros((batch, H, q), dtype=np.int32)
+    longest = np.zeros((batch, H, q), dtype=np.int32)
+    run = np.zeros(q, dtype=np.int32)
+    best = np.zeros(q, dtype=np.int32)
+    above_total = np.zeros(q, dtype=np.int32)
+    for b in range(batch):
+        for h in range(H):
+            row = values[b, h]
+            bias = biases[h]
+            run[:] = 0
+            best[:] = 0
+            above_total[:] = 0
+            for t in range(L):
+                value = row[t]
+                for j in range(q):
+                    above = np.int32(value > bias[j])
+                    above_total[j] += above
+                    run[j] = (run[j] + 1) * above
+                    best[j] = max(best[j], run[j])
+            count[b, h] = above_total
+            if longest_runs:
+                longest[b, h] = best
+    return count, longest
+
+
 class _SmoothCounts(torch.autograd.Function):
     """The counts of :func:`_threshold_counts` as values, the gradients of their smooth
     forms (module docstring) backward.
 
-    Inputs: ``y`` (L, B, H) with the padding at ``-inf``, ``biases`` (H, q), ``widths``
+    Inputs: ``y`` (B, H, L) with the padding at ``-inf``, ``biases`` (H, q), ``widths``
     (H,). Outputs: the counts of steps above every bias and the longest runs, (B, H, q) in
     ``y``'s dtype (zeros of shape (0,) for the runs unless ``longest_runs``). The backward
-    pass reads ``y`` in blocks of steps, so that no ``(L, B, H, q)`` tensor is held.
+    pass reads ``y`` in blocks of steps, so that no ``(B, H, L, q)`` tensor is held.
     """
 
     @staticmethod
@@ -212,30 +253,30 @@ class _SmoothCounts(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_count, grad_longest):
         y, biases, widths, *runs = ctx.saved_tensors
-        L, batch, H = y.shape
+        batch, H, L = y.shape
         q = biases.shape[1]
         window = None
         if ctx.longest_runs and runs:
             longest, end = runs
-            peak = y.argmax(0)[..., None].expand(-1, -1, q)  # (B, H, q): the highest step
+            peak = y.argmax(-1)[..., None].expand(-1, -1, q)  # (B, H, q): the highest step
             start = end - longest.to(end.dtype) + 1
             found = longest > 0
-            window = (torch.where(found, start - 1, peak), torch.where(found, end + 1, peak))
+            window = (torch.where(found, start - 1, peak)[..., None, :],
+                      torch.where(found, end + 1, peak)[..., None, :])  # (B, H, 1, q)
         grad_y = torch.empty_like(y)
         grad_biases = torch.zeros_like(biases)
         scale = (1.0 / widths)[:, None]  # (H, 1)
         steps = max(1, _BACKWARD_ELEMENTS // max(1, batch * H * q))
         for begin in range(0, L, steps):
-            z = (y[begin:begin + steps, ..., None] - biases) * scale  # (T, B, H, q)
-            slope = torch.sigmoid(z)
-            slope = slope * (1 - slope) * scale  # d sigmoid((y - b) / w) / dy
-            weight = grad_count.expand_as(slope)
+            z = (y[..., begin:begin + steps, None] - biases[:, None, :]) * scale[:, None]
+            slope = torch.sigmoid(z)  # (B, H, T, q)
+            slope = slope * (1 - slope) * scale[:, None]  # d sigmoid((y - b) / w) / dy
+            weight = grad_count[..., None, :].expand_as(slope)
             if window is not None:
-                t = torch.arange(begin, begin + z.shape[0], device=y.device)[:, None, None,
-                                                                             None]
+                t = torch.arange(begin, begin + z.shape[-2], device=y.device)[:, None]
                 inside = (t >= window[0]) & (t <= window[1])
-                weight = weight + grad_longest * inside
-            g = weight * slope  # (T, B, H, q)
-            grad_y[begin:begin + steps] = g.sum(-1)
-            grad_biases -= g.sum((0, 1))
+                weight = weight + grad_longest[..., None, :] * inside
+            g = weight * slope  # (B, H, T, q)
+            grad_y[..., begin:begin + steps] = g.sum(-1)
+            grad_biases -= g.sum((0, 2))
         return grad_y, grad_biases, None, None
