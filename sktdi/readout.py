@@ -34,6 +34,9 @@ DEFAULT_ALPHAS = tuple(np.logspace(-3, 3, 10))
 CONSTANT_RTOL = 1e-4
 # Rows per block when the features are read in blocks (n > p): 2**22 float64 values.
 _BLOCK_ELEMENTS = 2**22
+# Leave-one-out residuals of every penalty kept at once up to this many values (256 MiB);
+# beyond, the chosen penalty's are computed again in a second pass.
+_KEPT_RESIDUALS = 2**25
 # Validation scores within this relative distance of the best are ties, and the largest
 # penalty among them wins. Leave-one-out errors are flat in the penalty where the readout
 # interpolates (many more features than examples): there the float32 rounding of the
@@ -200,19 +203,25 @@ class RidgeReadout:
         weights = self.weights_
         root = np.sqrt(weights)[:, None]
         center = weights @ targets / weights.sum()
-        scaled_targets = root * (targets - center)
-        basis = _Basis(features, rows, self.mean_, self.scale_, root)
+        basis = _Basis(features, rows, self.mean_, self.scale_, root,
+                       root * (targets - center))
         leverage = weights / weights.sum()  # the unpenalized intercept's share
-        errors = [basis.residuals(scaled_targets, alpha, leverage) for alpha in alphas]
+        # every penalty's residuals kept when they are few, else recomputed for the chosen
+        everything = len(rows) * targets.shape[1] * len(alphas) <= _KEPT_RESIDUALS
+        totals, residuals = basis.leave_one_out(alphas, leverage,
+                                                None if everything else ())
         # weighted mean over examples and targets of the unscaled squared residuals
-        totals = [np.sum(e**2) / (weights.sum() * targets.shape[1]) for e in errors]
-        chosen = _strongest_near_best(-np.asarray(totals), alphas)
-        residual = errors[chosen] / root  # unscaled leave-one-out residuals (n, k)
+        totals = totals / (weights.sum() * targets.shape[1])
+        chosen = _strongest_near_best(-totals, alphas)
+        if chosen not in residuals:
+            residuals = basis.leave_one_out(alphas[chosen:chosen + 1], leverage)[1]
+            residuals = {chosen: residuals[0]}
+        residual = residuals[chosen] / root  # unscaled leave-one-out residuals (n, k)
         self.alpha_ = float(alphas[chosen])
         self.loo_errors_ = np.mean(residual**2, axis=1)
         self.loo_decision_ = targets - residual
         self.best_score_ = -float(totals[chosen])
-        self.coef_ = basis.coefficients(scaled_targets, self.alpha_).T
+        self.coef_ = basis.coefficients(self.alpha_).T
         self.intercept_ = center
 
     @property
@@ -242,11 +251,11 @@ class RidgeReadout:
             weights = self.weights_[train]
             root = np.sqrt(weights)[:, None]
             center = weights @ targets[train] / weights.sum()
-            basis = _Basis(features, rows[train], self.mean_, self.scale_, root)
+            basis = _Basis(features, rows[train], self.mean_, self.scale_, root,
+                           root * (targets[train] - center))
+            test_features = _standardized(features, rows[test], self.mean_, self.scale_)
             for i, alpha in enumerate(alphas):
-                coef = basis.coefficients(root * (targets[train] - center), alpha)
-                decision = _standardized(features, rows[test], self.mean_,
-                                         self.scale_) @ coef + center
+                decision = test_features @ basis.coefficients(alpha) + center
                 scores[i] += _fold_score(decision, targets[test], labels[test],
                                          self.classification, self.weights_[test])
         chosen = _strongest_near_best(scores, alphas)
@@ -255,16 +264,20 @@ class RidgeReadout:
             np.zeros((len(y), 1)), given))
         root = np.sqrt(self.weights_)[:, None]
         center = self.weights_ @ targets / self.weights_.sum()
-        basis = _Basis(features, rows, self.mean_, self.scale_, root)
-        self.coef_ = basis.coefficients(root * (targets - center), self.alpha_).T
+        basis = _Basis(features, rows, self.mean_, self.scale_, root,
+                       root * (targets - center))
+        self.coef_ = basis.coefficients(self.alpha_).T
         self.intercept_ = center
         self.loo_errors_ = self.loo_decision_ = None
 
     # -------------------------------------------------------------------- prediction
     def decision_function(self, features):
-        """Readout of every target: ``(n, k)``, 1-D for two classes or a 1-D target."""
-        scores = _standardized(features, slice(None), self.mean_, self.scale_) @ self.coef_.T
-        scores += self.intercept_
+        """Readout of every target: ``(n, k)``, 1-D for two classes or a 1-D target.
+        Read in blocks of rows, in float64."""
+        coef = (self.coef_ / self.scale_).T  # (p, k): the standardization folded in
+        offset = self.intercept_ - self.mean_ @ coef
+        scores = np.concatenate([block @ coef + offset for block, _ in _blocks(
+            features, np.arange(len(features)))] or [np.empty((0, coef.shape[1]))])
         return scores[:, 0] if self._one_column else scores
 
     def predict(self, features):
@@ -320,64 +333,77 @@ def _standardized(features, rows, mean, scale):
 
 class _Basis:
     """The eigendecomposition behind every penalty, for the rows ``rows`` of
-    ``features`` standardized with ``mean``, ``scale`` and scaled by ``root`` (``sqrt w``)."""
+    ``features`` standardized with ``mean``, ``scale``, scaled by ``root`` (``sqrt w``),
+    and the targets ``T`` (already centred and scaled).
 
-    def __init__(self, features, rows, mean, scale, root):
+    With ``n <= p`` rows the ``n x n`` kernel ``Z Z^T`` is decomposed; with more rows the
+    ``p x p`` Gram matrix ``Z^T Z`` and ``Z^T T`` are accumulated block by block of rows,
+    so that ``Z`` is never held whole in float64 (nor anything ``n x n``).
+    """
+
+    def __init__(self, features, rows, mean, scale, root, T):
         self.features, self.rows, self.mean, self.scale, self.root = (features, rows, mean,
                                                                       scale, root)
+        self.T = T
         n, p = len(rows), features.shape[1]
         self.dual = n <= p
         if self.dual:  # Z Z^T = U diag(s) U^T
-            Z = root * _standardized(features, rows, mean, scale)
-            self.Z = Z
-            s, self.U = np.linalg.eigh(Z @ Z.T)
-        else:  # Z^T Z = V diag(s) V^T, accumulated block by block
-            gram = np.zeros((p, p))
-            for block in self._scaled_blocks():
+            self.Z = root * _standardized(features, rows, mean, scale)
+            s, self.U = np.linalg.eigh(self.Z @ self.Z.T)
+            self.Q = self.U.T @ T  # (n, k)
+        else:  # Z^T Z = V diag(s) V^T
+            gram, ZT = np.zeros((p, p)), np.zeros((p, T.shape[1]))
+            for begin, block in self._scaled_blocks():
                 gram += block.T @ block
+                ZT += block.T @ T[begin:begin + len(block)]
             s, self.V = np.linalg.eigh(gram)
+            self.P = self.V.T @ ZT  # V^T Z^T T: (p, k)
         self.s = np.clip(s, 0.0, None)
 
     def _scaled_blocks(self):
-        """``Z`` block by block of rows, in float64."""
+        """``(first row, Z block)`` over blocks of rows, in float64."""
         start = 0
         for block, _ in _blocks(self.features, self.rows):
             root = self.root[start:start + len(block)]
+            yield start, root * ((block - self.mean) / self.scale)
             start += len(block)
-            yield root * ((block - self.mean) / self.scale)
 
-    def residuals(self, T, alpha, leverage):
-        """Scaled leave-one-out residuals ``(t - fitted) / (1 - h)`` (n, k) at ``alpha``."""
-        shrink = self.s / (self.s + alpha)
+    def leave_one_out(self, alphas, leverage, keep=None):
+        """``(totals, residuals)``: for every penalty the sum of the squared scaled
+        leave-one-out residuals ``(t - fitted) / (1 - h)``, and the residuals themselves
+        (n, k) of the penalties whose index is in ``keep`` (all when None), in one pass
+        over the rows."""
+        keep = range(len(alphas)) if keep is None else keep
+        totals = np.zeros(len(alphas))
+        residuals = {i: np.empty_like(self.T) for i in keep}
+        inverse = 1.0 / (self.s[None, :] + np.asarray(alphas)[:, None])  # (n_alphas, r)
+        for begin, U, T in self._rotated_blocks():
+            stop = begin + len(U)
+            squared = U**2
+            for i in range(len(alphas)):
+                shrink = inverse[i] if not self.dual else self.s * inverse[i]
+                fitted = U @ (shrink[:, None] * (self.P if not self.dual else self.Q))
+                hat = squared @ shrink + leverage[begin:stop]
+                residual = (T - fitted) / (1.0 - hat)[:, None]
+                totals[i] += np.sum(residual**2)
+                if i in residuals:
+                    residuals[i][begin:stop] = residual
+        return totals, residuals
+
+    def _rotated_blocks(self):
+        """``(first row, rows of U or of Z V, T)``: what every row's fitted values and
+        leverage are read from (``U`` of the kernel, or ``Z V``, a block at a time)."""
         if self.dual:
-            Q = self.U.T @ T
-            fitted = self.U @ (shrink[:, None] * Q)
-            hat = (self.U**2) @ shrink + leverage
-            return (T - fitted) / (1.0 - hat)[:, None]
-        projected = self.V.T @ self._ZT(T)  # V^T Z^T T: (p, k)
-        out, start = np.empty_like(T), 0
-        for block in self._scaled_blocks():
-            A = block @ self.V  # Z V, this block's rows: (b, p)
-            stop = start + len(block)
-            fitted = A @ (projected / (self.s + alpha)[:, None])
-            hat = (A**2) @ (1.0 / (self.s + alpha)) + leverage[start:stop]
-            out[start:stop] = (T[start:stop] - fitted) / (1.0 - hat)[:, None]
-            start = stop
-        return out
+            yield 0, self.U, self.T
+            return
+        for begin, block in self._scaled_blocks():
+            yield begin, block @ self.V, self.T[begin:begin + len(block)]
 
-    def _ZT(self, T):
-        """``Z^T T`` (p, k), block by block."""
-        total, start = np.zeros((self.features.shape[1], T.shape[1])), 0
-        for block in self._scaled_blocks():
-            total += block.T @ T[start:start + len(block)]
-            start += len(block)
-        return total
-
-    def coefficients(self, T, alpha):
+    def coefficients(self, alpha):
         """Ridge coefficients on the standardized features (p, k)."""
         if self.dual:
-            return self.Z.T @ (self.U @ ((self.U.T @ T) / (self.s + alpha)[:, None]))
-        return self.V @ ((self.V.T @ self._ZT(T)) / (self.s + alpha)[:, None])
+            return self.Z.T @ (self.U @ (self.Q / (self.s + alpha)[:, None]))
+        return self.V @ (self.P / (self.s + alpha)[:, None])
 
 
 def _strongest_near_best(scores, alphas):
