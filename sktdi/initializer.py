@@ -617,7 +617,8 @@ class SpectralInitializer(TransformerMixin, BaseEstimator, metaclass=ParameterCh
         features : ndarray of shape (n_samples, n_features)
             ``features="pooled"`` gives ``d_model * (2 * n_biases + 3)`` columns
             (:meth:`get_feature_names_out` names them); ``"power"`` and ``"mean"`` one
-            per channel.
+            per channel. float32, the precision the bank filters in, whatever the
+            input's.
         """
         check_is_fitted(self, "feature_map_")
         X3 = validate_sequences(self, X, reset=False, dtype=np.float64)
@@ -644,6 +645,8 @@ class SpectralInitializer(TransformerMixin, BaseEstimator, metaclass=ParameterCh
         tags.input_tags.three_d_array = True
         tags.input_tags.allow_nan = self.missing == "impute"  # padding is not missing
         tags.target_tags.required = False
+        # features come in the bank's float32 (exact, and half the memory of float64)
+        tags.transformer_tags.preserves_dtype = []
         return tags
 
 

@@ -248,7 +248,7 @@ class SSMFeatureMap:
 
         Returns
         -------
-        features : ndarray (n, n_features), float64
+        features : ndarray (n, n_features), in ``dtype``
         """
         n, _, L = X3.shape
         if n * L * self.params.n_channels > _KEPT_ELEMENTS:
@@ -332,13 +332,15 @@ class SSMFeatureMap:
 
         Returns
         -------
-        features : ndarray (n, n_features), float64
+        features : ndarray (n, n_features), in ``dtype`` (float32 by default)
         """
         return self._pool(self._outputs(self.views(X3)), len(X3))
 
     def _pool(self, outputs, n):
         pooling = self.module_.pooling
-        features = np.empty((n, self.n_features))
+        # in the bank's precision: float32 features are exact copies of its float32
+        # outputs, and half the memory of float64 ones
+        features = np.empty((n, self.n_features), dtype=np.dtype(self.dtype))
         with torch.no_grad():
             for begin, y, lengths in outputs:
                 features[begin:begin + y.shape[0]] = pooling(y, lengths).cpu().numpy()
