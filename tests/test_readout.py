@@ -1,0 +1,102 @@
+"""The ridge readout (`sktdi.readout.RidgeReadout`): scikit-learn's ridge with efficient
+leave-one-out, copies merged, and calibrated probabilities."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.special import expit, softmax
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.linear_model import RidgeClassifierCV, RidgeCV
+from sklearn.metrics import log_loss
+from sklearn.preprocessing import StandardScaler
+
+from sktdi import SSMFeatureClassifier
+from sktdi.datasets import make_spectral_task
+from sktdi.readout import DEFAULT_ALPHAS, RidgeReadout
+
+
+def _features(n, p, seed=0):
+    rng = np.random.RandomState(seed)
+    F = rng.normal(size=(n, p)) * rng.uniform(0.5, 3.0, size=p) + rng.normal(size=p)
+    signal = F[:, :3] @ np.array([1.0, -0.5, 0.25])
+    return F, signal + rng.normal(scale=1.5, size=n)
+
+
+@pytest.mark.parametrize("n, p", [(30, 80), (200, 12)], ids=["n<p", "n>p"])
+def test_regression_matches_ridge_cv_on_standardized_features(n, p):
+    F, t = _features(n, p)
+    ours = RidgeReadout().fit(F, t)
+    Z = StandardScaler().fit_transform(F)
+    theirs = RidgeCV(alphas=DEFAULT_ALPHAS, store_cv_results=True).fit(Z, t)
+    assert ours.alpha_ == pytest.approx(theirs.alpha_)
+    chosen = list(DEFAULT_ALPHAS).index(theirs.alpha_)
+    np.testing.assert_allclose(ours.loo_errors_, theirs.cv_results_[:, chosen],
+                               rtol=1e-8, atol=1e-10)
+    F_new = np.random.RandomState(1).normal(size=(7, p))
+    np.testing.assert_allclose(
+        ours.predict(F_new),
+        theirs.predict(StandardScaler().fit(F).transform(F_new)), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("n, p", [(30, 80), (240, 12)], ids=["n<p", "n>p"])
+def test_classification_matches_ridge_classifier_cv(n, p):
+    F, t = _features(n, p, seed=2)
+    y = np.digitize(t, np.quantile(t, [1 / 3, 2 / 3]))  # three classes
+    ours = RidgeReadout(classification=True).fit(F, y)
+    Z = StandardScaler().fit_transform(F)
+    theirs = RidgeClassifierCV(alphas=DEFAULT_ALPHAS).fit(Z, y)
+    assert ours.alpha_ == pytest.approx(theirs.alpha_)
+    np.testing.assert_allclose(ours.decision_function(F), theirs.decision_function(Z),
+                               rtol=1e-8, atol=1e-10)
+    np.testing.assert_array_equal(ours.predict(F), theirs.predict(Z))
+
+
+def test_float32_features_fit_as_their_float64_values():
+    F, t = _features(300, 10)
+    wide = RidgeReadout().fit(F.astype(np.float32), t)
+    exact = RidgeReadout().fit(F.astype(np.float32).astype(np.float64), t)
+    assert wide.alpha_ == exact.alpha_
+    np.testing.assert_allclose(wide.coef_, exact.coef_, rtol=1e-10)
+
+
+def test_copies_are_one_example_with_their_weight():
+    F, t = _features(40, 6)
+    copies = np.repeat(np.arange(40), np.where(np.arange(40) % 3 == 0, 2, 1))
+    merged = RidgeReadout().fit(F[copies], t[copies], groups=copies)
+    weighted = RidgeReadout().fit(F, t, sample_weight=np.bincount(copies))
+    assert merged.alpha_ == weighted.alpha_
+    np.testing.assert_allclose(merged.coef_, weighted.coef_, rtol=1e-9)
+    np.testing.assert_allclose(merged.loo_errors_, weighted.loo_errors_, rtol=1e-9)
+    assert merged.examples_.max() == 39  # 40 examples, whatever the copies
+
+
+def test_bad_penalties_and_too_few_examples_are_refused():
+    F, t = _features(10, 3)
+    with pytest.raises(ValueError, match="alphas must be positive"):
+        RidgeReadout(alphas=[1.0, -1.0]).fit(F, t)
+    with pytest.raises(ValueError, match="at least 2 distinct examples"):
+        RidgeReadout().fit(F[[0, 0]], t[[0, 0]], groups=np.array([0, 0]))
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_probabilities_are_calibrated_on_held_out_data(n_classes):
+    """The leave-one-out calibration scores like a CalibratedClassifierCV wrapper (five
+    refits) on held-out sequences, and better than the raw logistic or softmax of the
+    decision values, at the cost of one fit."""
+    X, y = make_spectral_task(500, 128, n_classes=n_classes, snr=0.25,
+                              bands=((0.1, 0.15), (0.3, 0.35)), random_state=0)
+    train, test = slice(0, 120), slice(120, None)
+    model = SSMFeatureClassifier(d_model=32, random_state=0).fit(X[train], y[train])
+    ours = log_loss(y[test], model.predict_proba(X[test]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # folds may hold too little signal for TDI
+        wrapper = CalibratedClassifierCV(SSMFeatureClassifier(d_model=32, random_state=0),
+                                         cv=5).fit(X[train], y[train])
+    theirs = log_loss(y[test], wrapper.predict_proba(X[test]))
+    decision = model.decision_function(X[test])
+    raw = (np.column_stack([1 - expit(decision), expit(decision)]) if decision.ndim == 1
+           else softmax(decision, axis=1))
+    assert ours <= theirs + 0.02, (ours, theirs)
+    assert ours < 0.9 * log_loss(y[test], raw)
+    np.testing.assert_allclose(model.predict_proba(X[test]).sum(axis=1), 1.0)
