@@ -48,9 +48,11 @@ PANEL = {
     "ArrowHead": "classification", "GunPoint": "classification",
     "ItalyPowerDemand": "classification", "OSULeaf": "classification",
     "ACSF1": "classification", "BasicMotions": "classification",
-    "Covid3Month": "regression",
+    "JapaneseVowels": "classification", "PickupGestureWiimoteZ": "classification",
+    "Covid3Month": "regression", "CardanoSentiment": "regression",
 }
 UNIVARIATE = ("ArrowHead", "GunPoint", "ItalyPowerDemand", "OSULeaf", "ACSF1")
+REGRESSION = ("Covid3Month", "CardanoSentiment")
 FRACTIONS = (0.1, 0.3, 1.0)
 SELECTION_SEEDS = (0, 1, 2)
 CONFIRMATION_SEEDS = (3, 4, 5)
@@ -58,44 +60,50 @@ SYNTHETIC_SIZES = (24, 32)
 SYNTHETIC_TEST = 1000
 MIN_PER_CLASS = 2
 TIMING_PAIRS = 5
-# sktdi 0.1's SSMClassifier defaults, spelled out (the reference the issue measured).
-LANDED_DEFAULTS = {"init": "S4D-Lin", "pooling": "mean", "differences": False,
-                   "head_init": "random", "max_iter": 200, "n_states": 64, "d_model": 64}
+PEERS = ("MiniRocket", "MultiRocket-Hydra", "QUANT")
+# The figures the multivariate and unequal-length problems must not fall below: the default
+# SSMFeatureClassifier before this panel held them (accuracy, fraction -> mean over seeds).
+# BasicMotions: panel.md at 7e0b61f, seeds 3-5; the others: unequal_lengths.md at faae048
+# ("own" reading), seeds 0-2.
+REFERENCE = {
+    "BasicMotions": ((3, 4, 5), {0.1: 1.0, 0.3: 1.0, 1.0: 1.0}, "7e0b61f"),
+    "JapaneseVowels": ((0, 1, 2), {0.1: 0.889, 0.3: 0.971, 1.0: 0.987}, "faae048"),
+    "PickupGestureWiimoteZ": ((0, 1, 2), {0.1: 0.753, 0.3: 0.753, 1.0: 0.847}, "faae048"),
+}
 COLUMNS = ["section", "problem", "task", "seed", "role", "fraction", "n_train", "model",
            "score", "fit_time", "predict_time", "init_selected", "n_iter", "converged"]
-BASELINES = ("MiniRocket", "Ridge (raw)")
 
 
 # ----------------------------------------------------------------------------- models
 def model_factories(task):
     """Model name -> ``factory(seed)``; the names are the columns of the report."""
-    from aeon.classification.convolution_based import MiniRocketClassifier
-    from aeon.regression.convolution_based import MiniRocketRegressor
-    from sklearn.linear_model import RidgeClassifierCV, RidgeCV
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, StandardScaler
-
     from sktdi import SSMClassifier, SSMFeatureClassifier, SSMFeatureRegressor, SSMRegressor
-    from sktdi.selection import DEFAULT_ALPHAS
+    from sktdi.models import make_estimator
 
     classification = task == "classification"
     features = SSMFeatureClassifier if classification else SSMFeatureRegressor
     trained = SSMClassifier if classification else SSMRegressor
-    ridge = RidgeClassifierCV if classification else RidgeCV
-    minirocket = MiniRocketClassifier if classification else MiniRocketRegressor
-    flatten = FunctionTransformer(lambda X: X.reshape(len(X), -1))
+
+    def baseline(name):
+        # sktdi.models' baselines: aeon's estimators behind zero-padding to one length
+        return lambda seed: make_estimator(name, task, {"random_state": seed})
+
     return {
-        "MiniRocket": lambda seed: minirocket(random_state=seed),
-        "Ridge (raw)": lambda seed: make_pipeline(flatten, StandardScaler(),
-                                                  ridge(alphas=np.asarray(DEFAULT_ALPHAS))),
+        "MiniRocket": baseline("minirocket"),
+        "MultiRocket-Hydra": baseline("mrhydra"),
+        "QUANT": baseline("quant"),
+        "Ridge (raw)": baseline("ridge"),
         "SSMFeature": lambda seed: features(random_state=seed),
         "SSMFeature S4D-LegS": lambda seed: features(init="S4D-LegS", random_state=seed),
         "SSMFeature auto": lambda seed: features(init="auto", random_state=seed),
-        "SSMFeature normalize": lambda seed: features(normalize=True, random_state=seed),
         "SSM": lambda seed: trained(random_state=seed, device="cpu"),
-        "SSM 0.1 defaults": lambda seed: trained(**LANDED_DEFAULTS, random_state=seed,
-                                                 device="cpu"),
+        "SSM S4D-LegS": lambda seed: trained(init="S4D-LegS", random_state=seed,
+                                             device="cpu"),
     }
+
+
+DEFAULT_MODELS = ("MiniRocket", "MultiRocket-Hydra", "QUANT", "Ridge (raw)", "SSMFeature",
+                  "SSMFeature S4D-LegS", "SSM", "SSM S4D-LegS")
 
 
 def synthetic_factories():
@@ -105,6 +113,7 @@ def synthetic_factories():
         "SSM S4D-Lin": lambda seed: SSMClassifier(init="S4D-Lin", random_state=seed,
                                                   device="cpu"),
         "SSM auto": lambda seed: SSMClassifier(init="auto", random_state=seed, device="cpu"),
+        "SSM": lambda seed: SSMClassifier(random_state=seed, device="cpu"),
         "SSMFeature S4D-Lin": lambda seed: SSMFeatureClassifier(init="S4D-Lin",
                                                                 random_state=seed),
         "SSMFeature auto": lambda seed: SSMFeatureClassifier(init="auto", random_state=seed),
@@ -146,12 +155,15 @@ def synthetic_task(seed):
 
 
 # ---------------------------------------------------------------------------- fitting
-def fit_and_score(model, X_train, y_train, X_test, y_test, three_d):
-    """Fit, score and describe one model (MiniRocket gets 3-D input)."""
+def take(X, rows):
+    """Rows of an array or of a list of unequal-length sequences."""
+    return X[rows] if isinstance(X, np.ndarray) else [X[i] for i in rows]
+
+
+def fit_and_score(model, X_train, y_train, X_test, y_test):
+    """Fit, score and describe one model."""
     from sklearn.exceptions import ConvergenceWarning
 
-    if three_d:
-        X_train, X_test = (X if X.ndim == 3 else X[:, None, :] for X in (X_train, X_test))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         start = time.perf_counter()
@@ -166,7 +178,7 @@ def fit_and_score(model, X_train, y_train, X_test, y_test, three_d):
             "n_iter": getattr(model, "n_iter_", ""), "converged": converged}
 
 
-def run_panel(problems, seeds, model_names, done, on_row, verbose):
+def run_panel(problems, seeds, model_names, done, on_row):
     for name in problems:
         X_train, y_train, X_test, y_test = load_problem(name)
         task = PANEL[name]
@@ -178,14 +190,14 @@ def run_panel(problems, seeds, model_names, done, on_row, verbose):
                     key = ("panel", name, str(seed), str(fraction), model)
                     if key in done:
                         continue
-                    result = fit_and_score(factories[model](seed), X_train[rows], y_train[rows],
-                                           X_test, y_test, three_d=model == "MiniRocket")
+                    result = fit_and_score(factories[model](seed), take(X_train, rows),
+                                           y_train[rows], X_test, y_test)
                     on_row({"section": "panel", "problem": name, "task": task, "seed": seed,
                             "role": role, "fraction": fraction, "n_train": len(rows),
-                            "model": model, **result}, verbose)
+                            "model": model, **result})
 
 
-def run_synthetic(seeds, done, on_row, verbose):
+def run_synthetic(seeds, done, on_row):
     from sktdi.model_selection import stratified_nested_order
 
     factories = synthetic_factories()
@@ -199,41 +211,41 @@ def run_synthetic(seeds, done, on_row, verbose):
                 if key in done:
                     continue
                 rows = order[:size]
-                result = fit_and_score(factory(seed), X_pool[rows], y_pool[rows], X_test, y_test,
-                                       three_d=False)
+                result = fit_and_score(factory(seed), X_pool[rows], y_pool[rows], X_test, y_test)
                 on_row({"section": "synthetic", "problem": "synthetic", "task": "classification",
                         "seed": seed, "role": role, "fraction": size, "n_train": size,
-                        "model": model, **result}, verbose)
+                        "model": model, **result})
 
 
 def run_timing(problems, verbose):
-    """Alternating fit + predict pairs of MiniRocket and the default feature classifier."""
+    """Fit + predict of MiniRocket, the default feature classifier and the default trained
+    one, alternating in one process at 1 thread (torch's; MiniRocket's ``n_jobs``)."""
     import torch
 
     rows = []
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
-        for name in problems:
-            X_train, y_train, X_test, y_test = load_problem(name)
-            factories = model_factories(PANEL[name])
-            for pair in range(TIMING_PAIRS):
-                times = {}
-                for model in ("MiniRocket", "SSMFeature"):
-                    estimator = factories[model](pair)
-                    if model == "MiniRocket":
-                        estimator.set_params(n_jobs=threads)
-                    result = fit_and_score(estimator, X_train, y_train, X_test, y_test,
-                                           three_d=model == "MiniRocket")
-                    times[model] = result["fit_time"] + result["predict_time"]
-                rows.append({"problem": name, "threads": threads, "pair": pair,
-                             "minirocket_s": times["MiniRocket"],
-                             "ssmfeature_s": times["SSMFeature"],
-                             "ratio": times["SSMFeature"] / times["MiniRocket"]})
-                if verbose:
-                    print(f"timing {name} threads={threads} pair {pair}: "
-                          f"ratio {rows[-1]['ratio']:.2f}", flush=True)
+    torch.set_num_threads(1)
+    for name in problems:
+        X_train, y_train, X_test, y_test = load_problem(name)
+        factories = model_factories(PANEL[name])
+        for pair in range(TIMING_PAIRS):
+            times = {}
+            for model in TIMED:
+                estimator = factories[model](pair)
+                if model == "MiniRocket":
+                    estimator.set_params(minirocketclassifier__n_jobs=1)
+                result = fit_and_score(estimator, X_train, y_train, X_test, y_test)
+                times[model] = (result["fit_time"], result["predict_time"])
+            rows.append({"problem": name, "threads": 1, "pair": pair,
+                         **{f"{TIMED[m]}_fit_s": times[m][0] for m in TIMED},
+                         **{f"{TIMED[m]}_predict_s": times[m][1] for m in TIMED}})
+            if verbose:
+                print(f"timing {name} pair {pair}: " + ", ".join(
+                    f"{m} {sum(times[m]):.2f}s" for m in TIMED), flush=True)
     torch.set_num_threads(2)
     return rows
+
+
+TIMED = {"MiniRocket": "minirocket", "SSMFeature": "ssmfeature", "SSM": "ssm"}
 
 
 # ---------------------------------------------------------------------------- report
@@ -269,62 +281,116 @@ def markdown_table(table, models, scale=100.0, digits=1):
     return "\n".join(lines)
 
 
-def verdict(rows, timing):
-    """The issue's targets, read on the confirmation seeds."""
-    models = ["MiniRocket", "SSMFeature", "SSMFeature S4D-LegS", "SSMFeature auto"]
+def _gap_line(add, target, size, ours, theirs, need):
+    add(target, size, f"{ours * 100:.2f} vs {theirs * 100:.2f} ({(ours - theirs) * 100:+.2f})",
+        ours - theirs >= need)
+
+
+def verdict_features(rows, timing, add):
+    """Issue 24's targets: the training-free estimators against the strongest peers."""
+    models = [*PEERS, "SSMFeature"]
     table = mean_table(rows, "panel", "confirmation", models)
     means = univariate_means(table, models)
+    classification = [p for p in PANEL if PANEL[p] == "classification"]
+    for fraction in FRACTIONS:
+        size, need = f"{fraction:.0%}", (0.01 if fraction < 1 else 0.0)
+        for peer in PEERS:
+            if {"SSMFeature", peer} <= set(means.get(fraction, {})):
+                _gap_line(add, f"univariate mean: SSMFeature vs {peer}, "
+                          f"{'+1 point' if need else 'at least level'}", size,
+                          means[fraction]["SSMFeature"], means[fraction][peer], need)
+        gaps = [(c["SSMFeature"] - max(c[m] for m in PEERS), p) for p in classification
+                if (c := table.get((p, fraction))) and set(models) <= set(c)]
+        if gaps:
+            bound = -0.04 if fraction < 1 else -0.03
+            worst = min(gaps)
+            add(f"worst problem vs the best of the three peers, {bound * 100:+.0f} points", size,
+                f"{worst[0] * 100:+.1f} ({worst[1]})", worst[0] >= bound)
+    for problem, (seeds, reference, commit) in REFERENCE.items():
+        cells = mean_table([r for r in rows if int(r["seed"]) in seeds], "panel",
+                           "selection" if seeds[0] in SELECTION_SEEDS else "confirmation",
+                           ["SSMFeature"])
+        for fraction in FRACTIONS:
+            if (problem, fraction) in cells:
+                _gap_line(add, f"{problem}: SSMFeature vs its figure at {commit} (seeds "
+                          f"{seeds[0]}-{seeds[-1]}), at most 0.5 points below",
+                          f"{fraction:.0%}", cells[(problem, fraction)]["SSMFeature"],
+                          reference[fraction], -0.005)
+    regression = mean_table(rows, "panel", "confirmation", ["SSMFeature", *PEERS[1:]])
+    for (problem, fraction), cell in sorted(regression.items()):
+        if problem in REGRESSION and set(cell) == {"SSMFeature", *PEERS[1:]}:
+            best = max(PEERS[1:], key=cell.get)
+            add(f"{problem} R^2: SSMFeatureRegressor vs MultiRocket-Hydra and QUANT",
+                f"{fraction:.0%}", f"{cell['SSMFeature']:.3f} vs {best} {cell[best]:.3f}",
+                cell["SSMFeature"] >= cell[best])
+    for problem in dict.fromkeys(r["problem"] for r in timing):
+        ratio = timing_ratio(timing, problem, "ssmfeature", "minirocket", predict=True)
+        add("SSMFeature fit + predict at most MiniRocket's (1 thread each)", problem,
+            f"{ratio:.2f}x", ratio <= 1.0)
+
+
+def verdict_trained(rows, timing, add):
+    """Issue 21's targets: the trained SSM against its training-free start."""
+    models = ["SSMFeature", "SSM", "SSM S4D-LegS"]
+    table = mean_table(rows, "panel", "confirmation", models)
+    means = univariate_means(table, models)
+    classification = [p for p in PANEL if PANEL[p] == "classification"]
+    for fraction in FRACTIONS:
+        size, cell = f"{fraction:.0%}", means.get(fraction, {})
+        if not {"SSM", "SSMFeature"} <= set(cell):
+            continue
+        _gap_line(add, "univariate mean: SSM vs SSMFeature, at most 0.5 points below", size,
+                  cell["SSM"], cell["SSMFeature"], -0.005)
+        if fraction == 1.0:
+            _gap_line(add, "univariate mean: SSM vs SSMFeature, +1 point", size,
+                      cell["SSM"], cell["SSMFeature"], 0.01)
+        gaps = [(c["SSM"] - c["SSMFeature"], p) for p in classification
+                if (c := table.get((p, fraction))) and {"SSM", "SSMFeature"} <= set(c)]
+        worst = min(gaps)
+        add("no problem more than 2 points below SSMFeature", size,
+            f"{worst[0] * 100:+.1f} ({worst[1]})", worst[0] >= -0.02)
+        if fraction < 1 and "SSM S4D-LegS" in cell:
+            _gap_line(add, "univariate mean: SSM (TDI) vs SSM S4D-LegS (report)", size,
+                      cell["SSM"], cell["SSM S4D-LegS"], -np.inf)
+    for (problem, fraction), cell in sorted(table.items()):
+        if problem in REGRESSION and {"SSM", "SSMFeature"} <= set(cell):
+            add(f"{problem} R^2: SSMRegressor vs SSMFeatureRegressor", f"{fraction:.0%}",
+                f"{cell['SSM']:.3f} vs {cell['SSMFeature']:.3f}",
+                cell["SSM"] >= cell["SSMFeature"])
+    synthetic = mean_table(rows, "synthetic", "confirmation",
+                           ["SSM S4D-Lin", "SSM auto", "SSM", "SSMFeature"])
+    for (_, size), cell in sorted(synthetic.items()):
+        for model in ("SSM auto", "SSM"):
+            if {model, "SSM S4D-Lin"} <= set(cell):
+                _gap_line(add, f"synthetic band task: {model} vs SSM S4D-Lin (report)",
+                          str(int(size)), cell[model], cell["SSM S4D-Lin"], -np.inf)
+        if {"SSM", "SSMFeature"} <= set(cell):
+            _gap_line(add, "synthetic band task: SSM vs SSMFeature, at least level",
+                      str(int(size)), cell["SSM"], cell["SSMFeature"], 0.0)
+    for problem in dict.fromkeys(r["problem"] for r in timing):
+        ratio = timing_ratio(timing, problem, "ssm", "ssmfeature", predict=False)
+        add("SSM fit at most 10x SSMFeature's (1 thread)", problem, f"{ratio:.1f}x",
+            ratio <= 10.0)
+
+
+def timing_ratio(timing, problem, model, reference, predict):
+    """Median over the alternating pairs of ``model``'s time over ``reference``'s."""
+    def seconds(row, name):
+        return float(row[f"{name}_fit_s"]) + (float(row[f"{name}_predict_s"]) if predict else 0)
+
+    return float(np.median([seconds(r, model) / seconds(r, reference) for r in timing
+                            if r["problem"] == problem]))
+
+
+def verdict(rows, timing, targets):
+    """One issue's targets, read on the confirmation seeds, as a markdown table."""
     lines = ["| target | size | result | holds |", "| --- | --- | --- | --- |"]
 
     def add(target, size, result, holds):
-        lines.append(f"| {target} | {size} | {result} | {'yes' if holds else '**no**'} |")
+        shown = "report" if "(report)" in target else ("yes" if holds else "**no**")
+        lines.append(f"| {target.replace(' (report)', '')} | {size} | {result} | {shown} |")
 
-    for fraction in FRACTIONS:
-        if "SSMFeature" not in means[fraction]:
-            continue
-        ours, theirs = means[fraction]["SSMFeature"], means[fraction]["MiniRocket"]
-        need = 0.0 if fraction < 1 else -0.01
-        add("univariate mean: SSMFeature vs MiniRocket", f"{fraction:.0%}",
-            f"{ours * 100:.2f} vs {theirs * 100:.2f} ({(ours - theirs) * 100:+.2f})",
-            ours - theirs >= need)
-        worst = min((table[(p, fraction)]["SSMFeature"] - table[(p, fraction)]["MiniRocket"], p)
-                    for p in UNIVARIATE + ("BasicMotions",) if (p, fraction) in table)
-        add("no problem more than 5 points behind MiniRocket", f"{fraction:.0%}",
-            f"worst {worst[0] * 100:+.1f} ({worst[1]})", worst[0] >= -0.05)
-    for fraction in FRACTIONS:
-        cells = [(p, table[(p, fraction)]) for p in UNIVARIATE if (p, fraction) in table]
-        if not cells or "SSMFeature auto" not in cells[0][1]:
-            continue
-        gaps = [(c["SSMFeature auto"] - c["SSMFeature S4D-LegS"], p) for p, c in cells]
-        mean_gap = float(np.mean([g for g, _ in gaps]))
-        if fraction == FRACTIONS[0]:
-            add("auto: univariate mean at least the base's", f"{fraction:.0%}",
-                f"{mean_gap * 100:+.2f} points", mean_gap >= 0)
-        add("auto: no problem more than 1 point below the base", f"{fraction:.0%}",
-            f"worst {min(gaps)[0] * 100:+.1f} ({min(gaps)[1]})", min(gaps)[0] >= -0.01)
-    synthetic = mean_table(rows, "synthetic", "confirmation",
-                           ["SSM S4D-Lin", "SSM auto", "SSMFeature S4D-Lin", "SSMFeature auto"])
-    for (_, size), cell in sorted(synthetic.items()):
-        for family, base in (("SSM", "SSM S4D-Lin"), ("SSMFeature", "SSMFeature S4D-Lin")):
-            if f"{family} auto" in cell:
-                gain = cell[f"{family} auto"] - cell[base]
-                add(f"synthetic band task: {family} auto vs S4D-Lin, +10 points", str(int(size)),
-                    f"{cell[f'{family} auto'] * 100:.1f} vs {cell[base] * 100:.1f} "
-                    f"({gain * 100:+.1f})", gain >= 0.10)
-    ours = [m for m in dict.fromkeys(r["model"] for r in rows) if m.startswith("SSM")]
-    covid = {k: v for k, v in mean_table(rows, "panel", "confirmation",
-                                          ["MiniRocket", *ours]).items()
-             if k[0] == "Covid3Month"}
-    for (_, fraction), cell in sorted(covid.items()):
-        best = max((m for m in cell if m != "MiniRocket"), key=cell.get)
-        add("Covid3Month R^2: best sktdi estimator vs MiniRocketRegressor", f"{fraction:.0%}",
-            f"{best} {cell[best]:.3f} vs {cell['MiniRocket']:.3f}",
-            cell[best] >= cell["MiniRocket"])
-    for problem in dict.fromkeys(r["problem"] for r in timing):
-        ratio = float(np.median([r["ratio"] for r in timing
-                                 if r["problem"] == problem and int(r["threads"]) == 1]))
-        add("SSMFeature fit + predict within 2x MiniRocket (1 thread each)", problem,
-            f"{ratio:.2f}x", ratio <= 2.0)
+    targets(rows, timing, add)
     return "\n".join(lines)
 
 
@@ -332,27 +398,32 @@ def report(rows, timing, info):
     panel_models = list(dict.fromkeys(r["model"] for r in rows if r["section"] == "panel"))
     synth_models = list(dict.fromkeys(r["model"] for r in rows if r["section"] == "synthetic"))
     parts = [
-        "# Public panel: sktdi against MiniRocket and raw-value ridge",
+        "# Public panel: sktdi against the strongest training-free peers",
         "",
         "Made by `benchmarks/bench_panel.py` (its docstring gives the protocol). Scores are "
-        "test accuracy in % (R^2 x 100 for Covid3Month), means over seeds; sizes are "
-        "fractions of the official training split (at least 2 per class). Selection seeds "
+        "test accuracy in % (R^2 x 100 for the regression problems "
+        f"{' and '.join(REGRESSION)}), means over seeds; sizes are fractions of the official "
+        "training split (at least 2 per class). Selection seeds "
         f"{', '.join(map(str, SELECTION_SEEDS))} chose the defaults; confirmation seeds "
         f"{', '.join(map(str, CONFIRMATION_SEEDS))} played no part in any choice.",
         "",
         provenance_markdown(info),
     ]
     if any(r["role"] == "confirmation" for r in rows):
-        parts += ["", "## Verdict (confirmation seeds)", "", verdict(rows, timing)]
+        parts += ["", "## Verdict: the training-free estimators (confirmation seeds)", "",
+                  verdict(rows, timing, verdict_features), "",
+                  "## Verdict: the trained SSM against its training-free start "
+                  "(confirmation seeds)", "", verdict(rows, timing, verdict_trained)]
     for role in ("confirmation", "selection"):
         table = mean_table(rows, "panel", role, panel_models)
         if not table:
             continue
         means = univariate_means(table, panel_models)
         parts += ["", f"## Panel, {role} seeds", "", markdown_table(table, panel_models), "",
-                  "Mean over the five univariate problems:", "",
-                  markdown_table({("univariate mean", f): m for f, m in means.items()},
-                                 panel_models, digits=2)]
+                  "Mean over the five univariate problems of one length "
+                  f"({', '.join(UNIVARIATE)}):",
+                  "", markdown_table({("univariate mean", f): m for f, m in means.items()},
+                                     panel_models, digits=2)]
         synthetic = mean_table(rows, "synthetic", role, synth_models)
         if synthetic:
             parts += ["", f"Synthetic band task of `sktdi curves` ({SYNTHETIC_TEST} test "
@@ -364,20 +435,17 @@ def report(rows, timing, info):
 def other_figures(rows, timing):
     lines = []
     panel = [r for r in rows if r["section"] == "panel"]
-    for model in ("SSM", "SSM 0.1 defaults"):
+    for model in ("SSM", "SSM S4D-LegS"):
         fits = [r for r in panel if r["model"] == model]
         if fits:
             warned = sum(str(r["converged"]) == "False" for r in fits)
             lines.append(f"- `{model}`: {warned} of {len(fits)} fits ended with a "
                          "ConvergenceWarning.")
-    picks = {}
-    for r in panel:
-        if r["model"] == "SSMFeature auto":
-            picks[r["init_selected"]] = picks.get(r["init_selected"], 0) + 1
-    if picks:
-        lines.append("- `SSMFeature auto` chose: " + ", ".join(
-            f"{k} {v}x" for k, v in sorted(picks.items(), key=lambda kv: -kv[1])) + ".")
-    for model in ("SSMFeature", "SSM", "SSM 0.1 defaults"):
+    models = list(dict.fromkeys(r["model"] for r in panel))
+    lines += ["", "Fit + predict time at 100% (2 threads, one fit at a time), median over "
+              "problems and seeds of the multiple of MiniRocket's in the same run:", "",
+              "| model | median | range |", "| --- | ---: | ---: |"]
+    for model in models:
         ratios = []
         for r in panel:
             if r["model"] != model or float(r["fraction"]) != 1.0:
@@ -388,20 +456,27 @@ def other_figures(rows, timing):
                 ratios.append((float(r["fit_time"]) + float(r["predict_time"]))
                               / (float(mr[0]["fit_time"]) + float(mr[0]["predict_time"])))
         if ratios:
-            lines.append(f"- `{model}` fit + predict at 100%, as a multiple of MiniRocket's "
-                         f"in the same run (2 threads): median {np.median(ratios):.1f}x, "
-                         f"range {min(ratios):.1f}-{max(ratios):.1f}x.")
+            lines.append(f"| {model} | {np.median(ratios):.2f}x | "
+                         f"{min(ratios):.2f}-{max(ratios):.2f}x |")
     if timing:
-        lines.append("")
-        lines.append("| problem | threads | MiniRocket s | SSMFeature s | ratio (median) |")
-        lines.append("| --- | ---: | ---: | ---: | ---: |")
-        keys = dict.fromkeys((r["problem"], int(r["threads"])) for r in timing)
-        for problem, threads in keys:
-            sel = [r for r in timing if r["problem"] == problem and int(r["threads"]) == threads]
-            lines.append(f"| {problem} | {threads} | "
-                         f"{np.median([float(r['minirocket_s']) for r in sel]):.2f} | "
-                         f"{np.median([float(r['ssmfeature_s']) for r in sel]):.2f} | "
-                         f"{np.median([float(r['ratio']) for r in sel]):.2f} |")
+        lines += ["", f"Alternating fits on the whole training split, 1 thread each, medians "
+                  f"of {TIMING_PAIRS} (seconds):", "",
+                  "| problem | MiniRocket fit + predict | SSMFeature fit + predict | ratio | "
+                  "SSMFeature fit | SSM fit | ratio |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for problem in dict.fromkeys(r["problem"] for r in timing):
+            sel = [r for r in timing if r["problem"] == problem]
+
+            def median(name, predict, sel=sel):
+                return np.median([float(r[f"{name}_fit_s"]) + (
+                    float(r[f"{name}_predict_s"]) if predict else 0) for r in sel])
+
+            lines.append(
+                f"| {problem} | {median('minirocket', True):.2f} | "
+                f"{median('ssmfeature', True):.2f} | "
+                f"{timing_ratio(timing, problem, 'ssmfeature', 'minirocket', True):.2f}x | "
+                f"{median('ssmfeature', False):.2f} | {median('ssm', False):.2f} | "
+                f"{timing_ratio(timing, problem, 'ssm', 'ssmfeature', False):.1f}x |")
     return "\n".join(lines)
 
 
@@ -427,26 +502,25 @@ def main(argv=None):
     warnings.filterwarnings("ignore", category=UserWarning)  # TDI fallbacks of tiny subsets
     if args.quick:
         args.problems, args.seeds, args.out = ["GunPoint", "Covid3Month"], [3], Path("/tmp")
-        args.models = args.models or ["MiniRocket", "Ridge (raw)", "SSMFeature"]
-    models = args.models or list(model_factories("classification"))
+        args.models = args.models or ["MiniRocket", "QUANT", "SSMFeature", "SSM"]
+    models = args.models or list(DEFAULT_MODELS)
     csv_path = args.out / f"{args.stem}.csv"
     rows = read_csv(csv_path) if args.resume else []
     done = {(r["section"], r["problem"], r["seed"], r["fraction"], r["model"]) for r in rows}
 
-    def on_row(row, verbose=True):
+    def on_row(row):
         rows.append({k: str(v) for k, v in row.items()})
         write_csv(csv_path, rows, COLUMNS)
-        if verbose:
-            print(f"{row['section']} {row['problem']} seed {row['seed']} {row['fraction']} "
+        print(f"{row['section']} {row['problem']} seed {row['seed']} {row['fraction']} "
                   f"{row['model']}: {row['score']:.4f} ({row['fit_time']:.1f}s)", flush=True)
 
     info = provenance()
     if not args.timing_only:
-        run_panel(args.problems, args.seeds, models, done, on_row, verbose=True)
+        run_panel(args.problems, args.seeds, models, done, on_row)
     if not (args.no_synthetic or args.quick or args.timing_only):
-        run_synthetic(args.seeds, done, on_row, verbose=True)
+        run_synthetic(args.seeds, done, on_row)
     timing = [] if args.no_timing or args.quick else run_timing(
-        [p for p in args.problems if p != "Covid3Month"], verbose=True)
+        [p for p in args.problems if p not in REGRESSION], verbose=True)
     if timing:
         write_csv(args.out / f"{args.stem}_timing.csv", timing, list(timing[0]))
     else:
