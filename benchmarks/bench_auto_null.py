@@ -43,7 +43,7 @@ import numpy as np
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, provenance, provenance_markdown, write_atomically, write_csv  # noqa: E402, I001
+from _common import RESULTS, provenance, provenance_markdown, read_csv, write_atomically, write_csv  # noqa: E402, I001
 
 SIZES = (10, 16, 24)
 SELECTION_DRAWS = range(0, 200)
@@ -55,7 +55,7 @@ TARGET_RATE = 0.05
 # other rules can be evaluated without refitting.
 EVIDENCE = []
 COLUMNS = ["case", "role", "draw", "size", "rule", "chosen", "tdi", "accuracy",
-           "base_accuracy"]
+           "base_accuracy", "commit"]
 # The bank of test_auto_picks_tdi_where_the_base_misses_the_band (the power case).
 POWER_BANK = {"base": "S4D-Lin", "time_scales": (64, 512), "differences": False,
               "statistics": ("mean", "power"), "d_model": 32}
@@ -202,13 +202,22 @@ def rate_table(rows, case, role):
     return "\n".join(lines)
 
 
+def _commits(rows, case):
+    return ", ".join(f"`{c}`" for c in sorted({r["commit"] for r in rows if r["case"] == case}))
+
+
 def report(rows, info):
     cases = list(dict.fromkeys(r["case"] for r in rows))
     parts = ["# `init=\"auto\"` on pure noise, and its power where TDI is needed", "",
              "Made by `benchmarks/bench_auto_null.py` (its docstring gives the protocol). "
              "A cell is the rate at which a TDI candidate was chosen (number of fits). "
              "`library` is the rule of the commit below; the other rules are evaluated on "
-             "the same fits.", "", provenance_markdown(info), "", "## Verdict", "",
+             "the same fits.", "", provenance_markdown(info), "",
+             "Commit that made each case's fits: " + ", ".join(
+                 f"{case} {_commits(rows, case)}" for case in cases) + ". Where they differ, "
+             "the selection rule (`sktdi/selection.py`) is the same; later commits changed "
+             "how the features and the leave-one-out errors are computed, not what they are.",
+             "", "## Verdict", "",
              "| case | role | n | TDI chosen (library rule) | target |",
              "| --- | --- | ---: | ---: | --- |"]
     for case in cases:
@@ -251,6 +260,11 @@ def main(argv=None):
     parser.add_argument("--power-draws", type=int, default=50,
                         help="draws per role of the power case (default 50)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--keep", type=Path, metavar="CSV",
+                        help="an earlier run's CSV: its rows of the cases not run now are kept "
+                        "(their commit column says which commit made them)")
+    parser.add_argument("--commit-of-kept", default="unknown",
+                        help="commit of --keep's rows when its CSV has no commit column")
     parser.add_argument("--keep-evidence", action="store_true",
                         help="also write every fit's scores and errors (a pickle)")
     args = parser.parse_args(argv)
@@ -262,9 +276,14 @@ def main(argv=None):
         draws = {role: list(d)[:10] for role, d in draws.items()}
         args.out, args.power_draws = Path("/tmp"), 5
     rows, info, start = [], provenance(), time.perf_counter()
+    if args.keep:
+        rows = [{**row, "commit": row.get("commit") or args.commit_of_kept}
+                for row in read_csv(args.keep) if row["case"] not in args.cases]
+        for row in rows:
+            row["tdi"] = row["tdi"] == "True"
 
     def on_row(row):
-        rows.append(row)
+        rows.append({**row, "commit": info["commit"]})
 
     for case in args.cases:
         for role, role_draws in draws.items():
