@@ -8,6 +8,7 @@ or figures), so that the default build takes seconds; set ``SKTDI_EXAMPLES_QUICK
 for a fast build with (not meaningful) outputs.
 """
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -34,7 +35,8 @@ extensions = [
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+# _generated/ holds fragments that pages include (see "results of the public panel")
+exclude_patterns = ["_build", "_generated", "Thumbs.db", ".DS_Store"]
 root_doc = "index"
 nitpicky = False
 
@@ -65,6 +67,39 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "matplotlib_animations": False,
 }
+
+# -- results of the public panel ---------------------------------------------------------
+# benchmarks.rst shows figures and tables drawn from the committed results file
+# (benchmarks/results/panel.csv) by benchmarks/plot_panel.py, here, before Sphinx reads
+# the sources. If they cannot be drawn, the page says so instead of failing the build.
+GENERATED = Path(__file__).resolve().parent / "_generated"
+# a 1x1 transparent PNG, so that the page's image directives find a file
+_BLANK_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000b49444154789c6360000200000500017a5eab3f0000000049454e44ae426082"
+)
+
+
+def _draw_panel_results():
+    """Run ``benchmarks/plot_panel.py`` into ``_generated/``, or say why it could not."""
+    GENERATED.mkdir(exist_ok=True)
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "plot_panel", ROOT / "benchmarks" / "plot_panel.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.main(["--out", str(GENERATED)])
+    except Exception as exc:  # a missing results file or plotting library: say so
+        reason = " ".join(f"{type(exc).__name__}: {exc}".replace("`", "'").split())
+        (GENERATED / "panel_tables.rst").write_text(
+            ".. warning::\n\n   The figures and tables of the panel could not be drawn when "
+            "this documentation was built (``benchmarks/plot_panel.py`` failed with "
+            f"``{reason}``). See ``benchmarks/results/panel.md`` instead.\n")
+        for name in ("panel_accuracy.png", "panel_time.png"):  # no figures of an older run
+            (GENERATED / name).write_bytes(_BLANK_PNG)
+
+
+_draw_panel_results()
 
 # -- HTML -------------------------------------------------------------------------------
 try:
