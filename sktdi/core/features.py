@@ -297,20 +297,32 @@ class SSMFeatureMap:
         """
         H = self.params.n_channels
         stride = max(1, -(-len(weights) * L // _BIAS_SAMPLE))
-        values, per_value = [], []
+        # One buffer for the whole sample, filled block by block: small tensors kept
+        # between the blocks' large, freed outputs fragment the heap, and the process
+        # then holds about as much memory as all the outputs (0.5 GB at 10,000
+        # sequences of 100 steps).
+        capacity = len(weights) * -(-L // stride)
+        values = per_value = None
+        filled = 0
         for begin, y, lengths in outputs:  # (b, H, L_b)
-            sample = y[..., ::stride].transpose(0, 1)  # (H, b, L')
+            if values is None:
+                values = torch.empty(H, capacity, dtype=y.dtype, device=y.device)
+                per_value = torch.empty(capacity, dtype=y.dtype, device=y.device)
+            sample = y[..., ::stride]  # (b, H, L')
             block_weights = torch.as_tensor(weights[begin:begin + y.shape[0]],
                                             dtype=y.dtype, device=y.device)
             block_weights = block_weights[:, None].expand(-1, sample.shape[-1])  # (b, L')
-            if lengths is None:  # copies: the block itself is not kept
-                values.append(sample.reshape(H, -1))
-                per_value.append(block_weights.reshape(-1))
-            else:  # the steps of every sequence, not its padding
+            read = None  # every step; else the steps of every sequence, not its padding
+            if lengths is not None:
                 read = torch.arange(0, y.shape[-1], stride, device=y.device) < lengths[:, None]
-                values.append(sample[:, read])
-                per_value.append(block_weights[read])
-        values, per_value = torch.cat(values, dim=1), torch.cat(per_value)
+            taken = sample.transpose(0, 1).reshape(H, -1) if read is None else (
+                sample.transpose(0, 1)[:, read])
+            count = taken.shape[1]
+            values[:, filled:filled + count] = taken
+            per_value[filled:filled + count] = (block_weights.reshape(-1) if read is None
+                                                else block_weights[read])
+            filled += count
+        values, per_value = values[:, :filled], per_value[:filled]
         levels = torch.as_tensor(bias_levels(H, self.n_biases), dtype=values.dtype,
                                  device=values.device)
         mean = values @ per_value / per_value.sum()
