@@ -114,7 +114,8 @@ else:
         "secondary_sidebar_items": ["page-toc"],
     }
 html_title = f"sktdi {release}"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["sktdi.css"]
 
 
 # -- autodoc: leave out scikit-learn's generated metadata-routing setters ----------------

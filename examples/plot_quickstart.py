@@ -51,7 +51,7 @@ print(f"train {X_train.shape}, test {X_test.shape}, {len(np.unique(y))} classes"
 # per channel); the other hyperparameters follow
 # :class:`~sklearn.neural_network.MLPClassifier`.
 size = {"d_model": 8, "n_states": 8, "max_iter": 3} if QUICK else {
-    "d_model": 32, "n_states": 32, "max_iter": 40}
+    "d_model": 32, "n_states": 32, "max_iter": 10}
 pipe = make_pipeline(StandardScaler(), SSMClassifier(random_state=0, **size))
 grid = {"ssmclassifier__init": ["S4D-Lin", "S4D-Inv", "tdi"]}
 search = GridSearchCV(pipe, grid, cv=2 if QUICK else 3)

@@ -59,7 +59,7 @@ records = sample_efficiency_curve(
     pipelines, X, y, [16, 48] if QUICK else [16, 32, 64, 128, 256],
     n_repeats=1 if QUICK else 3, random_state=0, return_dataframe=False,
 )
-print(summarize_curves(records))
+print(summarize_curves(records).to_string())
 
 # %%
 # Where each feature map listens
