@@ -2,32 +2,33 @@
 
 Run from the repository root (with ``pip install -e ".[tests]"``, which brings aeon)::
 
-    python benchmarks/bench_panel.py              # the committed run (about 1.5 h on 2 cores)
+    python benchmarks/bench_panel.py              # the committed run (about 1 h on 2 cores)
     python benchmarks/bench_panel.py --quick      # smoke run: 2 problems, 1 seed, cheap models
     python benchmarks/bench_panel.py --resume     # continue an interrupted run
 
 Protocol
 --------
-The problems aeon ships with its package (offline): ArrowHead, GunPoint, ItalyPowerDemand,
-OSULeaf, ACSF1 (univariate classification), BasicMotions (multivariate classification),
-Covid3Month (regression). Every problem keeps its official train/test split; models train
-on nested, stratified subsets of 10%, 30% and 100% of the training split, with at least 2
-sequences of every class (:func:`sktdi.model_selection.stratified_nested_order` with
-``min_per_class=2``, the order of ``sktdi curves``), and are scored on the whole test
+The ten problems aeon ships with its package (offline): ArrowHead, GunPoint,
+ItalyPowerDemand, OSULeaf, ACSF1 (univariate classification of one length), BasicMotions
+and JapaneseVowels (multivariate), PickupGestureWiimoteZ (unequal lengths), Covid3Month
+and CardanoSentiment (regression). Every problem keeps its official train/test split;
+models train on nested, stratified subsets of 10%, 30% and 100% of the training split,
+with at least 2 sequences of every class (:func:`sktdi.model_selection.stratified_nested_order`
+with ``min_per_class=2``, the order of ``sktdi curves``), and are scored on the whole test
 split (accuracy; R^2 for regression). A seed sets the subset order and every model's
-``random_state``. Defaults were chosen on the *selection* seeds 0, 1, 2; the *confirmation*
-seeds 3, 4, 5 played no part in any choice, and the verdict is read on them.
+``random_state``. Defaults were chosen on the *selection* seeds 0, 1, 2; the
+*confirmation* seeds 3, 4, 5 played no part in any choice, and the verdict is read on them.
 
-Models, in the same process, one fit at a time: aeon's MiniRocket, ridge on the raw values
-(``RidgeClassifierCV`` / ``RidgeCV`` on standardized values), ``SSMFeatureClassifier`` /
-``SSMFeatureRegressor`` (defaults; ``init="S4D-LegS"``; ``init="auto"``;
-``normalize=True``) and
-``SSMClassifier`` / ``SSMRegressor`` with the defaults of this commit and with those of
-sktdi 0.1 (before this benchmark existed). A second table runs the synthetic band task of
-``sktdi curves`` at 24 and 32 training sequences (``init="auto"`` against S4D-Lin). Timing:
-for every panel problem, fit + predict of MiniRocket and of the default
-``SSMFeatureClassifier`` on the whole training split, five alternating pairs at 1 and at 2
-threads (torch threads; MiniRocket's ``n_jobs``), median of the ratios.
+Models (``DEFAULT_MODELS``), in the same process, one fit at a time: aeon's MiniRocket,
+MultiRocket-Hydra and QUANT (classifiers or regressors, through :mod:`sktdi.models`, which
+zero-pads unequal lengths), ridge on the standardized raw values, ``SSMFeatureClassifier``
+/ ``SSMFeatureRegressor`` (defaults; ``init="S4D-LegS"``) and ``SSMClassifier`` /
+``SSMRegressor`` (defaults; ``init="S4D-LegS"``). A second table runs the synthetic band
+task of ``sktdi curves`` at 24 and 32 training sequences. Timing (``--timing-only``, on an
+otherwise idle machine): for every classification problem, fit + predict of MiniRocket,
+of the default ``SSMFeatureClassifier`` and of the default ``SSMClassifier`` on the whole
+training split, five alternating rounds at 1 thread (torch's; MiniRocket's ``n_jobs``),
+medians of the ratios.
 
 Outputs: ``benchmarks/results/panel.csv`` (one row per fit), ``panel_timing.csv`` and
 ``panel.md`` (tables, the verdict against the targets, provenance).
