@@ -79,8 +79,8 @@ class SSMBank(nn.Module):
 
 
 class PooledStatistics(nn.Module):
-    """Outputs ``(B, H, L)`` -> features ``(B, F)``: :func:`~sktdi.core.pooling.
-    pooled_statistics` with trainable biases and the smooth forms' widths.
+    """Outputs ``(B, H, L)`` -> features ``(B, F)``: the pooled statistics, with trainable
+    biases and the smooth forms' widths (:func:`~sktdi.core.pooling.pooled_statistics`).
 
     Parameters
     ----------
