@@ -17,9 +17,10 @@ Outputs, in ``--out``:
   family in red, the baselines in grey and dashed);
 - ``panel_time.png``: mean accuracy over the classification problems at 100% of the
   training split against the median fit + predict time;
-- ``panel_tables.rst``: provenance, a staleness note (is the results file at least as new
-  as the last commit that changed ``sktdi/``?) and the tables of mean scores, a fragment
-  included by ``docs/benchmarks.rst``.
+- ``panel_status.rst``: a staleness note (is the results file at least as new as the last
+  commit that changed ``sktdi/``? if not, which commits changed it since), and
+  ``panel_tables.rst``: the provenance and the tables of mean scores; fragments included
+  by ``docs/benchmarks.rst``.
 
 Only the ``panel`` section is used: the confirmation seeds when the file has any, else
 the selection seeds. A partial file (an interrupted or running benchmark) still plots:
@@ -334,10 +335,14 @@ def staleness(results_commit):
         return (f"The results are at least as new as the last commit that changed "
                 f"``sktdi/`` ({package[:7]}).\n")
     if rc == 1:
+        _, since = git("log", "--format=%h %s", f"{commit}..{package}", "--", "sktdi/")
+        changes = [f"   - ``{line[:7]}`` {rst_escape(line[8:][:100])}"
+                   for line in since.splitlines()[:5]]
         return (f".. warning::\n\n   The results file is older than the code it describes: "
                 f"it was made at commit ``{results_commit}``, and ``sktdi/`` last changed "
                 f"in commit ``{package[:7]}``, which that commit does not contain. Rerun "
-                f"``python benchmarks/bench_panel.py`` to refresh it.\n")
+                f"``python benchmarks/bench_panel.py`` to refresh it. The changes to "
+                f"``sktdi/`` since (newest first):\n\n" + "\n".join(changes) + "\n")
     return (f"The age of the results could not be checked (commit ``{results_commit}`` is "
             f"not known to this clone).\n")
 
@@ -379,9 +384,9 @@ def score_tables(rows, role):
 
 
 def tables_rst(rows, role, md_path):
-    """The fragment ``panel_tables.rst``: staleness note, provenance, tables."""
+    """The fragment ``panel_tables.rst``: provenance and tables."""
     info = read_provenance(md_path)
-    lines = [staleness(info.get("commit")), "Provenance of the results file:", ""]
+    lines = ["Provenance of the results file:", ""]
     lines.append(f"- sktdi {rst_escape(info.get('version', '?'))}, commit "
                  f"``{info.get('commit', 'unknown')}``")
     date, _, machine = info.get("date", "unknown").partition("; machine: ")
@@ -415,6 +420,8 @@ def main(argv=None):
     plot_accuracy(rows, role, args.out / "panel_accuracy.png")
     plot_time(rows, role, args.out / "panel_time.png")
     (args.out / "panel_tables.rst").write_text(tables_rst(rows, role, args.md))
+    (args.out / "panel_status.rst").write_text(
+        staleness(read_provenance(args.md).get("commit")))
     if args.readme_figure is not None:
         plot_readme(rows, role, args.readme_figure)
     print(f"wrote {args.out} ({len(rows)} rows, {role} seeds)")

@@ -91,6 +91,7 @@ def _draw_panel_results():
         module.main(["--out", str(GENERATED)])
     except Exception as exc:  # a missing results file or plotting library: say so
         reason = " ".join(f"{type(exc).__name__}: {exc}".replace("`", "'").split())
+        (GENERATED / "panel_status.rst").write_text("")
         (GENERATED / "panel_tables.rst").write_text(
             ".. warning::\n\n   The figures and tables of the panel could not be drawn when "
             "this documentation was built (``benchmarks/plot_panel.py`` failed with "
