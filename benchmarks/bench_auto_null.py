@@ -255,8 +255,10 @@ def report(rows, info):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="10 draws per role, to /tmp")
-    parser.add_argument("--cases", nargs="+", default=[
-        "classification:ar", "classification:white", "regression:ar", "power"])
+    parser.add_argument("--cases", nargs="*", default=[
+        "classification:ar", "classification:white", "regression:ar", "power"],
+        help="cases to run; none (--cases with no name) with --keep only rewrites the "
+        "report of the kept rows")
     parser.add_argument("--power-draws", type=int, default=50,
                         help="draws per role of the power case (default 50)")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -296,6 +298,7 @@ def main(argv=None):
         if args.keep_evidence:
             with open(args.out / "auto_null_evidence.pkl", "wb") as handle:
                 pickle.dump(EVIDENCE, handle)
+    write_csv(args.out / "auto_null.csv", rows, COLUMNS)
     write_atomically(args.out / "auto_null.md", report(rows, info))
     print(f"wrote {args.out / 'auto_null.md'}")
 
