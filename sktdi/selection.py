@@ -161,7 +161,7 @@ def select_candidate(scores, base_label, *, errors=None, misclassified=None,
 
     Why two tests. The per-example leave-one-out errors of one training set are not
     independent, and on pure noise a bank picked among several often beats the base by
-    2.5 standard errors of its squared errors (a TDI candidate was chosen on 12-14% of
+    2.5 standard errors of its squared errors (a TDI candidate was chosen on 12-16.5% of
     noise draws at 10 sequences, ``benchmarks/results/auto_null.md``); it seldom also
     classifies more of the left-out examples right. The rule was chosen on noise draws
     0-199 and the band task, and keeps the rate at or below 5% on draws 200-399.
