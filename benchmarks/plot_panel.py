@@ -32,6 +32,7 @@ import argparse
 import csv
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -43,12 +44,12 @@ from matplotlib.transforms import Bbox  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-RESULTS = HERE / "results"
-PROBLEMS = ("ArrowHead", "GunPoint", "ItalyPowerDemand", "OSULeaf", "ACSF1", "BasicMotions",
-            "JapaneseVowels", "PickupGestureWiimoteZ", "Covid3Month", "CardanoSentiment")
-UNIVARIATE = ("ArrowHead", "GunPoint", "ItalyPowerDemand", "OSULeaf", "ACSF1")
+sys.path.insert(0, str(HERE))
+from _common import RESULTS  # noqa: E402
+from bench_panel import PANEL, UNIVARIATE  # noqa: E402  (the benchmark's own problems)
+
+PROBLEMS = tuple(PANEL)
 MEAN = "univariate mean"
-BASELINES = ("MiniRocket", "MultiRocket-Hydra", "QUANT", "Ridge (raw)")
 README_MODELS = ("SSMFeature", "SSM", "MiniRocket", "MultiRocket-Hydra", "QUANT")
 # model: (colour, line style, marker, line width); unknown models get a family default
 STYLES = {
