@@ -607,7 +607,8 @@ _TRAINING_PARAMS_DOC = """
         L2 penalty pulling the bank's and deeper layers' parameters towards their start
         (``alpha`` times the squared distance). The head has the readout's own penalty.
     batch_size : int or "auto", default="auto"
-        Mini-batch size; ``"auto"`` is ``min(32, n_samples)``.
+        Mini-batch size; ``"auto"`` is ``min(512, n_samples)`` (never fewer than 4
+        examples to a batch).
     learning_rate_init : float, default=1e-3
         Adam learning rate of ``C``, ``D``, the bank's input weights and biases, the
         pooling's thresholds, the deeper layers and the head.

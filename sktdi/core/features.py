@@ -299,7 +299,7 @@ class SSMFeatureMap:
         stride = max(1, -(-len(weights) * L // _BIAS_SAMPLE))
         # One buffer for the whole sample, filled block by block: small tensors kept
         # between the blocks' large, freed outputs fragment the heap, and the process
-        # then holds about as much memory as all the outputs (0.5 GB at 10,000
+        # then holds about as much memory as all the outputs (0.8 GB at 10,000
         # sequences of 100 steps).
         capacity = len(weights) * -(-L // stride)
         values = per_value = None
