@@ -6,7 +6,12 @@ import pytest
 import torch
 
 from sktdi.core import SSMBank, fft_conv, make_params, pooled_statistics, vandermonde_kernel
-from sktdi.core.pooling import _SmoothCounts
+from sktdi.core.pooling import (
+    _blockwise_backward,
+    _compiled_backward,
+    _SmoothCounts,
+    _threshold_counts,
+)
 
 GEN = torch.Generator().manual_seed(0)
 
@@ -81,6 +86,42 @@ def test_counts_take_the_gradients_of_their_smooth_forms():
     soft_count, soft_longest, *_ = _smooth_forms(y.detach(), biases.detach(), narrow)
     assert (soft_count - hard_count).abs().max() < 1e-2
     assert (soft_longest - hard_longest).abs().max() < 1e-2
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("longest_runs", [True, False])
+def test_compiled_backward_equals_the_blockwise_one(dtype, longest_runs):
+    """The CPU's compiled kernel and the tensor operations used elsewhere give the same
+    gradients, padding (``-inf``) included, and the same run ends as the step loop."""
+    y = torch.randn(6, 5, 70, generator=GEN, dtype=dtype)
+    y[2, :, 50:] = -torch.inf  # a shorter sequence
+    y[3, 1] = 0.25  # a constant channel above and below some biases
+    biases = torch.randn(5, 3, generator=GEN, dtype=dtype)
+    widths = torch.rand(5, generator=GEN, dtype=dtype) * 0.5 + 0.05
+    count, longest, end = _threshold_counts(y, biases, True, track_ends=True)
+    hard_count, hard_longest = _smooth_forms(y.permute(2, 0, 1), biases, widths)[2:]
+    torch.testing.assert_close(count.long(), hard_count)
+    torch.testing.assert_close(longest.long(), hard_longest)
+    run = best = want_end = torch.zeros(count.shape, dtype=torch.long)
+    for t in range(y.shape[-1]):  # the first longest run's last step
+        run = (run + 1) * (y[..., t, None] > biases)
+        want_end = torch.where(run > best, t, want_end)
+        best = torch.maximum(best, run)
+    torch.testing.assert_close(end.long(), want_end)
+    grad_count, grad_longest = (torch.randn(count.shape, generator=GEN, dtype=dtype)
+                                for _ in range(2))
+    window = None
+    if longest_runs:
+        peak = y.argmax(-1)[..., None].expand(-1, -1, 3)
+        found = longest > 0
+        window = (torch.where(found, end - longest + 1 - 1, peak),
+                  torch.where(found, end + 1, peak))
+    compiled = _compiled_backward(y, biases, widths, grad_count, grad_longest, window)
+    blockwise = _blockwise_backward(y, biases, widths, grad_count, grad_longest, window)
+    tolerance = {"rtol": 1e-5, "atol": 1e-5} if dtype == torch.float32 else {}
+    for got, want in zip(compiled, blockwise, strict=True):
+        assert got.dtype == want.dtype and torch.isfinite(got).all()
+        torch.testing.assert_close(got, want, **tolerance)
 
 
 def test_pooled_statistics_are_the_same_with_and_without_gradients():

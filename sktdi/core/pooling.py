@@ -165,21 +165,22 @@ def _threshold_counts(y, biases, longest_runs, track_ends=False):
     ``track_ends``) the step that ends the first longest run, of ``y`` (B, H, L).
 
     On the CPU a compiled kernel (:func:`_count_runs`) reads every channel's steps once,
-    its counters in registers; elsewhere, and to track the runs' ends, one pass over time
-    on ``(B, H, q)`` counters (a run grows by one above the bias and restarts at zero
-    below it). Both count the same steps.
+    its counters in registers; elsewhere, one pass over time on ``(B, H, q)`` counters (a
+    run grows by one above the bias and restarts at zero below it). Both count the same
+    steps.
 
     Returns
     -------
     count, longest, end : int tensors (B, H, q); ``longest`` is None unless
     ``longest_runs``, ``end`` None unless ``track_ends``.
     """
-    if y.device.type == "cpu" and not track_ends:
-        count, longest = _count_runs(y.detach().contiguous().numpy(),
-                                     biases.detach().to(y.dtype).contiguous().numpy(),
-                                     longest_runs)
+    if y.device.type == "cpu":
+        count, longest, end = _count_runs(y.detach().contiguous().numpy(),
+                                          biases.detach().to(y.dtype).contiguous().numpy(),
+                                          longest_runs or track_ends, track_ends)
         return (torch.from_numpy(count),
-                torch.from_numpy(longest) if longest_runs else None, None)
+                torch.from_numpy(longest) if longest_runs else None,
+                torch.from_numpy(end) if track_ends else None)
     batch, H, L = y.shape
     counter = torch.int16 if L < torch.iinfo(torch.int16).max else torch.int32
     count = torch.zeros(batch, H, biases.shape[1], dtype=counter, device=y.device)
@@ -199,16 +200,20 @@ def _threshold_counts(y, biases, longest_runs, track_ends=False):
 
 
 @numba.njit(cache=True, nogil=True)
-def _count_runs(values, biases, longest_runs):  # pragma: no cover - compiled
-    """``(count, longest)`` (B, H, q) int32 of ``values`` (B, H, L) against ``biases``
-    (H, q): every channel's steps read once and contiguously, the ``q`` counters of a
-    channel updated without branches."""
+def _count_runs(values, biases, longest_runs, track_ends):  # pragma: no cover - compiled
+    """``(count, longest, end)`` (B, H, q) int32 of ``values`` (B, H, L) against
+    ``biases`` (H, q): every channel's steps read once and contiguously, the ``q``
+    counters of a channel updated without branches. ``end`` (the step that ends the first
+    longest run) is filled only with ``track_ends``, ``longest`` only with
+    ``longest_runs``."""
     batch, H, L = values.shape
     q = biases.shape[1]
     count = np.zeros((batch, H, q), dtype=np.int32)
     longest = np.zeros((batch, H, q), dtype=np.int32)
+    end = np.zeros((batch, H, q), dtype=np.int32)
     run = np.zeros(q, dtype=np.int32)
     best = np.zeros(q, dtype=np.int32)
+    last = np.zeros(q, dtype=np.int32)
     above_total = np.zeros(q, dtype=np.int32)
     for b in range(batch):
         for h in range(H):
@@ -216,18 +221,84 @@ def _count_runs(values, biases, longest_runs):  # pragma: no cover - compiled
             bias = biases[h]
             run[:] = 0
             best[:] = 0
+            last[:] = 0
             above_total[:] = 0
             for t in range(L):
                 value = row[t]
-                for j in range(q):
-                    above = np.int32(value > bias[j])
-                    above_total[j] += above
-                    run[j] = (run[j] + 1) * above
-                    best[j] = max(best[j], run[j])
+                if track_ends:
+                    for j in range(q):
+                        above = np.int32(value > bias[j])
+                        above_total[j] += above
+                        run[j] = (run[j] + 1) * above
+                        # a longer run ends here so far (a select, not a branch)
+                        last[j] = t if run[j] > best[j] else last[j]
+                        best[j] = max(best[j], run[j])
+                else:
+                    for j in range(q):
+                        above = np.int32(value > bias[j])
+                        above_total[j] += above
+                        run[j] = (run[j] + 1) * above
+                        best[j] = max(best[j], run[j])
             count[b, h] = above_total
             if longest_runs:
                 longest[b, h] = best
-    return count, longest
+            if track_ends:
+                end[b, h] = last
+    return count, longest, end
+
+
+@numba.njit(cache=True, nogil=True)
+def _smooth_gradients(y, biases, scale, grad_count, grad_longest, low, high,
+                      windowed):  # pragma: no cover - compiled
+    """The backward pass of :class:`_SmoothCounts` on the CPU, every channel's steps read
+    once: ``(grad_y (B, H, L) in y's dtype, grad_biases (H, q) float64)``.
+
+    The logistic's slope at ``z = (y - b) / w`` is ``e / (1 + e)**2 / w`` with
+    ``e = exp(-z)``, and ``exp(-z) = exp(-(y - m) / w) exp((b - m) / w)`` for the mean ``m``
+    of the channel's biases: one exponential per step instead of one per step and bias
+    (computed directly where that product is not finite). In float64 throughout; steps
+    with ``e > 1e150`` (slopes below ``1e-150 / w``, and the padding's ``-inf``) add
+    nothing. With
+    ``windowed``, ``grad_longest`` also reaches the steps ``low <= t <= high`` (B, H, q).
+    """
+    batch, H, L = y.shape
+    q = biases.shape[1]
+    grad_y = np.empty((batch, H, L), dtype=y.dtype)
+    grad_biases = np.zeros((H, q), dtype=np.float64)
+    total = np.zeros(q, dtype=np.float64)
+    shifted = np.empty(q, dtype=np.float64)
+    weight = np.empty(q, dtype=np.float64)
+    for h in range(H):
+        inverse = np.float64(scale[h])
+        middle = 0.0
+        for j in range(q):
+            middle += biases[h, j]
+        middle /= q
+        for j in range(q):
+            shifted[j] = np.exp((biases[h, j] - middle) * inverse)
+        for b in range(batch):
+            row = y[b, h]
+            total[:] = 0.0
+            for t in range(L):
+                common = np.exp(-(row[t] - middle) * inverse)
+                step = 0.0
+                for j in range(q):
+                    e = common * shifted[j]
+                    if not e < 1e300:  # inf or nan from the factors: the direct exponential
+                        e = np.exp(-(row[t] - biases[h, j]) * inverse)
+                    weight[j] = grad_count[b, h, j]
+                    if windowed and low[b, h, j] <= t <= high[b, h, j]:
+                        weight[j] += grad_longest[b, h, j]
+                    if e > 1e150:  # far below the bias (the padding's -inf too): no slope
+                        continue
+                    d = 1.0 + e
+                    g = weight[j] * inverse * e / (d * d)
+                    step += g
+                    total[j] += g
+                grad_y[b, h, t] = step
+            for j in range(q):
+                grad_biases[h, j] -= total[j]
+    return grad_y, grad_biases
 
 
 class _SmoothCounts(torch.autograd.Function):
@@ -237,7 +308,8 @@ class _SmoothCounts(torch.autograd.Function):
     Inputs: ``y`` (B, H, L) with the padding at ``-inf``, ``biases`` (H, q), ``widths``
     (H,). Outputs: the counts of steps above every bias and the longest runs, (B, H, q) in
     ``y``'s dtype (zeros of shape (0,) for the runs unless ``longest_runs``). The backward
-    pass reads ``y`` in blocks of steps, so that no ``(B, H, L, q)`` tensor is held.
+    pass is a compiled kernel on the CPU (:func:`_smooth_gradients`) and tensor operations
+    over blocks of steps elsewhere; neither holds a ``(B, H, L, q)`` tensor.
     """
 
     @staticmethod
@@ -253,7 +325,6 @@ class _SmoothCounts(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_count, grad_longest):
         y, biases, widths, *runs = ctx.saved_tensors
-        batch, H, L = y.shape
         q = biases.shape[1]
         window = None
         if ctx.longest_runs and runs:
@@ -261,22 +332,51 @@ class _SmoothCounts(torch.autograd.Function):
             peak = y.argmax(-1)[..., None].expand(-1, -1, q)  # (B, H, q): the highest step
             start = end - longest.to(end.dtype) + 1
             found = longest > 0
-            window = (torch.where(found, start - 1, peak)[..., None, :],
-                      torch.where(found, end + 1, peak)[..., None, :])  # (B, H, 1, q)
-        grad_y = torch.empty_like(y)
-        grad_biases = torch.zeros_like(biases)
-        scale = (1.0 / widths)[:, None]  # (H, 1)
-        steps = max(1, _BACKWARD_ELEMENTS // max(1, batch * H * q))
-        for begin in range(0, L, steps):
-            z = (y[..., begin:begin + steps, None] - biases[:, None, :]) * scale[:, None]
-            slope = torch.sigmoid(z)  # (B, H, T, q)
-            slope = slope * (1 - slope) * scale[:, None]  # d sigmoid((y - b) / w) / dy
-            weight = grad_count[..., None, :].expand_as(slope)
-            if window is not None:
-                t = torch.arange(begin, begin + z.shape[-2], device=y.device)[:, None]
-                inside = (t >= window[0]) & (t <= window[1])
-                weight = weight + grad_longest[..., None, :] * inside
-            g = weight * slope  # (B, H, T, q)
-            grad_y[..., begin:begin + steps] = g.sum(-1)
-            grad_biases -= g.sum((0, 2))
-        return grad_y, grad_biases, None, None
+            window = (torch.where(found, start - 1, peak), torch.where(found, end + 1, peak))
+        if y.device.type == "cpu":
+            return (*_compiled_backward(y, biases, widths, grad_count, grad_longest, window),
+                    None, None)
+        return (*_blockwise_backward(y, biases, widths, grad_count, grad_longest, window),
+                None, None)
+
+
+def _compiled_backward(y, biases, widths, grad_count, grad_longest, window):
+    """:func:`_smooth_gradients` on torch tensors: ``(grad_y, grad_biases)``."""
+    def array(t, dtype=None):
+        return t.detach().to(dtype or t.dtype).contiguous().numpy()
+
+    empty = np.zeros((0, 0, 0), dtype=np.int64)
+    windowed = window is not None
+    grad_y, grad_biases = _smooth_gradients(
+        array(y), array(biases, y.dtype), array(1.0 / widths, y.dtype),
+        array(grad_count, y.dtype),
+        array(grad_longest, y.dtype) if windowed else np.zeros((0, 0, 0), y.numpy().dtype),
+        array(window[0], torch.int64) if windowed else empty,
+        array(window[1], torch.int64) if windowed else empty, windowed)
+    return torch.from_numpy(grad_y), torch.from_numpy(grad_biases).to(biases.dtype)
+
+
+def _blockwise_backward(y, biases, widths, grad_count, grad_longest, window):
+    """The backward pass in tensor operations over blocks of steps (off the CPU), so that
+    no ``(B, H, L, q)`` tensor is held: ``(grad_y, grad_biases)``."""
+    batch, H, L = y.shape
+    q = biases.shape[1]
+    if window is not None:
+        window = (window[0][..., None, :], window[1][..., None, :])  # (B, H, 1, q)
+    grad_y = torch.empty_like(y)
+    grad_biases = torch.zeros_like(biases)
+    scale = (1.0 / widths)[:, None]  # (H, 1)
+    steps = max(1, _BACKWARD_ELEMENTS // max(1, batch * H * q))
+    for begin in range(0, L, steps):
+        z = (y[..., begin:begin + steps, None] - biases[:, None, :]) * scale[:, None]
+        slope = torch.sigmoid(z)  # (B, H, T, q)
+        slope = slope * (1 - slope) * scale[:, None]  # d sigmoid((y - b) / w) / dy
+        weight = grad_count[..., None, :].expand_as(slope)
+        if window is not None:
+            t = torch.arange(begin, begin + z.shape[-2], device=y.device)[:, None]
+            inside = (t >= window[0]) & (t <= window[1])
+            weight = weight + grad_longest[..., None, :] * inside
+        g = weight * slope  # (B, H, T, q)
+        grad_y[..., begin:begin + steps] = g.sum(-1)
+        grad_biases -= g.sum((0, 2))
+    return grad_y, grad_biases
