@@ -46,6 +46,19 @@ def test_bank_outputs_and_gradients_equal_the_direct_convolution(n_views):
         torch.testing.assert_close(g, w, rtol=1e-8, atol=1e-9)
 
 
+@pytest.mark.parametrize("L", [40, 128, 150])
+def test_bank_outputs_are_the_same_with_and_without_gradients(L):
+    """Without a gradient the views' outputs are written into one tensor (one chunk, whole
+    chunks only, and a shorter last chunk); with one they are concatenated."""
+    bank = SSMBank(make_params("S4D-LegS", 6, 8, random_state=0), 2)
+    views = torch.randn(3, 2, L, generator=GEN)
+    with torch.no_grad():
+        written = bank(views)
+    concatenated = bank(views)
+    assert concatenated.requires_grad and not written.requires_grad
+    torch.testing.assert_close(written, concatenated.detach(), rtol=1e-6, atol=1e-6)
+
+
 def _smooth_forms(y, biases, widths):
     """The smooth ppv (a sum of logistics) and lspv (over the longest run and its two
     bounding steps), computed directly: (B, H, q) each, and the hard counts."""

@@ -68,14 +68,19 @@ class SSMBank(nn.Module):
         (:func:`~sktdi.core.conv.chunked_ssm_conv_encoded`)."""
         c, log_a = (t.to(_COMPLEX[views.dtype]) for t in self.ssm.discrete())  # (H, N2)
         D = self.ssm.D.to(views.dtype)
-        outputs = [
-            chunked_ssm_conv_encoded(
+
+        def filtered(v, start, stop, out=None):  # the channels [start, stop) read view v
+            return chunked_ssm_conv_encoded(
                 views[:, v:v + 1], self.in_weight[start:stop, None], self.in_bias[start:stop],
-                c[start:stop], log_a[start:stop], DiagonalSSM.CHUNK, D=D[start:stop],
-            )
-            for v, start, stop in self.blocks
-        ]
-        return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=1)
+                c[start:stop], log_a[start:stop], DiagonalSSM.CHUNK, D=D[start:stop], out=out)
+
+        if torch.is_grad_enabled():  # out-of-place: a faster backward pass
+            outputs = [filtered(*block) for block in self.blocks]
+            return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=1)
+        out = views.new_empty(views.shape[0], self.n_channels, views.shape[-1])
+        for v, start, stop in self.blocks:  # every view fills its channels: no concatenation
+            filtered(v, start, stop, out=out[:, start:stop])
+        return out
 
 
 class PooledStatistics(nn.Module):

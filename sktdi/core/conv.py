@@ -121,14 +121,18 @@ def chunked_ssm_conv(u, c, log_a, chunk=64, D=None):
     return _ChunkedConv.apply(u, toeplitz, into_state, a_T, out_of_state)
 
 
-def chunked_ssm_conv_encoded(x, weight, bias, c, log_a, chunk=64, D=None, time_major=False):
+def chunked_ssm_conv_encoded(x, weight, bias, c, log_a, chunk=64, D=None, time_major=False,
+                             out=None):
     """:func:`chunked_ssm_conv` of ``u = weight x + bias`` for one input channel.
 
     ``x`` is the raw ``(B, 1, L)`` input of a linear encoder ``weight`` (H, 1), ``bias``
     (H,). The encoder is folded into the chunk operators (``weight`` scales them, ``bias``
     adds their row sums), so the chunk products act on ``x`` itself: one large matrix
     product instead of ``H`` small ones, no ``(B, H, L)`` copy of ``u``, and no gradient
-    with respect to the data. Returns ``(B, H, L)``.
+    with respect to the data. Returns ``(B, H, L)``, written into ``out`` when given (a
+    ``(B, H, L)`` tensor or a slice of channels of one, as a bank of several inputs
+    fills its output without a concatenation); ``out`` is for computations without a
+    gradient.
     """
     batch, _, L = x.shape
     H = weight.shape[0]
@@ -145,7 +149,7 @@ def chunked_ssm_conv_encoded(x, weight, bias, c, log_a, chunk=64, D=None, time_m
     own, into = operator.split([T, operator.shape[1] - T], dim=1)  # (H, T | 2 N2, T + 1)
     own = (x @ own.reshape(-1, T + 1).T).view(n_chunks, batch, H, T)
     entering = (x @ into.reshape(-1, T + 1).T).view(n_chunks, batch, H, -1)
-    return _finish_chunks(own, entering, a_T, out_of_state, L)
+    return _finish_chunks(own, entering, a_T, out_of_state, L, out)
 
 
 def _pad_to_chunks(u, length):
@@ -350,16 +354,36 @@ class _ScanEntering(torch.autograd.Function):
         return grad_entering, grad_a_T
 
 
-def _finish_chunks(y, entering, a_T, out_of_state, L):
+def _finish_chunks(y, entering, a_T, out_of_state, L, out=None):
     """Scan the states over chunks and add what they give each chunk's outputs.
 
     ``y`` (C, B, H, T) holds every chunk's own outputs, ``entering`` (C, B, H, 2 N2) its
     inputs to the states, real and imaginary parts interleaved (empty with one chunk).
     Returns (B, H, L).
+
+    With ``out`` (no gradient), ``y`` is added to in place and copied once into ``out``;
+    without, the steps are out-of-place tensor operations, whose backward pass is faster.
     """
     n_chunks, batch, H, T = y.shape
+    if out is not None:
+        return _finish_into(y, entering, a_T, out_of_state, L, out)
     if n_chunks == 1:
         return y[0, ..., :L]
     states = _ScanEntering.apply(entering, a_T)  # (C, B, H, 2 N2)
     y = y + torch.einsum("cbhm,hmt->cbht", states, out_of_state)
     return y.permute(1, 2, 0, 3).reshape(batch, H, n_chunks * T)[..., :L]  # (B, H, L)
+
+
+def _finish_into(y, entering, a_T, out_of_state, L, out):
+    """:func:`_finish_chunks` written into ``out`` (B, H, L): one copy from the chunk
+    layout, whole chunks first, then the last, shorter one."""
+    n_chunks, _, _, T = y.shape
+    if n_chunks > 1:
+        states = _ScanEntering.apply(entering, a_T)  # (C, B, H, 2 N2)
+        y.add_(torch.einsum("cbhm,hmt->cbht", states, out_of_state))
+    whole = L // T
+    if whole:
+        out[..., :whole * T].unflatten(-1, (whole, T)).copy_(y[:whole].permute(1, 2, 0, 3))
+    if whole * T < L:
+        out[..., whole * T:].copy_(y[whole, ..., :L - whole * T])
+    return out

