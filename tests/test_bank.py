@@ -96,7 +96,7 @@ def test_counts_take_the_gradients_of_their_smooth_forms():
     for g, w in zip(got, want, strict=True):
         torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-12)
     # a width far below every distance from a bias (whatever the draws)
-    narrow = torch.full((4,), float((y[..., None] - biases).abs().min()) / 40,
+    narrow = torch.full((4,), float((y[..., None] - biases).detach().abs().min()) / 40,
                         dtype=torch.float64)
     soft_count, soft_longest, *_ = _smooth_forms(y.detach(), biases.detach(), narrow)
     assert (soft_count - hard_count).abs().max() < 1e-2
