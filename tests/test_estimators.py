@@ -86,7 +86,8 @@ def test_training_lowers_the_leave_one_out_loss_smoothly(sine_task):
     falls from the start's, with no jump (the ridge-started model used to be wrecked in
     its second epoch)."""
     X, y = sine_task
-    clf = SSMClassifier(**{**SMALL, "max_iter": 6}, early_stopping=False).fit(X, y)
+    clf = SSMClassifier(**{**SMALL, "max_iter": 6}, early_stopping=False,
+                        n_iter_no_change=6).fit(X, y)
     start, epochs = clf.start_loss_, clf.loss_curve_
     assert epochs[-1] < start and max(epochs) <= start * 1.05
 
