@@ -3,6 +3,7 @@ versions of the packages it ran on and the machine. Every report records it."""
 
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -51,7 +52,7 @@ def provenance(argv=None):
     return {
         "sktdi": __version__,
         "commit": git_commit(),
-        "command": " ".join(_relative_paths(argv)),
+        "command": shlex.join(_relative_paths(argv)),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "python": platform.python_version(),
         "versions": versions,

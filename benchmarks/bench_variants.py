@@ -1,0 +1,271 @@
+"""Variants of the training-free estimator on the public panel: ideas measured before any
+of them becomes a default.
+
+Run from the repository root, after ``bench_panel.py`` (its ``panel.csv`` holds the peers'
+scores on the same seeds and subsets)::
+
+    python benchmarks/bench_variants.py                    # selection seeds, every variant
+    python benchmarks/bench_variants.py --seeds 3 4 5 --variants default "n_biases=10" \\
+        "competing counts, groups of 8" --resume          # confirmation of the candidates
+
+A variant is the default ``SSMFeatureClassifier`` / ``SSMFeatureRegressor`` with some
+parameters changed, or with an experimental statistic appended to its pooled features
+(not in the package; computed here by a compiled kernel while the variant runs, and read
+by the same ridge readout):
+
+* *mean index of positive values* (MultiRocket's MIPV): for every bias, the mean step at
+  which the output lies above it, over the sequence's length (-1 when it never does);
+* *competing counts* (Hydra's): in groups of ``g`` adjacent channels, the share of steps at
+  which each channel's standardized output (centred on its biases' mean, over its smooth
+  width) is the largest of its group.
+
+Problems, subsets, seeds and scoring are ``bench_panel.py``'s. Outputs:
+``benchmarks/results/variants.csv`` (one row per fit) and ``variants.md`` (the univariate
+mean per size, its difference from the default and from MultiRocket-Hydra, the worst
+classification problem against the best of MiniRocket, MultiRocket-Hydra and QUANT, and
+the regressors' R^2).
+"""
+
+import argparse
+import contextlib
+import sys
+import warnings
+from pathlib import Path
+
+import numba
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_panel as panel  # noqa: E402
+from _common import RESULTS, provenance, provenance_markdown, read_csv, write_atomically, write_csv  # noqa: E402, I001
+
+# name -> (estimator parameters, experimental statistic or None, its group size)
+VARIANTS = {
+    "default": ({}, None, 0),
+    "n_biases=8": ({"n_biases": 8}, None, 0),
+    "n_biases=10": ({"n_biases": 10}, None, 0),
+    "+ mean": ({"statistics": ("ppv", "lspv", "max", "min", "last", "mean")}, None, 0),
+    "+ power": ({"statistics": ("ppv", "lspv", "max", "min", "last", "power")}, None, 0),
+    "d_model=128": ({"d_model": 128}, None, 0),
+    "n_states=8": ({"n_states": 8}, None, 0),
+    "d_model=128, n_biases=8": ({"d_model": 128, "n_biases": 8}, None, 0),
+    "d_model=192, n_biases=8": ({"d_model": 192, "n_biases": 8}, None, 0),
+    "+ mean index of positive values": ({}, "mipv", 0),
+    "competing counts, groups of 4": ({}, "competing", 4),
+    "competing counts, groups of 8": ({}, "competing", 8),
+    "competing counts, groups of 16": ({}, "competing", 16),
+}
+COLUMNS = ["variant", "problem", "task", "seed", "role", "fraction", "n_train", "score",
+           "fit_time", "predict_time"]
+CLASSIFICATION = [p for p, task in panel.PANEL.items() if task == "classification"]
+
+
+# ---------------------------------------------------------------- experimental statistics
+@numba.njit(cache=True)
+def _mean_index_above(values, biases):  # pragma: no cover - compiled
+    """(B, H, q): mean step above every bias over the sequence's length, -1 if none;
+    ``values`` (B, H, L) with the padding at -inf."""
+    batch, H, L = values.shape
+    q = biases.shape[1]
+    out = np.full((batch, H, q), -1.0)
+    for b in range(batch):
+        steps = 0
+        while steps < L and values[b, 0, steps] > -np.inf:
+            steps += 1
+        for h in range(H):
+            for j in range(q):
+                total, count = 0.0, 0
+                for t in range(steps):
+                    if values[b, h, t] > biases[h, j]:
+                        total += t
+                        count += 1
+                if count:
+                    out[b, h, j] = total / count / max(1, steps - 1)
+    return out
+
+
+@numba.njit(cache=True)
+def _competing_counts(values, centres, widths, group):  # pragma: no cover - compiled
+    """(B, H): the share of steps at which each channel's standardized output is the
+    largest of its group of ``group`` adjacent channels."""
+    batch, H, L = values.shape
+    out = np.zeros((batch, H))
+    for b in range(batch):
+        steps = 0
+        while steps < L and values[b, 0, steps] > -np.inf:
+            steps += 1
+        for first in range(0, H, group):
+            for t in range(steps):
+                best, winner = -np.inf, first
+                for h in range(first, min(H, first + group)):
+                    z = (values[b, h, t] - centres[h]) / widths[h]
+                    if z > best:
+                        best, winner = z, h
+                out[b, winner] += 1.0
+        for h in range(H):
+            out[b, h] /= max(1, steps)
+    return out
+
+
+@contextlib.contextmanager
+def experimental_statistic(kind, group):
+    """Append ``kind`` ("mipv" or "competing") to every pooled feature vector while the
+    context lasts, and count its columns in the feature map's width."""
+    if kind is None:
+        yield
+        return
+    import torch
+
+    from sktdi.core import bank, features
+
+    pooled, width = bank.pooled_statistics, features.SSMFeatureMap.n_features
+    module_width = bank.PooledStatistics.n_features
+
+    def with_extra(y, biases, statistics, lengths=None, widths=None):
+        columns = pooled(y, biases, statistics, lengths, widths)
+        low = y if lengths is None else y.masked_fill(
+            torch.arange(y.shape[-1])[None, None, :] >= lengths[:, None, None], -torch.inf)
+        values = low.detach().double().contiguous().numpy()
+        b = biases.detach().double().numpy()
+        extra = (_mean_index_above(values, b).reshape(len(values), -1) if kind == "mipv" else
+                 _competing_counts(values, b.mean(1), widths.detach().double().numpy(), group))
+        return torch.cat([columns, torch.from_numpy(extra).to(columns.dtype)], dim=1)
+
+    def added(H, q):
+        return H * q if kind == "mipv" else H
+
+    def wider(feature_map):
+        return width.fget(feature_map) + added(feature_map.params.n_channels,
+                                               feature_map.n_biases)
+
+    def wider_module(pooling):
+        return module_width.fget(pooling) + added(*pooling.biases.shape)
+
+    bank.pooled_statistics = with_extra
+    features.SSMFeatureMap.n_features = property(wider)
+    bank.PooledStatistics.n_features = property(wider_module)
+    try:
+        yield
+    finally:
+        bank.pooled_statistics = pooled
+        features.SSMFeatureMap.n_features = width
+        bank.PooledStatistics.n_features = module_width
+
+
+# -------------------------------------------------------------------------------- runs
+def run(variants, problems, seeds, done, on_row):
+    from sktdi import SSMFeatureClassifier, SSMFeatureRegressor
+
+    for problem in problems:
+        task = panel.PANEL[problem]
+        X_train, y_train, X_test, y_test = panel.load_problem(problem)
+        estimator = SSMFeatureClassifier if task == "classification" else SSMFeatureRegressor
+        for seed in seeds:
+            role = "selection" if seed in panel.SELECTION_SEEDS else "confirmation"
+            subsets = panel.training_subsets(y_train, task, seed, panel.FRACTIONS)
+            for fraction, rows in subsets.items():
+                for name in variants:
+                    if (name, problem, str(seed), str(fraction)) in done:
+                        continue
+                    params, kind, group = VARIANTS[name]
+                    with experimental_statistic(kind, group):
+                        result = panel.fit_and_score(
+                            estimator(random_state=seed, **params), panel.take(X_train, rows),
+                            y_train[rows], X_test, y_test)
+                    on_row({"variant": name, "problem": problem, "task": task, "seed": seed,
+                            "role": role, "fraction": fraction, "n_train": len(rows),
+                            **{k: result[k] for k in ("score", "fit_time", "predict_time")}})
+
+
+# ------------------------------------------------------------------------------ report
+def _means(rows, key):
+    """key(row) -> mean score."""
+    cells = {}
+    for row in rows:
+        cells.setdefault(key(row), []).append(float(row["score"]))
+    return {k: float(np.mean(v)) for k, v in cells.items()}
+
+
+def summary(rows, peers, role):
+    """Markdown table of every variant's figures on the seeds of ``role``."""
+    rows = [r for r in rows if r["role"] == role]
+    peers = [r for r in peers if r["role"] == role and r["section"] == "panel"
+             and r["model"] in panel.PEERS]
+    seeds = sorted({int(r["seed"]) for r in rows})
+    ours = _means(rows, lambda r: (r["variant"], r["problem"], float(r["fraction"])))
+    theirs = _means(peers, lambda r: (r["model"], r["problem"], float(r["fraction"])))
+    sizes = panel.FRACTIONS
+    lines = [f"Seeds {', '.join(map(str, seeds))} ({role}). Univariate mean accuracy (%) and "
+             "its difference from the default and from MultiRocket-Hydra; the worst "
+             "classification problem against the best of the three peers (points); R^2 of "
+             "the regressors at 10 / 30 / 100%.", "",
+             "| variant | univariate mean | vs default | vs MultiRocket-Hydra | worst problem "
+             "| Covid3Month R^2 | CardanoSentiment R^2 |", "| --- |" + " --- |" * 6]
+
+    def univariate(name, source):
+        cells = [[source.get((name, p, f)) for p in panel.UNIVARIATE] for f in sizes]
+        return [100 * np.mean(c) if None not in c else np.nan for c in cells]
+
+    base = univariate("default", ours)
+    hydra = univariate("MultiRocket-Hydra", theirs)
+    for name in dict.fromkeys(r["variant"] for r in rows):
+        mean = univariate(name, ours)
+        worst = []
+        for f in sizes:
+            gaps = [(100 * (ours[(name, p, f)] - max(theirs[(m, p, f)] for m in panel.PEERS)), p)
+                    for p in CLASSIFICATION if (name, p, f) in ours
+                    and all((m, p, f) in theirs for m in panel.PEERS)]
+            worst.append(f"{min(gaps)[0]:+.1f} ({min(gaps)[1]})" if gaps else "")
+        regression = [" / ".join(f"{ours.get((name, p, f), np.nan):.3f}" for f in sizes)
+                      for p in panel.REGRESSION]
+
+        def fmt(values):
+            return " / ".join(f"{v:+.2f}" for v in values)
+
+        lines.append(f"| {name} | {' / '.join(f'{v:.2f}' for v in mean)} | "
+                     f"{fmt(np.subtract(mean, base))} | {fmt(np.subtract(mean, hydra))} | "
+                     f"{' / '.join(worst)} | {' | '.join(regression)} |")
+    return "\n".join(lines)
+
+
+def report(rows, peers, info):
+    parts = ["# Variants of the training-free estimator on the public panel", "",
+             "Made by `benchmarks/bench_variants.py` (its docstring describes the variants); "
+             "problems, subsets and peers' scores are `bench_panel.py`'s (`panel.csv`).", "",
+             provenance_markdown(info)]
+    for role in ("selection", "confirmation"):
+        if any(r["role"] == role for r in rows):
+            parts += ["", f"## {role.capitalize()} seeds", "", summary(rows, peers, role)]
+    return "\n".join(parts) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(panel.SELECTION_SEEDS))
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--problems", nargs="+", default=list(panel.PANEL),
+                        choices=list(panel.PANEL))
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(2)
+    warnings.filterwarnings("ignore", category=UserWarning)  # TDI fallbacks of tiny subsets
+    path = args.out / "variants.csv"
+    rows = read_csv(path) if args.resume else []
+    done = {(r["variant"], r["problem"], r["seed"], r["fraction"]) for r in rows}
+
+    def on_row(row):
+        rows.append({k: str(v) for k, v in row.items()})
+        write_csv(path, rows, COLUMNS)
+
+    info = provenance()
+    run(args.variants, args.problems, args.seeds, done, on_row)
+    peers = read_csv(args.out / "panel.csv")
+    write_atomically(args.out / "variants.md", report(rows, peers, info))
+    print(f"wrote {path} and {args.out / 'variants.md'}")
+
+
+if __name__ == "__main__":
+    main()
