@@ -539,7 +539,9 @@ class _BaseSSM(_BaseSSMFeatures):
         """Matching loss of the bank against the TDI task spectrum, before and after."""
         if getattr(self, "initializer_", None) is None or self.initializer_.fallback_:
             return None
-        S_trained = model_power_spectrum(self.params_, self.seq_len_)
+        # on the grid of the task spectrum: the rows the start was fitted on, whose longest
+        # sequence can be shorter than the longest of all rows
+        S_trained = model_power_spectrum(self.params_, self.initializer_.seq_len_)
         return {
             "init": self.initializer_.loss_,
             "trained": spectral_matching_loss(S_trained, self.initializer_.task_spectrum_),

@@ -357,3 +357,20 @@ def test_auto_picks_tdi_on_a_band_task():
     clf = SSMClassifier(**options, max_iter=2).fit(X, y)
     assert clf.init_selected_ == SSMFeatureClassifier(**options).fit(X, y).init_selected_
     assert clf.init_selected_.startswith("tdi:")
+
+
+def test_training_kept_when_the_longest_sequence_was_held_out(monkeypatch):
+    """The start's TDI spectrum is on the grid of the rows it was fitted on; when the
+    longest sequence was held out and training is kept, the spectral alignment after
+    training is read on that grid (it used to raise "Spectra on different grids")."""
+    from sktdi import estimators
+
+    monkeypatch.setattr(estimators, "KEEP_SIGNIFICANCE", -np.inf)  # keep any best epoch
+    rng = np.random.RandomState(0)
+    y = np.repeat([0, 1], 25)
+    X = [rng.normal(size=40 if i == 0 else 30) + label for i, label in enumerate(y)]
+    clf = SSMClassifier(d_model=16, n_states=8, max_iter=2, random_state=7).fit(X, y)
+    assert clf.kept_training_ and clf.initializer_.seq_len_ < clf.seq_len_  # the case
+    alignment = clf.spectral_alignment_
+    assert np.isfinite([alignment["init"], alignment["trained"]]).all()
+    assert clf.predict(X).shape == (50,)
