@@ -109,7 +109,7 @@ def test_the_readme_example_runs_without_warnings():
         warnings.simplefilter("error")
         search = GridSearchCV(SSMFeatureClassifier(random_state=0),
                               {"init": ["S4D-LegS", "tdi"]}, cv=3).fit(X_train, y_train)
-        trained = SSMClassifier(**search.best_params_, max_iter=30, random_state=0)
+        trained = SSMClassifier(**search.best_params_, random_state=0)
         trained.fit(X_train, y_train)
     assert search.score(X_test, y_test) > 0.85
     assert trained.score(X_test, y_test) > 0.85
