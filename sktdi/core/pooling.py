@@ -262,8 +262,8 @@ def _smooth_gradients(y, biases, scale, grad_count, grad_longest, low, high,
     of the channel's biases: one exponential per step instead of one per step and bias
     (computed directly where that product is not finite). In float64 throughout; steps
     with ``e > 1e150`` (slopes below ``1e-150 / w``, and the padding's ``-inf``) add
-    nothing. With
-    ``windowed``, ``grad_longest`` also reaches the steps ``low <= t <= high`` (B, H, q).
+    nothing. With ``windowed``, ``grad_longest`` also reaches the steps
+    ``low <= t <= high`` (B, H, q).
     """
     batch, H, L = y.shape
     q = biases.shape[1]
@@ -271,7 +271,6 @@ def _smooth_gradients(y, biases, scale, grad_count, grad_longest, low, high,
     grad_biases = np.zeros((H, q), dtype=np.float64)
     total = np.zeros(q, dtype=np.float64)
     shifted = np.empty(q, dtype=np.float64)
-    weight = np.empty(q, dtype=np.float64)
     for h in range(H):
         inverse = np.float64(scale[h])
         middle = 0.0
@@ -290,13 +289,13 @@ def _smooth_gradients(y, biases, scale, grad_count, grad_longest, low, high,
                     e = common * shifted[j]
                     if not e < 1e300:  # inf or nan from the factors: the direct exponential
                         e = np.exp(-(row[t] - biases[h, j]) * inverse)
-                    weight[j] = grad_count[b, h, j]
-                    if windowed and low[b, h, j] <= t <= high[b, h, j]:
-                        weight[j] += grad_longest[b, h, j]
                     if e > 1e150:  # far below the bias (the padding's -inf too): no slope
                         continue
+                    weight = grad_count[b, h, j]
+                    if windowed and low[b, h, j] <= t <= high[b, h, j]:
+                        weight += grad_longest[b, h, j]
                     d = 1.0 + e
-                    g = weight[j] * inverse * e / (d * d)
+                    g = weight * inverse * e / (d * d)
                     step += g
                     total[j] += g
                 grad_y[b, h, t] = step
@@ -349,14 +348,15 @@ def _compiled_backward(y, biases, widths, grad_count, grad_longest, window):
     def array(t, dtype=None):
         return t.detach().to(dtype or t.dtype).contiguous().numpy()
 
-    empty = np.zeros((0, 0, 0), dtype=np.int64)
+    values = array(y)
+    no_steps = np.zeros((0, 0, 0), dtype=np.int64)
     windowed = window is not None
     grad_y, grad_biases = _smooth_gradients(
-        array(y), array(biases, y.dtype), array(1.0 / widths, y.dtype),
+        values, array(biases, y.dtype), array(1.0 / widths, y.dtype),
         array(grad_count, y.dtype),
-        array(grad_longest, y.dtype) if windowed else np.zeros((0, 0, 0), y.numpy().dtype),
-        array(window[0], torch.int64) if windowed else empty,
-        array(window[1], torch.int64) if windowed else empty, windowed)
+        array(grad_longest, y.dtype) if windowed else np.zeros((0, 0, 0), values.dtype),
+        array(window[0], torch.int64) if windowed else no_steps,
+        array(window[1], torch.int64) if windowed else no_steps, windowed)
     return torch.from_numpy(grad_y), torch.from_numpy(grad_biases).to(biases.dtype)
 
 
