@@ -19,6 +19,10 @@ by the same ridge readout):
   which each channel's standardized output (centred on its biases' mean, over its smooth
   width) is the largest of its group.
 
+One variant changes a constant of the package instead: *bias sample* reads the biases'
+quantiles from at most that many outputs per channel (``sktdi.core.features._BIAS_SAMPLE``,
+8,192), a cheaper sort.
+
 Problems, subsets, seeds and scoring are ``bench_panel.py``'s. Outputs:
 ``benchmarks/results/variants.csv`` (one row per fit) and ``variants.md`` (the univariate
 mean per size, its difference from the default and from MultiRocket-Hydra, the worst
@@ -54,6 +58,7 @@ VARIANTS = {
     "competing counts, groups of 4": ({}, "competing", 4),
     "competing counts, groups of 8": ({}, "competing", 8),
     "competing counts, groups of 16": ({}, "competing", 16),
+    "bias sample 2,048": ({}, "bias sample", 2048),
 }
 COLUMNS = ["variant", "problem", "task", "seed", "role", "fraction", "n_train", "score",
            "fit_time", "predict_time"]
@@ -110,9 +115,19 @@ def _competing_counts(values, centres, widths, group):  # pragma: no cover - com
 @contextlib.contextmanager
 def experimental_statistic(kind, group):
     """Append ``kind`` ("mipv" or "competing") to every pooled feature vector while the
-    context lasts, and count its columns in the feature map's width."""
+    context lasts, and count its columns in the feature map's width; with ``"bias
+    sample"``, read the biases from at most ``group`` outputs per channel instead."""
     if kind is None:
         yield
+        return
+    if kind == "bias sample":
+        from sktdi.core import features
+
+        sample, features._BIAS_SAMPLE = features._BIAS_SAMPLE, group
+        try:
+            yield
+        finally:
+            features._BIAS_SAMPLE = sample
         return
     import torch
 
