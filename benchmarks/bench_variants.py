@@ -43,7 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_panel as panel  # noqa: E402
 from _common import RESULTS, provenance, provenance_markdown, read_csv, write_atomically, write_csv  # noqa: E402, I001
 
-# name -> (estimator parameters, experimental statistic or None, its group size)
+# name -> (estimator parameters, experimental statistic or None, its group size; for
+# "bias sample", the number of outputs per channel the biases are read from)
 VARIANTS = {
     "default": ({}, None, 0),
     "n_biases=8": ({"n_biases": 8}, None, 0),

@@ -129,7 +129,7 @@ def test_compiled_backward_equals_the_blockwise_one(dtype, longest_runs):
     if longest_runs:
         peak = y.argmax(-1)[..., None].expand(-1, -1, 3)
         found = longest > 0
-        window = (torch.where(found, end - longest + 1 - 1, peak),
+        window = (torch.where(found, end - longest, peak),  # the step before the run
                   torch.where(found, end + 1, peak))
     compiled = _compiled_backward(y, biases, widths, grad_count, grad_longest, window)
     blockwise = _blockwise_backward(y, biases, widths, grad_count, grad_longest, window)

@@ -229,6 +229,8 @@ def _count_runs(values, biases, longest_runs, track_ends):  # pragma: no cover -
             above_total[:] = 0
             for t in range(L):
                 value = row[t]
+                # two loops: tracking the end costs half as much again (0.08 against
+                # 0.05 s on 160 x 256 x 427 x 5), and the training-free path never does
                 if track_ends:
                     for j in range(q):
                         above = np.int32(value > bias[j])
