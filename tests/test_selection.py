@@ -80,14 +80,14 @@ def last_bit_noise(monkeypatch):
     """Filter outputs that differ in their last bit with a row's position in its batch, as
     another CPU's rounding can make them: a copy of a sequence never computes bit for bit
     like another copy elsewhere in the batch, and its thresholds and counts follow."""
-    conv = bank_module.chunked_ssm_conv_encoded
+    forward = bank_module.SSMBank.forward
 
-    def noisy(*args, **kwargs):
-        y = conv(*args, **kwargs)  # (L, B, H), time-major
-        odd = (torch.arange(y.shape[1]) % 3 == 1).to(y.dtype)[None, :, None]
+    def noisy(self, views):
+        y = forward(self, views)  # (B, H, L)
+        odd = (torch.arange(y.shape[0]) % 3 == 1).to(y.dtype)[:, None, None]
         return y * (1 + odd * torch.finfo(y.dtype).eps)  # one unit up, every third row
 
-    monkeypatch.setattr(bank_module, "chunked_ssm_conv_encoded", noisy)
+    monkeypatch.setattr(bank_module.SSMBank, "forward", noisy)
 
 
 @pytest.mark.parametrize("init, labels", [("S4D-LegS", "shuffled"), ("auto", "task")])

@@ -17,10 +17,12 @@ in the activations' dtype (float32 by default): where the modes sit is decided a
 precision, whatever precision the sequences are filtered in.
 """
 
+import contextlib
+
 import torch
 from torch import nn
 
-from .conv import chunked_ssm_conv_encoded
+from .conv import chunked_ssm_conv_encoded, encoded_conv, encoded_operators
 from .network import DiagonalSSM
 from .pooling import PER_BIAS, STATISTICS, pooled_statistics
 
@@ -58,6 +60,7 @@ class SSMBank(nn.Module):
         self.in_weight = nn.Parameter(torch.ones(H, dtype=dtype))  # (H,)
         self.in_bias = nn.Parameter(torch.zeros(H, dtype=dtype))  # (H,)
         self.blocks = view_blocks(H, self.n_views)
+        self._cache = None  # chunk operators per length, within reusing_operators()
 
     @property
     def n_channels(self):
@@ -66,21 +69,48 @@ class SSMBank(nn.Module):
     def forward(self, views):  # (B, V, L) -> (B, H, L)
         """Causal filtering by chunks in matrix products
         (:func:`~sktdi.core.conv.chunked_ssm_conv_encoded`)."""
-        c, log_a = (t.to(_COMPLEX[views.dtype]) for t in self.ssm.discrete())  # (H, N2)
-        D = self.ssm.D.to(views.dtype)
-
-        def filtered(v, start, stop, out=None):  # the channels [start, stop) read view v
-            return chunked_ssm_conv_encoded(
-                views[:, v:v + 1], self.in_weight[start:stop, None], self.in_bias[start:stop],
-                c[start:stop], log_a[start:stop], DiagonalSSM.CHUNK, D=D[start:stop], out=out)
-
         if torch.is_grad_enabled():  # out-of-place: a faster backward pass
-            outputs = [filtered(*block) for block in self.blocks]
+            outputs = [chunked_ssm_conv_encoded(views[:, v:v + 1], *arguments)
+                       for v, arguments in self._block_arguments(views.dtype)]
             return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=1)
         out = views.new_empty(views.shape[0], self.n_channels, views.shape[-1])
-        for v, start, stop in self.blocks:  # every view fills its channels: no concatenation
-            filtered(v, start, stop, out=out[:, start:stop])
+        for (v, start, stop), operators in zip(self.blocks, self._operators(views), strict=True):
+            # every view fills its channels: no concatenation
+            encoded_conv(views[:, v:v + 1], operators, out=out[:, start:stop])
         return out
+
+    def _block_arguments(self, dtype):
+        """``(view, (weight, bias, c, log_a, chunk, D))`` of every block of channels, the
+        discretized modes in ``dtype``'s precision."""
+        c, log_a = (t.to(_COMPLEX[dtype]) for t in self.ssm.discrete())  # (H, N2)
+        D = self.ssm.D.to(dtype)
+        for v, start, stop in self.blocks:  # the channels [start, stop) read view v
+            yield v, (self.in_weight[start:stop, None], self.in_bias[start:stop],
+                      c[start:stop], log_a[start:stop], DiagonalSSM.CHUNK, D[start:stop])
+
+    def _operators(self, views):
+        """Every block's :func:`~sktdi.core.conv.encoded_operators` for ``views``' length,
+        from the cache while :meth:`reusing_operators` holds it."""
+        key = (views.shape[-1], views.dtype, views.device)
+        if self._cache is not None and key in self._cache:
+            return self._cache[key]
+        operators = [encoded_operators(*arguments[:4], key[0], *arguments[4:])
+                     for _, arguments in self._block_arguments(views.dtype)]
+        if self._cache is not None:
+            self._cache[key] = operators
+        return operators
+
+    @contextlib.contextmanager
+    def reusing_operators(self):
+        """Within this context, filtering without a gradient builds the chunk operators
+        once per sequence length and reuses them (about 12 ms for 256 channels, as long
+        as filtering a block of 16 sequences of 150 steps). The parameters must not change
+        meanwhile: it is for fixed banks, such as a transform's blocks of sequences."""
+        self._cache = {}
+        try:
+            yield self
+        finally:
+            self._cache = None
 
 
 class PooledStatistics(nn.Module):

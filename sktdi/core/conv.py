@@ -13,7 +13,8 @@ import torch
 
 from .kernel import vandermonde_kernel
 
-__all__ = ["chunked_ssm_conv", "chunked_ssm_conv_encoded", "fft_conv"]
+__all__ = ["chunked_ssm_conv", "chunked_ssm_conv_encoded", "encoded_conv", "encoded_operators",
+           "fft_conv"]
 
 
 class _FFTConv(torch.autograd.Function):
@@ -121,8 +122,7 @@ def chunked_ssm_conv(u, c, log_a, chunk=64, D=None):
     return _ChunkedConv.apply(u, toeplitz, into_state, a_T, out_of_state)
 
 
-def chunked_ssm_conv_encoded(x, weight, bias, c, log_a, chunk=64, D=None, time_major=False,
-                             out=None):
+def chunked_ssm_conv_encoded(x, weight, bias, c, log_a, chunk=64, D=None, out=None):
     """:func:`chunked_ssm_conv` of ``u = weight x + bias`` for one input channel.
 
     ``x`` is the raw ``(B, 1, L)`` input of a linear encoder ``weight`` (H, 1), ``bias``
@@ -133,23 +133,42 @@ def chunked_ssm_conv_encoded(x, weight, bias, c, log_a, chunk=64, D=None, time_m
     ``(B, H, L)`` tensor or a slice of channels of one, as a bank of several inputs
     fills its output without a concatenation); ``out`` is for computations without a
     gradient.
+
+    It is :func:`encoded_conv` with the operators of :func:`encoded_operators`; blocks of
+    sequences filtered by fixed parameters can build those once and share them.
     """
+    operators = encoded_operators(weight, bias, c, log_a, x.shape[-1], chunk, D)
+    return encoded_conv(x, operators, out)
+
+
+def encoded_conv(x, operators, out=None):
+    """:func:`chunked_ssm_conv_encoded` of ``x`` (B, 1, L) with ready ``operators``
+    (:func:`encoded_operators` for ``L`` steps): ``(B, H, L)``, into ``out`` when given."""
     batch, _, L = x.shape
-    H = weight.shape[0]
-    T, toeplitz, into_state, a_T, out_of_state = _chunk_operators(c, log_a, L, chunk, D)
+    T, own, into, a_T, out_of_state = operators
     n_chunks = -(-L // T)
-    weights = toeplitz if into_state is None else torch.cat([toeplitz, into_state], dim=1)
     # Chunks ordered (C, B): the products then come out in the scan's order, contiguous.
     x = _pad_to_chunks(x[:, 0], n_chunks * T).reshape(batch, n_chunks, T).transpose(0, 1)
     x = torch.cat([x, torch.ones_like(x[..., :1])], dim=-1)  # (C, B, T + 1)
-    # [x, 1] @ [weight * weights; bias * row sums], as two products (own outputs, state
-    # inputs) so that neither needs a split in the forward or a concatenation backward.
+    H = own.shape[1] // T
+    own = (x @ own).view(n_chunks, batch, H, T)
+    entering = (x @ into).view(n_chunks, batch, H, -1)
+    return _finish_chunks(own, entering, a_T, out_of_state, L, out)
+
+
+def encoded_operators(weight, bias, c, log_a, L, chunk=64, D=None):
+    """The operators of :func:`chunked_ssm_conv_encoded` for sequences of ``L`` steps:
+    ``(T, own (T + 1, H T), into (T + 1, H 2 N2), a**T, out_of_state)``, where ``[x, 1]``
+    times ``own`` gives a chunk's own outputs and times ``into`` its inputs to the states
+    (both as two products, so that neither needs a split in the forward pass or a
+    concatenation backward)."""
+    T, toeplitz, into_state, a_T, out_of_state = _chunk_operators(c, log_a, L, chunk, D)
+    weights = toeplitz if into_state is None else torch.cat([toeplitz, into_state], dim=1)
+    # [x, 1] @ [weight * weights; bias * row sums]
     operator = torch.cat([weight[:, 0, None, None] * weights,
                           bias[:, None, None] * weights.sum(-1, keepdim=True)], dim=-1)
     own, into = operator.split([T, operator.shape[1] - T], dim=1)  # (H, T | 2 N2, T + 1)
-    own = (x @ own.reshape(-1, T + 1).T).view(n_chunks, batch, H, T)
-    entering = (x @ into.reshape(-1, T + 1).T).view(n_chunks, batch, H, -1)
-    return _finish_chunks(own, entering, a_T, out_of_state, L, out)
+    return T, own.reshape(-1, T + 1).T, into.reshape(-1, T + 1).T, a_T, out_of_state
 
 
 def _pad_to_chunks(u, length):
@@ -170,7 +189,10 @@ def _chunk_operators(c, log_a, L, chunk, D=None):
     toeplitz = K[:, lag.clamp(min=0)] * (lag >= 0).to(K.dtype)  # (H, T, T)
     if T == L:
         return T, toeplitz, None, None, None
-    powers = torch.exp(log_a[..., None] * tau.to(K.dtype))  # a**tau: (H, N2, T)
+    # a**tau (H, N2, T), from its modulus and angle: torch's complex exp is not vectorized
+    # on the CPU (six times slower here, and the largest cost of building the operators)
+    tau = tau.to(K.dtype)
+    powers = torch.polar(torch.exp(log_a.real[..., None] * tau), log_a.imag[..., None] * tau)
     into_state = powers.flip(-1)  # a**(T-1-tau)
     out_of_state = c[..., None] * powers * torch.exp(log_a)[..., None]  # c a**(tau+1)
     # y gets 2 Re(c a**(tau+1) P) = 2 Re(q) Re(P) - 2 Im(q) Im(P)
@@ -380,7 +402,8 @@ def _finish_into(y, entering, a_T, out_of_state, L, out):
     n_chunks, _, _, T = y.shape
     if n_chunks > 1:
         states = _ScanEntering.apply(entering, a_T)  # (C, B, H, 2 N2)
-        y.add_(torch.einsum("cbhm,hmt->cbht", states, out_of_state))
+        # the state entering chunk 0 is zero: only the later chunks receive one
+        y[1:].add_(torch.einsum("cbhm,hmt->cbht", states[1:], out_of_state))
     whole = L // T
     if whole:
         out[..., :whole * T].unflatten(-1, (whole, T)).copy_(y[:whole].permute(1, 2, 0, 3))
