@@ -70,6 +70,19 @@ def test_weighted_quantile_midpoints_follow_the_weighted_cdf():
                                     levels).numpy())
 
 
+def test_equal_weights_take_the_ranks_as_the_weighted_cdf_would():
+    """Equal weights skip the sort's order (ranks stand for the cumulative weights); a
+    copy of a value with weight 0 sends the same rows through the weighted path."""
+    gen = torch.Generator().manual_seed(4)
+    values = torch.randn(6, 300, generator=gen)
+    levels = torch.rand(6, 5, generator=gen)
+    equal = weighted_quantile_midpoints(values, torch.full((300,), 0.25), levels)
+    with_copy = torch.cat([values, values[:, :1]], dim=1)
+    weights = torch.cat([torch.full((300,), 0.25), torch.zeros(1)])
+    torch.testing.assert_close(
+        equal, weighted_quantile_midpoints(with_copy, weights, levels), rtol=0, atol=0)
+
+
 def test_bias_levels_cover_the_range_without_repeats():
     levels = bias_levels(64, 5)
     assert levels.shape == (64, 5) and levels.min() >= 0.1 and levels.max() <= 0.9

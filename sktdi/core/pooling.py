@@ -73,22 +73,35 @@ def weighted_quantile_midpoints(values, weights, levels):
     -------
     thresholds : tensor (H, q)
     """
-    if values.device.type == "cpu":  # numpy's sorts are vectorized (twice torch's speed)
-        order = torch.from_numpy(np.argsort(values.detach().numpy(), axis=1))
-        sorted_values = torch.take_along_dim(values, order, dim=1)
-    else:
-        sorted_values, order = torch.sort(values.contiguous(), dim=1)
-        sorted_values = sorted_values.contiguous()  # a one-value row can come back strided
-    cumulative = torch.cumsum(weights[order], dim=1)  # (H, m)
-    total = cumulative[:, -1:]
     last = values.shape[1] - 1
-    below = torch.searchsorted(cumulative, levels * total).clamp(max=last)  # (H, q)
+    if bool((weights == weights[0]).all()):  # equal weights: ranks, and no order needed
+        sorted_values = _sorted_rows(values, with_order=False)
+        ranks = torch.arange(1, last + 2, dtype=values.dtype, device=values.device)  # (m,)
+        below = torch.searchsorted(ranks, levels * (last + 1))
+    else:
+        sorted_values, order = _sorted_rows(values, with_order=True)
+        cumulative = torch.cumsum(weights[order], dim=1)  # (H, m)
+        below = torch.searchsorted(cumulative, levels * cumulative[:, -1:])
+    below = below.clamp(max=last)  # (H, q)
     low = torch.gather(sorted_values, 1, below)
     # values within a few rounding units of each other are one value
     tol = 8 * torch.finfo(values.dtype).eps * sorted_values.abs().amax(1, keepdim=True)
     above = torch.searchsorted(sorted_values, low + tol, right=True)  # first larger value
     high = torch.gather(sorted_values, 1, above.clamp(max=last))
     return torch.where(above <= last, (low + high) / 2, low + tol)
+
+
+def _sorted_rows(values, with_order):
+    """Every row of ``values`` (H, m) sorted, and the order that sorts it if asked."""
+    if values.device.type == "cpu":  # numpy's sorts are vectorized (twice torch's speed)
+        rows = values.detach().numpy()
+        if not with_order:  # sorting the values alone is twice as fast again
+            return torch.from_numpy(np.sort(rows, axis=1))
+        order = torch.from_numpy(np.argsort(rows, axis=1))
+        return torch.take_along_dim(values, order, dim=1), order
+    sorted_values, order = torch.sort(values.contiguous(), dim=1)
+    sorted_values = sorted_values.contiguous()  # a one-value row can come back strided
+    return (sorted_values, order) if with_order else sorted_values
 
 
 def pooled_statistics(y, biases, statistics, lengths=None, widths=None):
