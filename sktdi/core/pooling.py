@@ -181,10 +181,10 @@ def _threshold_counts(y, biases, longest_runs, track_ends=False):
     """Steps above every bias, the longest run of consecutive such steps, and (with
     ``track_ends``) the step that ends the first longest run, of ``y`` (B, H, L).
 
-    On the CPU a compiled kernel (:func:`_count_runs`) reads every channel's steps once,
-    its counters in registers; elsewhere, one pass over time on ``(B, H, q)`` counters (a
-    run grows by one above the bias and restarts at zero below it). Both count the same
-    steps.
+    On the CPU a compiled kernel (:func:`_count_runs`) reads the steps once, a tile at a
+    time, and counts across channels; elsewhere, one pass over time on ``(B, H, q)``
+    counters (a run grows by one above the bias and restarts at zero below it). Both count
+    the same steps.
 
     Returns
     -------
@@ -192,12 +192,12 @@ def _threshold_counts(y, biases, longest_runs, track_ends=False):
     ``longest_runs``, ``end`` None unless ``track_ends``.
     """
     if y.device.type == "cpu":
-        count, longest, end = _count_runs(y.detach().contiguous().numpy(),
-                                          biases.detach().to(y.dtype).contiguous().numpy(),
-                                          longest_runs or track_ends, track_ends)
-        return (torch.from_numpy(count),
-                torch.from_numpy(longest) if longest_runs else None,
-                torch.from_numpy(end) if track_ends else None)
+        counters = _count_runs(y.detach().contiguous().numpy(),
+                               biases.detach().to(y.dtype).T.contiguous().numpy(),
+                               longest_runs or track_ends, track_ends)  # (B, q, H) each
+        count, longest, end = (torch.from_numpy(counter).transpose(1, 2).contiguous()
+                               for counter in counters)
+        return count, longest if longest_runs else None, end if track_ends else None
     batch, H, L = y.shape
     counter = torch.int16 if L < torch.iinfo(torch.int16).max else torch.int32
     count = torch.zeros(batch, H, biases.shape[1], dtype=counter, device=y.device)
@@ -216,53 +216,59 @@ def _threshold_counts(y, biases, longest_runs, track_ends=False):
     return count, longest, end
 
 
+# Steps of every channel moved at a time into the counting kernel's tile (t, h): 16
+# steps of 256 channels are 16 KiB of float32, at home in the L1 cache.
+_TILE_STEPS = 16
+
+
 @numba.njit(cache=True, nogil=True)
 def _count_runs(values, biases, longest_runs, track_ends):  # pragma: no cover - compiled
-    """``(count, longest, end)`` (B, H, q) int32 of ``values`` (B, H, L) against
-    ``biases`` (H, q): every channel's steps read once and contiguously, the ``q``
-    counters of a channel updated without branches. ``end`` (the step that ends the first
-    longest run) is filled only with ``track_ends``, ``longest`` only with
-    ``longest_runs``."""
+    """``(count, longest, end)`` (B, q, H) int32 of ``values`` (B, H, L) against
+    ``biases`` (q, H). ``end`` (the step that ends the first longest run) is filled only
+    with ``track_ends``, ``longest`` only with ``longest_runs``.
+
+    Steps are moved a tile at a time into a ``(steps, H)`` buffer, so that one step of all
+    channels updates their counters in vector instructions: twice as fast as a channel at
+    a time (whose few biases leave the vector units idle), transposition included."""
     batch, H, L = values.shape
-    q = biases.shape[1]
-    count = np.zeros((batch, H, q), dtype=np.int32)
-    longest = np.zeros((batch, H, q), dtype=np.int32)
-    end = np.zeros((batch, H, q), dtype=np.int32)
-    run = np.zeros(q, dtype=np.int32)
-    best = np.zeros(q, dtype=np.int32)
-    last = np.zeros(q, dtype=np.int32)
-    above_total = np.zeros(q, dtype=np.int32)
+    q = biases.shape[0]
+    count = np.zeros((batch, q, H), dtype=np.int32)
+    longest = np.zeros((batch, q, H), dtype=np.int32)
+    end = np.zeros((batch, q, H), dtype=np.int32)
+    run = np.zeros((q, H), dtype=np.int32)
+    tile = np.empty((_TILE_STEPS, H), dtype=values.dtype)
     for b in range(batch):
-        for h in range(H):
-            row = values[b, h]
-            bias = biases[h]
-            run[:] = 0
-            best[:] = 0
-            last[:] = 0
-            above_total[:] = 0
-            for t in range(L):
-                value = row[t]
-                # two loops: tracking the end costs half as much again (0.08 against
-                # 0.05 s on 160 x 256 x 427 x 5), and the training-free path never does
-                if track_ends:
-                    for j in range(q):
-                        above = np.int32(value > bias[j])
-                        above_total[j] += above
-                        run[j] = (run[j] + 1) * above
-                        # a longer run ends here so far (a select, not a branch)
-                        last[j] = t if run[j] > best[j] else last[j]
-                        best[j] = max(best[j], run[j])
-                else:
-                    for j in range(q):
-                        above = np.int32(value > bias[j])
-                        above_total[j] += above
-                        run[j] = (run[j] + 1) * above
-                        best[j] = max(best[j], run[j])
-            count[b, h] = above_total
-            if longest_runs:
-                longest[b, h] = best
-            if track_ends:
-                end[b, h] = last
+        run[:] = 0
+        for first in range(0, L, _TILE_STEPS):
+            steps = min(_TILE_STEPS, L - first)
+            for h in range(H):
+                row = values[b, h]
+                for k in range(steps):
+                    tile[k, h] = row[first + k]
+            for k in range(steps):
+                step = tile[k]
+                for j in range(q):
+                    bias, above_total = biases[j], count[b, j]
+                    runs, best, last = run[j], longest[b, j], end[b, j]
+                    # three loops: the counters a call needs, each without branches
+                    if track_ends:
+                        t = first + k
+                        for h in range(H):
+                            above = np.int32(step[h] > bias[h])
+                            above_total[h] += above
+                            runs[h] = (runs[h] + 1) * above
+                            # a longer run ends here so far (a select, not a branch)
+                            last[h] = t if runs[h] > best[h] else last[h]
+                            best[h] = max(best[h], runs[h])
+                    elif longest_runs:
+                        for h in range(H):
+                            above = np.int32(step[h] > bias[h])
+                            above_total[h] += above
+                            runs[h] = (runs[h] + 1) * above
+                            best[h] = max(best[h], runs[h])
+                    else:
+                        for h in range(H):
+                            above_total[h] += np.int32(step[h] > bias[h])
     return count, longest, end
 
 
