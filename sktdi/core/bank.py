@@ -86,7 +86,7 @@ class SSMBank(nn.Module):
         D = self.ssm.D.to(dtype)
         for v, start, stop in self.blocks:  # the channels [start, stop) read view v
             yield v, (self.in_weight[start:stop, None], self.in_bias[start:stop],
-                      c[start:stop], log_a[start:stop], DiagonalSSM.CHUNK, D[start:stop])
+                      c[start:stop], log_a[start:stop], self.ssm.chunk, D[start:stop])
 
     def _operators(self, views):
         """Every block's :func:`~sktdi.core.conv.encoded_operators` for ``views``' length,

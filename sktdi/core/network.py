@@ -29,11 +29,14 @@ class DiagonalSSM(nn.Module):
     # Parameters that place the modes in frequency: trained with their own learning rate
     # and no weight decay, as in the S4 code bases.
     SSM_PARAMETER_NAMES = ("log_dt", "log_neg_A_re", "A_im", "B")
-    # Chunk length of the convolution: the Toeplitz products cost ~T per step, the
-    # sequential scan over chunks runs L / T times. For N = 64, batch 64, 64 channels,
-    # T = 64 and 128 were the fastest of 32, 48, 64, 96, 128 at L = 4,096 (0.38 s
-    # forward + backward against 0.48-0.51 s); 64 keeps the Toeplitz products smaller.
-    CHUNK = 64
+    # Chunk length of the convolution: the Toeplitz products cost ~T per step, the states'
+    # ~2 N (into and out of them), and the sequential scan over chunks runs L / T times.
+    # For N = 64, batch 64, 64 channels, T = 64 and 128 were the fastest of 32, 48, 64,
+    # 96, 128 at L = 4,096 (0.38 s forward + backward against 0.48-0.51 s); 64 keeps the
+    # Toeplitz products smaller. For N = 16 (the banks' default: 256 channels, 2 views),
+    # T = 32 filtered 15-25% faster than 64 at 150 to 1,460 steps without a gradient and
+    # as fast or faster with one (1 thread). So T = 2 N within [32, 64].
+    MIN_CHUNK, MAX_CHUNK = 32, 64
 
     def __init__(self, d_model, n_states, discretization="zoh"):
         super().__init__()
@@ -102,6 +105,12 @@ class DiagonalSSM(nn.Module):
         """Convolution kernel ``K`` of length ``L``: (H, L)."""
         return vandermonde_kernel(*self.discrete(), L)
 
+    @property
+    def chunk(self):
+        """Chunk length of the convolution: ``2 N`` within ``[MIN_CHUNK, MAX_CHUNK]``."""
+        n_states = 2 * self.log_neg_A_re.shape[1]
+        return min(self.MAX_CHUNK, max(self.MIN_CHUNK, 2 * n_states))
+
     def forward(self, u):
         """``u`` (B, H, L) -> ``y`` (B, H, L) = causal ``K * u`` + ``D u``.
 
@@ -111,7 +120,7 @@ class DiagonalSSM(nn.Module):
         """
         c, log_a = self.discrete()
         # D u rides along as the kernel's lag-0 term: no separate pass over (B, H, L)
-        return chunked_ssm_conv(u, c, log_a, self.CHUNK, D=self.D)
+        return chunked_ssm_conv(u, c, log_a, self.chunk, D=self.D)
 
     def is_valid(self):
         """Whether every parameter is finite and ``Re A < 0``, ``dt > 0`` hold in floating point.
