@@ -402,8 +402,13 @@ def _finish_into(y, entering, a_T, out_of_state, L, out):
     n_chunks, _, _, T = y.shape
     if n_chunks > 1:
         states = _ScanEntering.apply(entering, a_T)  # (C, B, H, 2 N2)
-        # the state entering chunk 0 is zero: only the later chunks receive one
-        y[1:].add_(torch.einsum("cbhm,hmt->cbht", states[1:], out_of_state))
+        # the state entering chunk 0 is zero: only the later chunks receive one, added
+        # by one product per channel on strided views of y and the states (no copies;
+        # twice as fast as an einsum and an addition)
+        H, T = y.shape[2:]
+        later = y[1:].view(-1, H, T).transpose(0, 1)  # (H, (C - 1) B, T)
+        entered = states[1:].reshape(-1, H, states.shape[-1]).transpose(0, 1)
+        later.baddbmm_(entered, out_of_state)
     whole = L // T
     if whole:
         out[..., :whole * T].unflatten(-1, (whole, T)).copy_(y[:whole].permute(1, 2, 0, 3))
