@@ -55,8 +55,12 @@ def distinct_sequences(X3, labels=None):
     columns = [np.where(padding, 0.0, rows) + 0.0, padding.sum(axis=1)]
     if labels is not None:
         columns.append(np.asarray(labels).reshape(len(rows), -1))
-    _, first, groups = np.unique(np.column_stack(columns), axis=0, return_index=True,
-                                 return_inverse=True)
+    table = np.ascontiguousarray(np.column_stack(columns), dtype=np.float64)
+    # every row as one opaque key of its bytes: np.unique(axis=0) compares rows through a
+    # structured dtype of one field per column, 20 times slower (3.5 against 0.15 ms on
+    # 200 x 600); equal bytes are equal values here, with -0.0 and NaN written out above
+    keys = table.view(np.dtype((np.void, table.itemsize * table.shape[1])))[:, 0]
+    _, first, groups = np.unique(keys, return_index=True, return_inverse=True)
     order = np.argsort(first)  # number the sequences by their first row
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
