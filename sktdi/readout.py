@@ -444,19 +444,30 @@ def _fit_calibration(decision, labels, weights):
     targets[np.arange(len(labels)), labels] = own
     scores = decision[:, 0] if binary else decision
 
-    def loss(params):
-        slope, offset = params[0], params[1] if binary else 0.0
-        if binary:
-            z = slope * scores + offset
-            log_p = np.column_stack([-np.logaddexp(0, z), -np.logaddexp(0, -z)])
-        else:
-            log_p = log_softmax(slope * scores, axis=1)
-        return -np.sum(weights[:, None] * targets * log_p) / weights.sum()
-
+    share = weights / weights.sum()
     start = [1.0, 0.0] if binary else [1.0]
     bounds = [(0.0, None), (None, None)] if binary else [(0.0, None)]
-    result = minimize(loss, start, method="L-BFGS-B", bounds=bounds)
+    # with the gradient, L-BFGS needs no finite differences (half the loss evaluations)
+    result = minimize(_calibration_loss, start, args=(scores, targets, share), jac=True,
+                      method="L-BFGS-B", bounds=bounds)
     return float(result.x[0]), float(result.x[1]) if binary else 0.0
+
+
+def _calibration_loss(params, scores, targets, share):
+    """The log-loss of :func:`_fit_calibration` and its gradient: ``params`` is
+    ``(slope, offset)`` for two classes (``scores`` (n,)), ``(slope,)`` for more (``scores``
+    (n, k)); ``targets`` (n, k) and the weights' ``share`` (n,), summing to 1."""
+    if scores.ndim == 1:
+        slope, offset = params
+        z = slope * scores + offset
+        log_p = np.column_stack([-np.logaddexp(0, z), -np.logaddexp(0, -z)])
+        excess = share * (expit(z) - targets[:, 1])  # d loss / d z
+        gradient = np.array([excess @ scores, excess.sum()])
+    else:
+        log_p = log_softmax(params[0] * scores, axis=1)
+        # d loss / d slope = -sum_i share_i (targets_i - p_i) . scores_i
+        gradient = np.array([-np.sum(share[:, None] * (targets - np.exp(log_p)) * scores)])
+    return -np.sum(share[:, None] * targets * log_p), gradient
 
 
 def leave_one_out_loss(features, targets, weights, alpha, scale=None):

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.optimize import check_grad
 from scipy.special import expit, softmax
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import RidgeClassifierCV, RidgeCV
@@ -13,7 +14,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sktdi import SSMFeatureClassifier
 from sktdi.datasets import make_spectral_task
-from sktdi.readout import DEFAULT_ALPHAS, RidgeReadout
+from sktdi.readout import DEFAULT_ALPHAS, RidgeReadout, _calibration_loss
 
 
 def _features(n, p, seed=0):
@@ -77,6 +78,21 @@ def test_bad_penalties_and_too_few_examples_are_refused():
         RidgeReadout(alphas=[1.0, -1.0]).fit(F, t)
     with pytest.raises(ValueError, match="at least 2 distinct examples"):
         RidgeReadout().fit(F[[0, 0]], t[[0, 0]], groups=np.array([0, 0]))
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_calibration_gradient_matches_finite_differences(n_classes):
+    """The calibration's L-BFGS takes the gradient it is given on trust."""
+    rng = np.random.default_rng(n_classes)
+    n = 30
+    scores = rng.normal(size=n) if n_classes == 2 else rng.normal(size=(n, n_classes))
+    targets = rng.dirichlet(np.ones(n_classes), size=n)
+    share = rng.dirichlet(np.ones(n))
+    for params in ([0.7, -0.3], [2.5, 0.4]) if n_classes == 2 else ([0.7], [2.5]):
+        error = check_grad(lambda p: _calibration_loss(p, scores, targets, share)[0],
+                           lambda p: _calibration_loss(p, scores, targets, share)[1],
+                           np.array(params, dtype=float))
+        assert error < 1e-5
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
