@@ -27,8 +27,8 @@ zero-pads unequal lengths), ridge on the standardized raw values, ``SSMFeatureCl
 task of ``sktdi curves`` at 24 and 32 training sequences. Timing (``--timing-only``, on an
 otherwise idle machine): for every classification problem, fit + predict of MiniRocket,
 of the default ``SSMFeatureClassifier`` and of the default ``SSMClassifier`` on the whole
-training split, five alternating rounds at 1 thread (torch's; MiniRocket's ``n_jobs``),
-medians of the ratios.
+training split, five alternating rounds at 1 thread (torch's, MiniRocket's ``n_jobs``, and
+every BLAS and OpenMP pool through threadpoolctl), medians of the ratios.
 
 Outputs: ``benchmarks/results/panel.csv`` (one row per fit), ``panel_timing.csv`` and
 ``panel.md`` (tables, the verdict against the targets, provenance).
@@ -220,11 +220,21 @@ def run_synthetic(seeds, done, on_row):
 
 def run_timing(problems, verbose):
     """Fit + predict of MiniRocket, the default feature classifier and the default trained
-    one, alternating in one process at 1 thread (torch's; MiniRocket's ``n_jobs``)."""
+    one, alternating in one process at 1 thread: torch's, MiniRocket's ``n_jobs``, and
+    every BLAS and OpenMP pool (threadpoolctl), since both read their features with
+    numpy's linear algebra (sktdi's readout, MiniRocket's ``RidgeClassifierCV``)."""
     import torch
+    from threadpoolctl import threadpool_limits
 
-    rows = []
     torch.set_num_threads(1)
+    with threadpool_limits(limits=1):
+        rows = _timing_pairs(problems, verbose)
+    torch.set_num_threads(2)
+    return rows
+
+
+def _timing_pairs(problems, verbose):
+    rows = []
     for name in problems:
         X_train, y_train, X_test, y_test = load_problem(name)
         factories = model_factories(PANEL[name])
@@ -242,7 +252,6 @@ def run_timing(problems, verbose):
             if verbose:
                 print(f"timing {name} pair {pair}: " + ", ".join(
                     f"{m} {sum(times[m]):.2f}s" for m in TIMED), flush=True)
-    torch.set_num_threads(2)
     return rows
 
 
