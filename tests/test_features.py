@@ -11,7 +11,7 @@ from sktdi.core import (
     make_params,
     pooled_statistics,
 )
-from sktdi.core.features import bias_levels, weighted_quantile_midpoints
+from sktdi.core.features import bias_levels, bias_sample_size, weighted_quantile_midpoints
 from sktdi.spectral import ssm_kernel
 
 
@@ -81,6 +81,11 @@ def test_equal_weights_take_the_ranks_as_the_weighted_cdf_would():
     weights = torch.cat([torch.full((300,), 0.25), torch.zeros(1)])
     torch.testing.assert_close(
         equal, weighted_quantile_midpoints(with_copy, weights, levels), rtol=0, atol=0)
+
+
+def test_bias_sample_shares_a_budget_within_bounds_per_channel():
+    sizes = [bias_sample_size(h) for h in (1, 32, 64, 128, 256, 1024)]
+    assert sizes == [8192, 8192, 8192, 4096, 2048, 2048]
 
 
 def test_bias_levels_cover_the_range_without_repeats():

@@ -46,8 +46,8 @@ from .pooling import (
 
 __all__ = [
     "DEFAULT_STATISTICS", "SMOOTH_WIDTH", "STATISTICS", "SSMFeatureMap", "bias_levels",
-    "input_views", "pooled_statistics", "scale_or_one", "view_standardization",
-    "weighted_quantile_midpoints",
+    "bias_sample_size", "input_views", "pooled_statistics", "scale_or_one",
+    "view_standardization", "weighted_quantile_midpoints",
 ]
 
 # Bounds on one batch of sequences: its outputs (batch, H, L) and the running counters of
@@ -60,9 +60,15 @@ _COUNTER_ELEMENTS = 2**17
 # Training outputs kept between reading the biases and pooling (fit_transform): 2**26
 # float32 are 256 MiB; larger training sets are filtered twice instead.
 _KEPT_ELEMENTS = 2**26
-# Training outputs per channel from which the biases are read (a strided subsample of
-# every sequence's steps beyond this).
-_BIAS_SAMPLE = 2**13
+# Training outputs from which the biases are read (a strided subsample of every
+# sequence's steps beyond this): about 2**19 in all (2 MiB of float32), within 2,048 to
+# 8,192 per channel. The default bank of 256 channels reads 2,048 per channel: its sort
+# took 32% of GunPoint's fit + predict at 8,192, and 2,048 scored as well on the panel's
+# selection seeds (and on its confirmation seeds, benchmarks/results/variants.md); a bank
+# of 32 channels keeps 8,192, since at 2,048 its accuracy fell (0.813 -> 0.768 on one of
+# three seeds of the band task), each bias weighing more where there are fewer.
+_BIAS_SAMPLE_TOTAL = 2**19
+_BIAS_SAMPLE_PER_CHANNEL = (2**11, 2**13)
 # Width of the counts' smooth forms (sktdi.core.pooling), as a fraction of the standard
 # deviation of the channel's training outputs: the gradient of a count reaches the steps
 # within about a tenth of the channel's spread of a bias.
@@ -74,6 +80,13 @@ _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # of a constant 7.77 over 1,000 steps leaves a standard deviation of 9e-16, which, taken
 # for a scale, would turn the constant into +-1 and multiply any change of it by 1e15.
 CONSTANT_RTOL = 1e-12
+
+
+def bias_sample_size(n_channels):
+    """Training outputs per channel from which the biases are read: ``2**19`` in all,
+    within ``[2**11, 2**13]`` per channel."""
+    low, high = _BIAS_SAMPLE_PER_CHANNEL
+    return min(high, max(low, _BIAS_SAMPLE_TOTAL // n_channels))
 
 
 def scale_or_one(std, mean):
@@ -295,11 +308,11 @@ class SSMFeatureMap:
 
         ``outputs`` yields ``(first row, (b, H, L_b), lengths)`` blocks of the sequences
         whose ``weights`` are given (sequences of ``L`` steps at most); every ``stride``-th
-        step of every sequence is read, at most about ``_BIAS_SAMPLE`` values per channel,
-        and no step of the padding.
+        step of every sequence is read, at most about :func:`bias_sample_size` values per
+        channel, and no step of the padding.
         """
         H = self.params.n_channels
-        stride = max(1, -(-len(weights) * L // _BIAS_SAMPLE))
+        stride = max(1, -(-len(weights) * L // bias_sample_size(H)))
         # One buffer for the whole sample, filled block by block: small tensors kept
         # between the blocks' large, freed outputs fragment the heap, and the process
         # then holds about as much memory as all the outputs (0.8 GB at 10,000
