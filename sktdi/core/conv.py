@@ -399,13 +399,12 @@ def _finish_chunks(y, entering, a_T, out_of_state, L, out=None):
 def _finish_into(y, entering, a_T, out_of_state, L, out):
     """:func:`_finish_chunks` written into ``out`` (B, H, L): one copy from the chunk
     layout, whole chunks first, then the last, shorter one."""
-    n_chunks, _, _, T = y.shape
+    n_chunks, _, H, T = y.shape
     if n_chunks > 1:
         states = _ScanEntering.apply(entering, a_T)  # (C, B, H, 2 N2)
         # the state entering chunk 0 is zero: only the later chunks receive one, added
         # by one product per channel on strided views of y and the states (no copies;
         # twice as fast as an einsum and an addition)
-        H, T = y.shape[2:]
         later = y[1:].view(-1, H, T).transpose(0, 1)  # (H, (C - 1) B, T)
         entered = states[1:].reshape(-1, H, states.shape[-1]).transpose(0, 1)
         later.baddbmm_(entered, out_of_state)
