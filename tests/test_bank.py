@@ -150,3 +150,21 @@ def test_pooled_statistics_are_the_same_with_and_without_gradients():
     np.testing.assert_array_equal(trained.detach().numpy(), plain.numpy())
     trained.sum().backward()
     assert torch.isfinite(y.grad).all() and y.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("statistics", [("ppv", "lspv", "max", "min", "last", "mean", "power"),
+                                        ("max", "min", "last")])
+def test_padded_statistics_read_every_sequence_alone_with_or_without_gradients(statistics):
+    """Without a gradient one compiled pass skips the padding (counts, runs, extremes);
+    with one, the padding is masked. Both give the statistics of every sequence alone."""
+    y = torch.randn(5, 4, 30, generator=GEN)  # (B, H, L)
+    lengths = torch.tensor([30, 12, 1, 29, 7])
+    biases = torch.randn(4, 3, generator=GEN)
+    widths = torch.full((4,), 0.2)
+    plain = pooled_statistics(y, biases, statistics, lengths)
+    trained = pooled_statistics(y.clone().requires_grad_(), biases, statistics, lengths,
+                                widths)
+    np.testing.assert_array_equal(trained.detach().numpy(), plain.numpy())
+    for b, steps in enumerate(lengths.tolist()):
+        alone = pooled_statistics(y[b:b + 1, :, :steps], biases, statistics)[0]
+        np.testing.assert_allclose(plain[b].numpy(), alone.numpy(), rtol=1e-6, atol=1e-7)

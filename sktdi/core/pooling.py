@@ -24,6 +24,8 @@ is); only their gradients come from the smooth forms, as the gradient of ``max``
 from its maximizer.
 """
 
+import functools
+
 import numba
 import numpy as np
 import torch
@@ -130,25 +132,31 @@ def pooled_statistics(y, biases, statistics, lengths=None, widths=None):
         statistics give ``H * q`` columns, the others ``H``.
     """
     steps, low, high, mean, last = _time_readers(y, lengths)
-    per_bias = {}
-    if PER_BIAS.intersection(statistics):
+    differentiable = torch.is_grad_enabled() and (y.requires_grad or biases.requires_grad)
+    per_bias, extremes = {}, {}
+    if y.device.type == "cpu" and not differentiable:
+        # one compiled pass over the steps: counts, runs and extremes, the padding skipped
+        counted = biases if PER_BIAS.intersection(statistics) else biases[:, :0]
+        count, longest, extremes = _counts_and_extremes(y, counted, "lspv" in statistics,
+                                                        lengths)
+        per_bias = {"ppv": count, "lspv": longest}
+    elif PER_BIAS.intersection(statistics):
         longest_runs = "lspv" in statistics
-        differentiable = torch.is_grad_enabled() and (low.requires_grad or biases.requires_grad)
         if widths is None or not differentiable:
-            count, longest = _threshold_counts(low, biases, longest_runs)[:2]
+            count, longest = _threshold_counts(low(), biases, longest_runs)[:2]
             count = count.to(y.dtype)
             longest = None if longest is None else longest.to(y.dtype)
         else:
-            count, longest = _SmoothCounts.apply(low, biases, widths, longest_runs)
+            count, longest = _SmoothCounts.apply(low(), biases, widths, longest_runs)
         per_bias = {"ppv": count, "lspv": longest}
     columns = []
     for name in statistics:
         if name in PER_BIAS:
             columns.append(per_bias[name].flatten(1) / steps)
         elif name == "max":
-            columns.append(low.amax(-1))
+            columns.append(extremes["max"] if extremes else low().amax(-1))
         elif name == "min":
-            columns.append(high().amin(-1))
+            columns.append(extremes["min"] if extremes else high().amin(-1))
         elif name == "last":
             columns.append(last())
         elif name == "mean":
@@ -163,18 +171,38 @@ def pooled_statistics(y, biases, statistics, lengths=None, widths=None):
 def _time_readers(y, lengths):
     """How :func:`pooled_statistics` reads ``y`` (B, H, L) over every sequence's steps:
     ``(steps, low, high, mean, last)``, the divisor of counts, ``y`` with the padding
-    below (``low``) or, lazily, above (``high``) every value, the mean over time of a
-    ``(B, H, L)`` tensor, and the last step. Equal lengths read ``y`` itself."""
+    below (``low``) or above (``high``) every value (both lazy, ``low`` made once), the
+    mean over time of a ``(B, H, L)`` tensor, and the last step. Equal lengths read ``y``
+    itself."""
     if lengths is None:
-        return y.shape[-1], y, lambda: y, lambda t: t.mean(-1), lambda: y[..., -1]
+        return y.shape[-1], lambda: y, lambda: y, lambda t: t.mean(-1), lambda: y[..., -1]
     outside = ~step_mask(lengths, y.shape[-1])[:, None, :]  # (B, 1, L): the padding
     steps = lengths.to(y.dtype)[:, None]  # (B, 1)
     # the padding below every bias is never counted above one, and it ends every run
-    low = y.masked_fill(outside, -torch.inf)
+    low = functools.cache(lambda: y.masked_fill(outside, -torch.inf))
     last = (lengths - 1).view(-1, 1, 1).expand(-1, y.shape[1], 1)
     return (steps, low, lambda: y.masked_fill(outside, torch.inf),
             lambda t: t.masked_fill(outside, 0.0).sum(-1) / steps,
             lambda: y.gather(-1, last)[..., 0])
+
+
+def _counts_and_extremes(y, biases, longest_runs, lengths=None):
+    """``(count, longest, {"max": ..., "min": ...})`` of ``y`` (B, H, L) on the CPU, over
+    every sequence's own steps (``lengths``, or all): the counts of :func:`_threshold_counts`
+    in ``y``'s dtype (``longest`` None unless ``longest_runs``) and every channel's extremes
+    (B, H), from one pass of :func:`_count_runs`, without a gradient."""
+    values = y.detach().contiguous().numpy()
+    steps = (np.full(len(values), values.shape[-1]) if lengths is None
+             else lengths.cpu().numpy()).astype(np.int64)
+    count, longest, _, maxima, minima = _count_runs(
+        values, biases.detach().to(y.dtype).T.contiguous().numpy(), steps, longest_runs,
+        False)
+
+    def per_channel(counter):  # (B, q, H) int -> (B, H, q) in y's dtype
+        return torch.from_numpy(counter).transpose(1, 2).to(y.dtype)
+
+    return (per_channel(count), per_channel(longest) if longest_runs else None,
+            {"max": torch.from_numpy(maxima), "min": torch.from_numpy(minima)})
 
 
 def _threshold_counts(y, biases, longest_runs, track_ends=False):
@@ -192,9 +220,10 @@ def _threshold_counts(y, biases, longest_runs, track_ends=False):
     ``longest_runs``, ``end`` None unless ``track_ends``.
     """
     if y.device.type == "cpu":
-        counters = _count_runs(y.detach().contiguous().numpy(),
-                               biases.detach().to(y.dtype).T.contiguous().numpy(),
-                               longest_runs or track_ends, track_ends)  # (B, q, H) each
+        values = y.detach().contiguous().numpy()
+        counters = _count_runs(values, biases.detach().to(y.dtype).T.contiguous().numpy(),
+                               np.full(len(values), values.shape[-1], dtype=np.int64),
+                               longest_runs or track_ends, track_ends)[:3]  # (B, q, H)
         count, longest, end = (torch.from_numpy(counter).transpose(1, 2).contiguous()
                                for counter in counters)
         return count, longest if longest_runs else None, end if track_ends else None
@@ -222,10 +251,13 @@ _TILE_STEPS = 16
 
 
 @numba.njit(cache=True, nogil=True)
-def _count_runs(values, biases, longest_runs, track_ends):  # pragma: no cover - compiled
-    """``(count, longest, end)`` (B, q, H) int32 of ``values`` (B, H, L) against
-    ``biases`` (q, H). ``end`` (the step that ends the first longest run) is filled only
-    with ``track_ends``, ``longest`` only with ``longest_runs``.
+def _count_runs(values, biases, lengths, longest_runs,
+                track_ends):  # pragma: no cover - compiled
+    """``(count, longest, end, maxima, minima)`` of ``values`` (B, H, L) against ``biases``
+    (q, H), over the first ``lengths[b]`` steps of every sequence ``b``: the counters
+    (B, q, H) int32 and every channel's extremes (B, H) in ``values``' dtype. ``end``
+    (the step that ends the first longest run) is filled only with ``track_ends``,
+    ``longest`` only with ``longest_runs``.
 
     Steps are moved a tile at a time into a ``(steps, H)`` buffer, so that one step of all
     channels updates their counters in vector instructions: twice as fast as a channel at
@@ -235,18 +267,24 @@ def _count_runs(values, biases, longest_runs, track_ends):  # pragma: no cover -
     count = np.zeros((batch, q, H), dtype=np.int32)
     longest = np.zeros((batch, q, H), dtype=np.int32)
     end = np.zeros((batch, q, H), dtype=np.int32)
+    maxima = np.full((batch, H), -np.inf, dtype=values.dtype)
+    minima = np.full((batch, H), np.inf, dtype=values.dtype)
     run = np.zeros((q, H), dtype=np.int32)
     tile = np.empty((_TILE_STEPS, H), dtype=values.dtype)
     for b in range(batch):
         run[:] = 0
-        for first in range(0, L, _TILE_STEPS):
-            steps = min(_TILE_STEPS, L - first)
+        highest, lowest = maxima[b], minima[b]
+        for first in range(0, lengths[b], _TILE_STEPS):
+            steps = min(_TILE_STEPS, lengths[b] - first)
             for h in range(H):
                 row = values[b, h]
                 for k in range(steps):
                     tile[k, h] = row[first + k]
             for k in range(steps):
                 step = tile[k]
+                for h in range(H):
+                    highest[h] = max(highest[h], step[h])
+                    lowest[h] = min(lowest[h], step[h])
                 for j in range(q):
                     bias, above_total = biases[j], count[b, j]
                     runs, best, last = run[j], longest[b, j], end[b, j]
@@ -269,7 +307,7 @@ def _count_runs(values, biases, longest_runs, track_ends):  # pragma: no cover -
                     else:
                         for h in range(H):
                             above_total[h] += np.int32(step[h] > bias[h])
-    return count, longest, end
+    return count, longest, end, maxima, minima
 
 
 @numba.njit(cache=True, nogil=True)
