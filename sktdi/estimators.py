@@ -643,8 +643,8 @@ _TRAINING_PARAMS_DOC = """
     n_iter_no_change : int, default=1
         Epochs without improvement before training stops. The default stops at the first
         epoch that does not lower the held-out loss by ``tol``. It was 3: on the public
-        panel training was rarely kept either way, and 1 keeps a default fit within about
-        10 times the training-free fit (the user guide's comparison has the figures).
+        panel training was rarely kept either way, and the extra epochs were most of a
+        default fit's cost (the user guide's comparison has the figures).
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:<index>"``.
     dtype : {"float32", "float64"}, default="float32"

@@ -34,7 +34,7 @@ class DiagonalSSM(nn.Module):
     # For N = 64, batch 64, 64 channels, T = 64 and 128 were the fastest of 32, 48, 64,
     # 96, 128 at L = 4,096 (0.38 s forward + backward against 0.48-0.51 s); 64 keeps the
     # Toeplitz products smaller. For N = 16 (the banks' default: 256 channels, 2 views),
-    # T = 32 filtered 15-25% faster than 64 at 150 to 1,460 steps without a gradient and
+    # T = 32 filtered 13-23% faster than 64 at 150 to 1,460 steps without a gradient and
     # as fast or faster with one (1 thread). So T = 2 N within [32, 64].
     MIN_CHUNK, MAX_CHUNK = 32, 64
 
