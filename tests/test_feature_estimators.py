@@ -14,6 +14,7 @@ from sklearn.preprocessing import FunctionTransformer
 from sktdi import SpectralInitializer, SSMFeatureClassifier, SSMFeatureRegressor
 from sktdi.datasets import make_spectral_task
 from sktdi.feature_estimators import bank_time_scales
+from sktdi.readout import DEFAULT_ALPHAS, REGRESSION_ALPHAS
 from sktdi.selection import auto_candidates, fit_ridge_readout, select_candidate
 
 SMALL = {"d_model": 32, "random_state": 0}
@@ -191,6 +192,19 @@ def test_regressor_single_and_multi_output():
     assert multi.n_outputs_ == 2 and multi.predict(X[80:]).shape == (40, 2)
     tdi = SSMFeatureRegressor(**SMALL).fit(X[:80], y[:80])
     assert tdi.initializer_.spectrum_kind_ == "cross"
+
+
+def test_regressor_leaves_a_target_it_cannot_predict_near_its_mean():
+    """The regressors' penalties reach 1e5: on a target that is noise, leave-one-out
+    chooses one beyond the classifiers' largest (1e3), and the predictions barely move."""
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(60, 64)), rng.normal(size=60)
+    reg = SSMFeatureRegressor(d_model=16, random_state=0).fit(X[:40], y[:40])
+    assert reg.readout_.alphas == REGRESSION_ALPHAS and max(REGRESSION_ALPHAS) == 1e5
+    assert reg.alpha_ > max(DEFAULT_ALPHAS)
+    assert reg.predict(X[40:]).std() < 0.1 * y.std()
+    clf = SSMFeatureClassifier(d_model=16, random_state=0).fit(X[:40], y[:40] > 0)
+    assert clf.readout_.alphas == DEFAULT_ALPHAS
 
 
 @pytest.mark.parametrize("params, match", [
