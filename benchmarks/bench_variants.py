@@ -19,18 +19,42 @@ by the same ridge readout):
   which each channel's standardized output (centred on its biases' mean, over its smooth
   width) is the largest of its group.
 
-One variant changes a constant of the package instead: *bias sample* reads the biases'
-quantiles from at most that many outputs per channel (the bounds
-``sktdi.core.features._BIAS_SAMPLE_PER_CHANNEL`` both set to it), a cheaper sort. It was
-measured when every bank read 8,192 per channel; the default bank of 256 channels now
-reads 2,048 (:func:`sktdi.core.features.bias_sample_size`), so its rows in
-``variants.csv`` are what that default was chosen on.
+Three kinds of variant change something the parameters cannot reach:
+
+* *bias sample* reads the biases' quantiles from at most that many outputs per channel (the
+  bounds ``sktdi.core.features._BIAS_SAMPLE_PER_CHANNEL`` both set to it), a cheaper sort.
+  It was measured when every bank read 8,192 per channel; the default bank of 256
+  channels now reads 2,048 (:func:`sktdi.core.features.bias_sample_size`), so its rows in
+  ``variants.csv`` are what that default was chosen on;
+* *scale floor* ``f`` standardizes the readout's features by at least ``f`` times the
+  median feature's spread, so that a feature nearly constant on a few training sequences
+  is not magnified;
+* *time scales* ``s..fL`` spans the bank's memories from ``s`` steps to ``f`` times the
+  sequence length (the default is 4 to L).
+
+The *alphas* variants replace the readout's penalties (1e-3..1e3 is the classifiers'
+default, 1e-3..1e5 the regressors', ``REGRESSION_ALPHAS``); the variants that name
+``normalize`` are the regressors' alternatives.
 
 Problems, subsets, seeds and scoring are ``bench_panel.py``'s. Outputs:
-``benchmarks/results/variants.csv`` (one row per fit) and ``variants.md`` (the univariate
-mean per size, its difference from the default and from MultiRocket-Hydra, the worst
+``benchmarks/results/STEM.csv`` (one row per fit) and ``STEM.md`` (the univariate mean
+per size, its difference from the default and from MultiRocket-Hydra, the worst
 classification problem against the best of MiniRocket, MultiRocket-Hydra and QUANT, and
-the regressors' R^2).
+the regressors' R^2); ``--stem`` is ``variants`` unless given. ``variants.md`` holds the
+runs of the statistics and the bias sample (at 8ba73e3, before the regressors'
+penalties changed); ``variants_readout.md`` those of the readout, the time scales and the
+regressors' penalties::
+
+    python benchmarks/bench_variants.py --stem variants_readout --variants default \
+        "alphas 1e-3..1e5" "alphas 1e-3..1e2" "alphas 1e-3..1e1" "alphas 1e-3..1e0" \
+        "scale floor 0.3" "scale floor 1" "n_biases=10, competing 8" "time scales 2..L" \
+        "time scales 4..4L" "time scales 8..L" "time scales 4..L/4"
+    python benchmarks/bench_variants.py --stem variants_readout --resume --seeds 3 4 5 \
+        --variants default "n_biases=10, competing 8" "n_biases=10"
+    python benchmarks/bench_variants.py --stem variants_readout --resume \
+        --seeds 0 1 2 3 4 5 --problems Covid3Month CardanoSentiment --variants \
+        "normalize=False, alphas 1e-3..1e3" "normalize=False, alphas 1e-3..1e7" \
+        "normalize=True" "normalize=True, alphas 1e-3..1e3"
 """
 
 import argparse
@@ -45,6 +69,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_panel as panel  # noqa: E402
 from _common import RESULTS, provenance, provenance_markdown, read_csv, write_atomically, write_csv  # noqa: E402, I001
+
+
+def alphas_to(exponent):
+    """Penalties from 1e-3 to 10**exponent: 1e-3..1e3 is the package's DEFAULT_ALPHAS,
+    1e-3..1e5 its REGRESSION_ALPHAS."""
+    count = {0: 7, 1: 8, 2: 9, 3: 10, 5: 14, 7: 19}[exponent]
+    return tuple(np.logspace(-3, exponent, count))
+
 
 # name -> (estimator parameters, experimental statistic or None, its group size; for
 # "bias sample", the number of outputs per channel the biases are read from)
@@ -63,6 +95,25 @@ VARIANTS = {
     "competing counts, groups of 8": ({}, "competing", 8),
     "competing counts, groups of 16": ({}, "competing", 16),
     "bias sample 2,048": ({}, "bias sample", 2048),
+    # penalties: the default grid is 1e-3..1e3 for the classifiers (the regressors: below)
+    "alphas 1e-3..1e5": ({"alphas": alphas_to(5)}, None, 0),
+    "alphas 1e-3..1e2": ({"alphas": alphas_to(2)}, None, 0),
+    "alphas 1e-3..1e1": ({"alphas": alphas_to(1)}, None, 0),
+    "alphas 1e-3..1e0": ({"alphas": alphas_to(0)}, None, 0),
+    "scale floor 0.3": ({}, "scale floor", 0.3),
+    "scale floor 1": ({}, "scale floor", 1.0),
+    "n_biases=10, competing 8": ({"n_biases": 10}, "competing", 8),
+    "time scales 2..L": ({}, "time scales", (2.0, 1.0)),
+    "time scales 4..4L": ({}, "time scales", (4.0, 4.0)),
+    "time scales 8..L": ({}, "time scales", (8.0, 1.0)),
+    "time scales 4..L/4": ({}, "time scales", (4.0, 0.25)),
+    # the regressors' penalties (to 1e5 by default) and the alternatives they were chosen
+    # from, spelled out (the classifiers' rows are then those of the default or of
+    # "alphas 1e-3..1e5"), and normalize=True, which is not their default
+    "normalize=False, alphas 1e-3..1e3": ({"normalize": False, "alphas": alphas_to(3)}, None, 0),
+    "normalize=False, alphas 1e-3..1e7": ({"normalize": False, "alphas": alphas_to(7)}, None, 0),
+    "normalize=True": ({"normalize": True}, None, 0),
+    "normalize=True, alphas 1e-3..1e3": ({"normalize": True, "alphas": alphas_to(3)}, None, 0),
 }
 COLUMNS = ["variant", "problem", "task", "seed", "role", "fraction", "n_train", "score",
            "fit_time", "predict_time"]
@@ -133,6 +184,36 @@ def experimental_statistic(kind, group):
             yield
         finally:
             features._BIAS_SAMPLE_PER_CHANNEL = bounds
+        return
+    if kind == "time scales":
+        from sktdi import feature_estimators
+
+        scales = feature_estimators.bank_time_scales
+        shortest, longest = group
+
+        def scaled(time_scales, seq_len):
+            return 2.0 / max(shortest, longest * seq_len), 2.0 / shortest
+
+        feature_estimators.bank_time_scales = scaled
+        try:
+            yield
+        finally:
+            feature_estimators.bank_time_scales = scales
+        return
+    if kind == "scale floor":
+        from sktdi import readout
+
+        standardization = readout._standardization
+
+        def floored(features, rows, weights):
+            mean, scale = standardization(features, rows, weights)
+            return mean, np.maximum(scale, group * np.median(scale))
+
+        readout._standardization = floored
+        try:
+            yield
+        finally:
+            readout._standardization = standardization
         return
     import torch
 
@@ -267,12 +348,14 @@ def main(argv=None):
                         choices=list(panel.PANEL))
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--stem", default="variants",
+                        help="name of the results files (STEM.csv, STEM.md)")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(2)
     warnings.filterwarnings("ignore", category=UserWarning)  # TDI fallbacks of tiny subsets
-    path = args.out / "variants.csv"
+    path = args.out / f"{args.stem}.csv"
     rows = read_csv(path) if args.resume else []
     done = {(r["variant"], r["problem"], r["seed"], r["fraction"]) for r in rows}
 
@@ -283,8 +366,8 @@ def main(argv=None):
     info = provenance()
     run(args.variants, args.problems, args.seeds, done, on_row)
     peers = read_csv(args.out / "panel.csv")
-    write_atomically(args.out / "variants.md", report(rows, peers, info))
-    print(f"wrote {path} and {args.out / 'variants.md'}")
+    write_atomically(args.out / f"{args.stem}.md", report(rows, peers, info))
+    print(f"wrote {path} and {args.out / f'{args.stem}.md'}")
 
 
 if __name__ == "__main__":
