@@ -105,14 +105,19 @@ def test_counts_take_the_gradients_of_their_smooth_forms():
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("longest_runs", [True, False])
-def test_compiled_backward_equals_the_blockwise_one(dtype, longest_runs):
+@pytest.mark.parametrize("spread", [1.0, 200.0])
+def test_compiled_backward_equals_the_blockwise_one(dtype, longest_runs, spread):
     """The CPU's compiled kernel and the tensor operations used elsewhere give the same
-    gradients, padding (``-inf``) included, and the same run ends as the step loop."""
-    y = torch.randn(6, 5, 70, generator=GEN, dtype=dtype)
+    gradients, padding (``-inf``) included, and the same run ends as the step loop; also
+    where biases lie hundreds of widths apart (``spread``), so that the kernel takes every
+    step's and bias's own exponential."""
+    y = spread * torch.randn(6, 5, 70, generator=GEN, dtype=dtype)
     y[2, :, 50:] = -torch.inf  # a shorter sequence
     y[3, 1] = 0.25  # a constant channel above and below some biases
-    biases = torch.randn(5, 3, generator=GEN, dtype=dtype)
+    biases = spread * torch.randn(5, 3, generator=GEN, dtype=dtype)
     widths = torch.rand(5, generator=GEN, dtype=dtype) * 0.5 + 0.05
+    if spread > 1:  # some slopes must still be felt: a step within a width of a bias
+        y[0, :, 0] = biases[:, 0] + widths / 2
     count, longest, end = _threshold_counts(y, biases, True, track_ends=True)
     hard_count, hard_longest = _smooth_forms(y.permute(2, 0, 1), biases, widths)[2:]
     torch.testing.assert_close(count.long(), hard_count)
