@@ -157,6 +157,25 @@ def test_pooled_statistics_are_the_same_with_and_without_gradients():
     assert torch.isfinite(y.grad).all() and y.grad.abs().sum() > 0
 
 
+def test_extremes_and_last_pass_their_gradient_to_the_step_they_read():
+    """max, min and last take the gradients that autograd gives amax, amin and gather on
+    every sequence's own steps (values without ties), padding included."""
+    y = torch.randn(4, 3, 20, generator=GEN, dtype=torch.float64, requires_grad=True)
+    lengths = torch.tensor([20, 12, 1, 5])
+    got = pooled_statistics(y, torch.zeros(3, 1, dtype=torch.float64), ("last", "min", "max"),
+                            lengths)
+    padding = (torch.arange(20) >= lengths[:, None])[:, None, :]  # (B, 1, L)
+    last = (lengths - 1).view(-1, 1, 1).expand(-1, 3, 1)
+    want = torch.cat([y.gather(-1, last)[..., 0], y.masked_fill(padding, torch.inf).amin(-1),
+                      y.masked_fill(padding, -torch.inf).amax(-1)], dim=1)
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+    weights = torch.randn(got.shape, generator=GEN, dtype=torch.float64)
+    (grad,) = torch.autograd.grad((got * weights).sum(), y)
+    (expected,) = torch.autograd.grad((want * weights).sum(), y)
+    torch.testing.assert_close(grad, expected)
+    assert grad[1, :, 12:].abs().sum() == 0 and grad[2, :, 0].abs().min() > 0
+
+
 @pytest.mark.parametrize("statistics", [("ppv", "lspv", "max", "min", "last", "mean", "power"),
                                         ("max", "min", "last")])
 def test_padded_statistics_read_every_sequence_alone_with_or_without_gradients(statistics):

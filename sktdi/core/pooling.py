@@ -40,6 +40,8 @@ DEFAULT_STATISTICS = ("ppv", "lspv", "max", "min", "last")
 # Statistics with one value per bias; the others give one value per channel.
 PER_BIAS = frozenset({"ppv", "lspv"})
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
+# The statistics that read one step of every channel (their gradient reaches that step).
+_READ_STEPS = ("max", "min", "last")
 # Elements of one (B, H, steps, q) block of the smooth forms' backward pass.
 _BACKWARD_ELEMENTS = 2**22
 
@@ -133,12 +135,12 @@ def pooled_statistics(y, biases, statistics, lengths=None, widths=None):
     """
     steps, low, high, mean, last = _time_readers(y, lengths)
     differentiable = torch.is_grad_enabled() and (y.requires_grad or biases.requires_grad)
-    per_bias, extremes = {}, {}
+    per_bias, reads = {}, {}
     if y.device.type == "cpu" and not differentiable:
         # one compiled pass over the steps: counts, runs and extremes, the padding skipped
         counted = biases if PER_BIAS.intersection(statistics) else biases[:, :0]
-        count, longest, extremes = _counts_and_extremes(y, counted, "lspv" in statistics,
-                                                        lengths)
+        count, longest, reads = _counts_and_extremes(y, counted, "lspv" in statistics,
+                                                     lengths)
         per_bias = {"ppv": count, "lspv": longest}
     elif PER_BIAS.intersection(statistics):
         longest_runs = "lspv" in statistics
@@ -149,16 +151,18 @@ def pooled_statistics(y, biases, statistics, lengths=None, widths=None):
         else:
             count, longest = _SmoothCounts.apply(low(), biases, widths, longest_runs)
         per_bias = {"ppv": count, "lspv": longest}
+    if differentiable and not set(_READ_STEPS).isdisjoint(statistics):
+        reads = dict(zip(_READ_STEPS, _ReadSteps.apply(y, low(), high(), last), strict=True))
     columns = []
     for name in statistics:
         if name in PER_BIAS:
             columns.append(per_bias[name].flatten(1) / steps)
         elif name == "max":
-            columns.append(extremes["max"] if extremes else low().amax(-1))
+            columns.append(reads["max"] if reads else low().amax(-1))
         elif name == "min":
-            columns.append(extremes["min"] if extremes else high().amin(-1))
+            columns.append(reads["min"] if reads else high().amin(-1))
         elif name == "last":
-            columns.append(last())
+            columns.append(reads["last"] if "last" in reads else y.gather(-1, last)[..., 0])
         elif name == "mean":
             columns.append(mean(y))
         elif name == "power":
@@ -168,22 +172,49 @@ def pooled_statistics(y, biases, statistics, lengths=None, widths=None):
     return torch.cat(columns, dim=1)
 
 
+class _ReadSteps(torch.autograd.Function):
+    """``max``, ``min`` and ``last`` of ``y`` (B, H, L), (B, H) each, read from ``low`` and
+    ``high`` (``y`` with its padding below or above every value) and the ``last`` step's
+    indices (B, H, 1). Backward, each passes its gradient to the one step it read (the
+    first maximizer or minimizer, as ``torch.max`` picks it): one ``(B, H, L)`` tensor and
+    three scatters, where autograd of ``amax``, ``amin`` and ``gather`` builds three such
+    tensors (comparisons, products, a padded copy) and adds them."""
+
+    @staticmethod
+    def forward(ctx, y, low, high, last):
+        top, at_top = low.max(-1, keepdim=True)
+        bottom, at_bottom = high.min(-1, keepdim=True)
+        ctx.save_for_backward(at_top, at_bottom, last)
+        ctx.shape = y.shape
+        return top[..., 0], bottom[..., 0], y.gather(-1, last)[..., 0]
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_top, grad_bottom, grad_last):
+        grad = grad_top.new_zeros(ctx.shape)
+        for step, g in zip(ctx.saved_tensors, (grad_top, grad_bottom, grad_last),
+                           strict=True):
+            grad.scatter_add_(-1, step, g[..., None])
+        return grad, None, None, None
+
+
 def _time_readers(y, lengths):
     """How :func:`pooled_statistics` reads ``y`` (B, H, L) over every sequence's steps:
     ``(steps, low, high, mean, last)``, the divisor of counts, ``y`` with the padding
     below (``low``) or above (``high``) every value (both lazy, ``low`` made once), the
-    mean over time of a ``(B, H, L)`` tensor, and the last step. Equal lengths read ``y``
-    itself."""
+    mean over time of a ``(B, H, L)`` tensor, and the indices of the last step (B, H, 1).
+    Equal lengths read ``y`` itself."""
+    batch, H, L = y.shape
     if lengths is None:
-        return y.shape[-1], lambda: y, lambda: y, lambda t: t.mean(-1), lambda: y[..., -1]
-    outside = ~step_mask(lengths, y.shape[-1])[:, None, :]  # (B, 1, L): the padding
+        last = torch.full((batch, H, 1), L - 1, device=y.device)
+        return L, lambda: y, lambda: y, lambda t: t.mean(-1), last
+    outside = ~step_mask(lengths, L)[:, None, :]  # (B, 1, L): the padding
     steps = lengths.to(y.dtype)[:, None]  # (B, 1)
     # the padding below every bias is never counted above one, and it ends every run
     low = functools.cache(lambda: y.masked_fill(outside, -torch.inf))
-    last = (lengths - 1).view(-1, 1, 1).expand(-1, y.shape[1], 1)
+    last = (lengths - 1).view(-1, 1, 1).expand(-1, H, 1)
     return (steps, low, lambda: y.masked_fill(outside, torch.inf),
-            lambda t: t.masked_fill(outside, 0.0).sum(-1) / steps,
-            lambda: y.gather(-1, last)[..., 0])
+            lambda t: t.masked_fill(outside, 0.0).sum(-1) / steps, last)
 
 
 def _counts_and_extremes(y, biases, longest_runs, lengths=None):
