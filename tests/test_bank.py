@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from sktdi.core import SSMBank, fft_conv, make_params, pooled_statistics, vandermonde_kernel
+from sktdi.core.conv import Workspace
 from sktdi.core.pooling import (
     _blockwise_backward,
     _compiled_backward,
@@ -57,6 +58,27 @@ def test_bank_outputs_are_the_same_with_and_without_gradients(L):
     concatenated = bank(views)
     assert concatenated.requires_grad and not written.requires_grad
     torch.testing.assert_close(written, concatenated.detach(), rtol=1e-6, atol=1e-6)
+
+
+def test_reused_buffers_give_the_same_outputs():
+    """Within reusing_operators(outputs=True) one output buffer and the products' buffers
+    serve every call (new ones when the length changes): each call's outputs are those
+    of a bank that allocates afresh, and the next call overwrites them."""
+    bank = SSMBank(make_params("S4D-LegS", 6, 8, random_state=0), 2)
+    blocks = [torch.randn(3, 2, L, generator=GEN) for L in (150, 150, 70)]
+    with torch.no_grad():
+        fresh = [bank(views) for views in blocks]
+        with bank.reusing_operators(outputs=True):
+            reused = [bank(views) for views in blocks]
+            torch.testing.assert_close(reused[-1], fresh[-1])
+            torch.testing.assert_close(reused[1], fresh[1])
+    assert reused[0].data_ptr() == reused[1].data_ptr() != reused[2].data_ptr()
+    workspace = Workspace()
+    like = torch.zeros(1)
+    first = workspace.get("a", (2, 3), like)
+    assert workspace.get("a", (2, 3), like) is first
+    assert workspace.get("a", (3, 2), like).shape == (3, 2)
+    assert workspace.get("a", (3, 2), like.double()).dtype == torch.float64
 
 
 def _smooth_forms(y, biases, widths):

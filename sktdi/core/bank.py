@@ -22,7 +22,7 @@ import contextlib
 import torch
 from torch import nn
 
-from .conv import chunked_ssm_conv_encoded, encoded_conv, encoded_operators
+from .conv import Workspace, chunked_ssm_conv_encoded, encoded_conv, encoded_operators
 from .network import DiagonalSSM
 from .pooling import PER_BIAS, STATISTICS, pooled_statistics
 
@@ -61,6 +61,8 @@ class SSMBank(nn.Module):
         self.in_bias = nn.Parameter(torch.zeros(H, dtype=dtype))  # (H,)
         self.blocks = view_blocks(H, self.n_views)
         self._cache = None  # chunk operators per length, within reusing_operators()
+        self._workspace = None  # and the buffers of the products
+        self._reused_output = False  # and one output, with reusing_operators(outputs=True)
 
     @property
     def n_channels(self):
@@ -73,10 +75,13 @@ class SSMBank(nn.Module):
             outputs = [chunked_ssm_conv_encoded(views[:, v:v + 1], *arguments)
                        for v, arguments in self._block_arguments(views.dtype)]
             return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=1)
-        out = views.new_empty(views.shape[0], self.n_channels, views.shape[-1])
+        shape = (views.shape[0], self.n_channels, views.shape[-1])
+        out = (self._workspace.get("output", shape, views) if self._reused_output
+               else views.new_empty(shape))
         for (v, start, stop), operators in zip(self.blocks, self._operators(views), strict=True):
             # every view fills its channels: no concatenation
-            encoded_conv(views[:, v:v + 1], operators, out=out[:, start:stop])
+            encoded_conv(views[:, v:v + 1], operators, out=out[:, start:stop],
+                         workspace=self._workspace)
         return out
 
     def _block_arguments(self, dtype):
@@ -101,17 +106,22 @@ class SSMBank(nn.Module):
         return operators
 
     @contextlib.contextmanager
-    def reusing_operators(self):
+    def reusing_operators(self, outputs=False):
         """Within this context, filtering without a gradient builds the chunk operators
         once per sequence length and reuses them (about 3 ms for 256 channels, as long
-        as filtering a block of 16 sequences of 150 steps, 1 thread). The parameters must
-        not change meanwhile: it is for fixed banks, such as a transform's blocks of
-        sequences."""
-        self._cache = {}
+        as filtering a block of 16 sequences of 150 steps, 1 thread), and the buffers of
+        its products (:class:`~sktdi.core.conv.Workspace`). The parameters must not change
+        meanwhile: it is for fixed banks, such as a transform's blocks of sequences.
+
+        With ``outputs``, every call also returns the same output buffer, overwritten by
+        the next call: for callers that are done with one block's outputs before they
+        filter the next.
+        """
+        self._cache, self._workspace, self._reused_output = {}, Workspace(), outputs
         try:
             yield self
         finally:
-            self._cache = None
+            self._cache, self._workspace, self._reused_output = None, None, False
 
 
 class PooledStatistics(nn.Module):

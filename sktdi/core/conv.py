@@ -13,8 +13,30 @@ import torch
 
 from .kernel import vandermonde_kernel
 
-__all__ = ["chunked_ssm_conv", "chunked_ssm_conv_encoded", "encoded_conv", "encoded_operators",
-           "fft_conv"]
+__all__ = ["Workspace", "chunked_ssm_conv", "chunked_ssm_conv_encoded", "encoded_conv",
+           "encoded_operators", "fft_conv"]
+
+
+class Workspace:
+    """Buffers that filtering without a gradient reuses from one block of sequences to the
+    next: one tensor per name, made again only when its shape, dtype or device changes.
+
+    Every block needs the same few tensors of several MiB. Allocated afresh, the C library
+    hands such memory back to the system when it is freed and the next block faults it in
+    again, page by page: 50,000 page faults and 10 to 18% of ACSF1's fit + predict at 1
+    thread, and times that depended on the state of the heap.
+    """
+
+    def __init__(self):
+        self._buffers = {}
+
+    def get(self, name, shape, like):
+        """A tensor of ``shape`` in ``like``'s dtype and device; its values are undefined."""
+        buffer = self._buffers.get(name)
+        if (buffer is None or buffer.shape != torch.Size(shape) or buffer.dtype != like.dtype
+                or buffer.device != like.device):
+            buffer = self._buffers[name] = like.new_empty(shape)
+        return buffer
 
 
 class _FFTConv(torch.autograd.Function):
@@ -141,9 +163,11 @@ def chunked_ssm_conv_encoded(x, weight, bias, c, log_a, chunk=64, D=None, out=No
     return encoded_conv(x, operators, out)
 
 
-def encoded_conv(x, operators, out=None):
+def encoded_conv(x, operators, out=None, workspace=None):
     """:func:`chunked_ssm_conv_encoded` of ``x`` (B, 1, L) with ready ``operators``
-    (:func:`encoded_operators` for ``L`` steps): ``(B, H, L)``, into ``out`` when given."""
+    (:func:`encoded_operators` for ``L`` steps): ``(B, H, L)``, into ``out`` when given;
+    with ``out``, the intermediate products may go into the buffers of a
+    :class:`Workspace`."""
     batch, _, L = x.shape
     T, own, into, a_T, out_of_state = operators
     n_chunks = -(-L // T)
@@ -151,9 +175,15 @@ def encoded_conv(x, operators, out=None):
     x = _pad_to_chunks(x[:, 0], n_chunks * T).reshape(batch, n_chunks, T).transpose(0, 1)
     x = torch.cat([x, torch.ones_like(x[..., :1])], dim=-1)  # (C, B, T + 1)
     H = own.shape[1] // T
-    own = (x @ own).view(n_chunks, batch, H, T)
-    entering = (x @ into).view(n_chunks, batch, H, -1)
-    return _finish_chunks(own, entering, a_T, out_of_state, L, out)
+
+    def product(name, operator):  # (C, B, T + 1) @ (T + 1, H m) -> (C, B, H, m)
+        buffer = None
+        if workspace is not None and out is not None:
+            buffer = workspace.get(name, (n_chunks, batch, operator.shape[1]), x)
+        return torch.matmul(x, operator, out=buffer).view(n_chunks, batch, H, -1)
+
+    return _finish_chunks(product("own", own), product("entering", into), a_T, out_of_state,
+                          L, out, workspace)
 
 
 def encoded_operators(weight, bias, c, log_a, L, chunk=64, D=None):
@@ -358,10 +388,7 @@ class _ScanEntering(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, entering, a_T):
-        states = torch.empty_like(entering)  # (C, B, H, 2 N2)
-        states[0] = 0.0
-        # what chunk c puts into the state enters chunk c + 1
-        _scan_(_as_complex(states[1:]), _as_complex(entering[:-1]), a_T)
+        states = _entering_states(entering, a_T)
         ctx.save_for_backward(states, a_T)
         return states
 
@@ -376,7 +403,17 @@ class _ScanEntering(torch.autograd.Function):
         return grad_entering, grad_a_T
 
 
-def _finish_chunks(y, entering, a_T, out_of_state, L, out=None):
+def _entering_states(entering, a_T, states=None):
+    """The forward pass of :class:`_ScanEntering`: the states (C, B, H, 2 N2) entering
+    every chunk, written into ``states`` when given."""
+    states = torch.empty_like(entering) if states is None else states
+    states[0] = 0.0
+    # what chunk c puts into the state enters chunk c + 1
+    _scan_(_as_complex(states[1:]), _as_complex(entering[:-1]), a_T)
+    return states
+
+
+def _finish_chunks(y, entering, a_T, out_of_state, L, out=None, workspace=None):
     """Scan the states over chunks and add what they give each chunk's outputs.
 
     ``y`` (C, B, H, T) holds every chunk's own outputs, ``entering`` (C, B, H, 2 N2) its
@@ -388,7 +425,7 @@ def _finish_chunks(y, entering, a_T, out_of_state, L, out=None):
     """
     n_chunks, batch, H, T = y.shape
     if out is not None:
-        return _finish_into(y, entering, a_T, out_of_state, L, out)
+        return _finish_into(y, entering, a_T, out_of_state, L, out, workspace)
     if n_chunks == 1:
         return y[0, ..., :L]
     states = _ScanEntering.apply(entering, a_T)  # (C, B, H, 2 N2)
@@ -396,12 +433,14 @@ def _finish_chunks(y, entering, a_T, out_of_state, L, out=None):
     return y.permute(1, 2, 0, 3).reshape(batch, H, n_chunks * T)[..., :L]  # (B, H, L)
 
 
-def _finish_into(y, entering, a_T, out_of_state, L, out):
+def _finish_into(y, entering, a_T, out_of_state, L, out, workspace=None):
     """:func:`_finish_chunks` written into ``out`` (B, H, L): one copy from the chunk
-    layout, whole chunks first, then the last, shorter one."""
+    layout, whole chunks first, then the last, shorter one (no gradient)."""
     n_chunks, _, H, T = y.shape
     if n_chunks > 1:
-        states = _ScanEntering.apply(entering, a_T)  # (C, B, H, 2 N2)
+        states = None if workspace is None else workspace.get("states", entering.shape,
+                                                              entering)
+        states = _entering_states(entering, a_T, states)  # (C, B, H, 2 N2)
         # the state entering chunk 0 is zero: only the later chunks receive one, added
         # by one product per channel on strided views of y and the states (no copies;
         # twice as fast as an einsum and an addition)

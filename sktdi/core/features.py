@@ -251,7 +251,7 @@ class SSMFeatureMap:
         """
         rows, weights = self._fit_views(X3, sample_weight)
         views = self.views(X3[rows])
-        self._fit_biases(self._outputs(views), weights, views.shape[-1])
+        self._fit_biases(self._outputs(views, reused=True), weights, views.shape[-1])
         return self
 
     def fit_transform(self, X3, sample_weight=None):
@@ -363,7 +363,7 @@ class SSMFeatureMap:
         -------
         features : ndarray (n, n_features), in ``dtype`` (float32 by default)
         """
-        return self._pool(self._outputs(self.views(X3)), len(X3))
+        return self._pool(self._outputs(self.views(X3), reused=True), len(X3))
 
     def _pool(self, outputs, n):
         pooling = self.module_.pooling
@@ -375,7 +375,7 @@ class SSMFeatureMap:
                 features[begin:begin + y.shape[0]] = pooling(y, lengths).cpu().numpy()
         return features
 
-    def _outputs(self, views):
+    def _outputs(self, views, reused=False):
         """Yield ``(first row, outputs (b, H, L_b), lengths)`` of the module over blocks of
         sequences, on the module's device.
 
@@ -383,6 +383,8 @@ class SSMFeatureMap:
         that all products have one shape whatever the number of sequences. Without
         padding ``lengths`` is None and ``L_b = L``; with padding (NaN in ``views``), it
         holds the block's lengths (a long tensor) and ``L_b`` is the longest of them.
+        With ``reused``, every block's outputs are overwritten by the next block's (one
+        buffer): for callers that are done with a block when they ask for the next.
         """
         module = self.module_
         parameter = module.bank.in_weight
@@ -393,14 +395,15 @@ class SSMFeatureMap:
         training = module.training
         module.eval()  # no dropout: features are the model's, whatever trains it
         try:
-            yield from self._blocks_of_outputs(module, views, all_lengths, rows, parameter)
+            yield from self._blocks_of_outputs(module, views, all_lengths, rows, parameter,
+                                               reused)
         finally:
             module.train(training)
 
     @staticmethod
-    def _blocks_of_outputs(module, views, all_lengths, rows, parameter):
+    def _blocks_of_outputs(module, views, all_lengths, rows, parameter, reused):
         n, V, L = views.shape
-        with torch.no_grad(), module.bank.reusing_operators():
+        with torch.no_grad(), module.bank.reusing_operators(outputs=reused):
             for begin in range(0, n, rows):
                 lengths, L_b = None, L
                 if all_lengths is not None:
