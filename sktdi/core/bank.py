@@ -22,13 +22,19 @@ import contextlib
 import torch
 from torch import nn
 
-from .conv import Workspace, chunked_ssm_conv_encoded, encoded_conv, encoded_operators
+from .conv import Workspace, encoded_conv, encoded_operators
 from .network import DiagonalSSM
 from .pooling import PER_BIAS, STATISTICS, pooled_statistics
 
 __all__ = ["PooledStatistics", "SSMBank", "SSMFeatures", "view_blocks"]
 
 _COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
+# Sequences per block of SSMFeatures' forward pass on the CPU: one block's outputs hold at
+# most 2**22 values (16 MiB of float32). The C library maps larger tensors afresh at every
+# allocation, and the process faults them in page by page: whole batches of OSULeaf
+# (160 x 256 x 427 outputs) made 1.1 million page faults per default trained fit, 2.1 of
+# its 6.7 s.
+_BLOCK_OUTPUTS = 2**22
 
 
 def view_blocks(n_channels, n_views):
@@ -72,8 +78,8 @@ class SSMBank(nn.Module):
         """Causal filtering by chunks in matrix products
         (:func:`~sktdi.core.conv.chunked_ssm_conv_encoded`)."""
         if torch.is_grad_enabled():  # out-of-place: a faster backward pass
-            outputs = [chunked_ssm_conv_encoded(views[:, v:v + 1], *arguments)
-                       for v, arguments in self._block_arguments(views.dtype)]
+            outputs = [encoded_conv(views[:, v:v + 1], operators) for (v, _, _), operators
+                       in zip(self.blocks, self._operators(views), strict=True)]
             return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=1)
         shape = (views.shape[0], self.n_channels, views.shape[-1])
         out = (self._workspace.get("output", shape, views) if self._reused_output
@@ -107,16 +113,21 @@ class SSMBank(nn.Module):
 
     @contextlib.contextmanager
     def reusing_operators(self, outputs=False):
-        """Within this context, filtering without a gradient builds the chunk operators
-        once per sequence length and reuses them (about 3 ms for 256 channels, as long
-        as filtering a block of 16 sequences of 150 steps, 1 thread), and the buffers of
-        its products (:class:`~sktdi.core.conv.Workspace`). The parameters must not change
-        meanwhile: it is for fixed banks, such as a transform's blocks of sequences.
+        """Within this context, filtering builds the chunk operators once per sequence
+        length and reuses them (about 3 ms for 256 channels, as long as filtering a block
+        of 16 sequences of 150 steps, 1 thread; with a gradient, every block's graph
+        shares them), and filtering without a gradient reuses the buffers of its products
+        (:class:`~sktdi.core.conv.Workspace`). The parameters must not change meanwhile:
+        it is for a transform's blocks of sequences, or the blocks of one forward pass.
+        Entered again while it holds, it changes nothing.
 
-        With ``outputs``, every call also returns the same output buffer, overwritten by
-        the next call: for callers that are done with one block's outputs before they
-        filter the next.
+        With ``outputs``, every call without a gradient also returns the same output
+        buffer, overwritten by the next call: for callers that are done with one block's
+        outputs before they filter the next.
         """
+        if self._cache is not None:
+            yield self
+            return
         self._cache, self._workspace, self._reused_output = {}, Workspace(), outputs
         try:
             yield self
@@ -180,4 +191,20 @@ class SSMFeatures(nn.Module):
         return z
 
     def forward(self, views, lengths=None):  # (B, V, L), (B,) -> (B, F)
-        return self.pooling(self.outputs(views), lengths)
+        """The pooled features; on the CPU in blocks of sequences whose outputs hold at
+        most ``_BLOCK_OUTPUTS`` values, all filtered with one set of chunk operators (with
+        or without a gradient): the same features, from tensors small enough to be reused
+        (:data:`_BLOCK_OUTPUTS`)."""
+        n, _, L = views.shape
+        rows = max(1, _BLOCK_OUTPUTS // (self.bank.n_channels * L))
+        if views.device.type != "cpu" or rows >= n:
+            return self.pooling(self.outputs(views), lengths)
+        features = []
+        with self.bank.reusing_operators():
+            for start in range(0, n, rows):
+                block, block_lengths = views[start:start + rows], None
+                if lengths is not None:  # cut after the block's longest sequence
+                    block_lengths = lengths[start:start + rows]
+                    block = block[..., :int(block_lengths.max())]
+                features.append(self.pooling(self.outputs(block), block_lengths))
+        return torch.cat(features)
