@@ -6,6 +6,8 @@ import pytest
 import torch
 
 from sktdi.core import SSMBank, fft_conv, make_params, pooled_statistics, vandermonde_kernel
+from sktdi.core import bank as bank_module
+from sktdi.core.bank import PooledStatistics, SSMFeatures
 from sktdi.core.conv import Workspace
 from sktdi.core.pooling import (
     _blockwise_backward,
@@ -79,6 +81,39 @@ def test_reused_buffers_give_the_same_outputs():
     assert workspace.get("a", (2, 3), like) is first
     assert workspace.get("a", (3, 2), like).shape == (3, 2)
     assert workspace.get("a", (3, 2), like.double()).dtype == torch.float64
+
+
+def test_forward_in_blocks_gives_the_features_and_gradients_of_one_pass(monkeypatch):
+    """On the CPU the forward pass filters blocks of sequences (each cut after its longest
+    sequence) with one set of chunk operators: the features and gradients of one pass."""
+    H = 6
+    module = SSMFeatures(SSMBank(make_params("S4D-LegS", H, 8, random_state=0), 2,
+                                 dtype=torch.float64),
+                         PooledStatistics(("ppv", "lspv", "max", "min", "last", "mean"), H, 3,
+                                          dtype=torch.float64))
+    with torch.no_grad():
+        module.pooling.biases.normal_(generator=GEN)
+        module.pooling.widths.fill_(0.3)
+    lengths = torch.tensor([50, 20, 35, 50, 3, 44, 10])
+    views = torch.randn(7, 2, 50, dtype=torch.float64, generator=GEN)
+    views = views.masked_fill(torch.arange(50) >= lengths[:, None, None], 0.0)
+    weights = torch.randn(7, module.pooling.n_features, dtype=torch.float64, generator=GEN)
+    params = list(module.parameters())
+
+    def features_and_gradients():
+        features = module(views, lengths)
+        return features, torch.autograd.grad((features * weights).sum(), params)
+
+    whole, whole_grads = features_and_gradients()
+    calls = []
+    forward = module.bank.forward
+    monkeypatch.setattr(module.bank, "forward", lambda v: calls.append(v.shape) or forward(v))
+    monkeypatch.setattr(bank_module, "_BLOCK_OUTPUTS", H * 50 * 3)  # 3 sequences a block
+    blocks, block_grads = features_and_gradients()
+    assert calls == [(3, 2, 50), (3, 2, 50), (1, 2, 10)]
+    torch.testing.assert_close(blocks, whole, rtol=1e-10, atol=1e-12)
+    for got, want in zip(block_grads, whole_grads, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-11)
 
 
 def _smooth_forms(y, biases, widths):
