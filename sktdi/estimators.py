@@ -586,13 +586,6 @@ def _cut_to_longest(X, lengths):
     return X[..., :int(lengths.max())], lengths
 
 
-def _predict_rows(network, seq_len, n_views):
-    """Sequences per forward pass when scoring held-out rows, so that the bank's outputs
-    stay within 2**26 values."""
-    H = network.features.bank.n_channels
-    return max(1, 2**26 // (H * seq_len + n_views * seq_len))
-
-
 _TRAINING_PARAMS_DOC = """
     n_layers : int, default=1
         SSM layers. The first is the bank; deeper ones are S4 blocks (SSM, GELU, a GLU
