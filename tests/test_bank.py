@@ -1,6 +1,8 @@
 """The one model of both families (sktdi.core.bank, sktdi.core.pooling): the bank's
 filtering and gradients against a direct computation, and the counts' smooth forms."""
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -85,7 +87,7 @@ def test_reused_buffers_give_the_same_outputs():
 
 def test_forward_in_blocks_gives_the_features_and_gradients_of_one_pass(monkeypatch):
     """On the CPU the forward pass filters blocks of sequences (each cut after its longest
-    sequence) with one set of chunk operators: the features and gradients of one pass."""
+    sequence) that reuse the chunk operators: the features and gradients of one pass."""
     H = 6
     module = SSMFeatures(SSMBank(make_params("S4D-LegS", H, 8, random_state=0), 2,
                                  dtype=torch.float64),
@@ -108,12 +110,41 @@ def test_forward_in_blocks_gives_the_features_and_gradients_of_one_pass(monkeypa
     calls = []
     forward = module.bank.forward
     monkeypatch.setattr(module.bank, "forward", lambda v: calls.append(v.shape) or forward(v))
-    monkeypatch.setattr(bank_module, "_BLOCK_OUTPUTS", H * 50 * 3)  # 3 sequences a block
+    monkeypatch.setattr(bank_module, "_BLOCK_BYTES", H * 50 * 3 * 8)  # 3 sequences a block
     blocks, block_grads = features_and_gradients()
     assert calls == [(3, 2, 50), (3, 2, 50), (1, 2, 10)]
     torch.testing.assert_close(blocks, whole, rtol=1e-10, atol=1e-12)
     for got, want in zip(block_grads, whole_grads, strict=True):
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-11)
+
+
+def test_reuse_is_per_thread_and_per_gradient_mode():
+    """Threads filtering with one bank each get their own buffers, and operators cached
+    without a gradient are not served to a call with one."""
+    bank = SSMBank(make_params("S4D-LegS", 6, 8, random_state=0), 2)
+    blocks = [torch.randn(4, 2, 90, generator=GEN) for _ in range(8)]
+    with torch.no_grad():
+        want = [bank(views) for views in blocks]
+    got = {}
+
+    def filter_all(thread):
+        with torch.no_grad(), bank.reusing_operators(outputs=True):
+            for rounds in range(20):
+                for i, views in enumerate(blocks):
+                    got[thread, rounds, i] = bank(views).clone()
+
+    threads = [threading.Thread(target=filter_all, args=(t,)) for t in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(got) == 2 * 20 * len(blocks)
+    for (_, _, i), outputs in got.items():
+        torch.testing.assert_close(outputs, want[i])
+    with bank.reusing_operators():
+        with torch.no_grad():
+            bank(blocks[0])
+        assert bank(blocks[0]).requires_grad
 
 
 def _smooth_forms(y, biases, widths):
@@ -167,7 +198,8 @@ def test_compiled_backward_equals_the_blockwise_one(dtype, longest_runs, spread)
     """The CPU's compiled kernel and the tensor operations used elsewhere give the same
     gradients, padding (``-inf``) included, and the same run ends as the step loop; also
     where biases lie hundreds of widths apart (``spread``), so that the kernel takes every
-    step's and bias's own exponential."""
+    step's and bias's own exponential on most channels (a channel whose biases happen to
+    lie closer keeps the shared one)."""
     y = spread * torch.randn(6, 5, 70, generator=GEN, dtype=dtype)
     y[2, :, 50:] = -torch.inf  # a shorter sequence
     y[3, 1] = 0.25  # a constant channel above and below some biases

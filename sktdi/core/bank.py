@@ -18,6 +18,7 @@ precision, whatever precision the sequences are filtered in.
 """
 
 import contextlib
+import threading
 
 import torch
 from torch import nn
@@ -29,12 +30,25 @@ from .pooling import PER_BIAS, STATISTICS, pooled_statistics
 __all__ = ["PooledStatistics", "SSMBank", "SSMFeatures", "view_blocks"]
 
 _COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
-# Sequences per block of SSMFeatures' forward pass on the CPU: one block's outputs hold at
-# most 2**22 values (16 MiB of float32). The C library maps larger tensors afresh at every
-# allocation, and the process faults them in page by page: whole batches of OSULeaf
-# (160 x 256 x 427 outputs) made 1.1 million page faults per default trained fit, 2.1 of
-# its 6.7 s.
-_BLOCK_OUTPUTS = 2**22
+# Bytes of one block's outputs in SSMFeatures' forward pass on the CPU (a block holds one
+# sequence at least): 16 MiB, 2**22 float32 values. The C library maps larger tensors
+# afresh at every allocation, and the process faults them in page by page: whole batches
+# of OSULeaf (160 x 256 x 427 outputs) made 1.1 million page faults per default trained
+# fit, 2.1 of its 6.7 s; in blocks, 0.2 to 0.3 million (how many depends on what the
+# process allocated before: the library's thresholds move with it) and 5.3 s.
+_BLOCK_BYTES = 2**24
+# What reusing_operators() holds, per thread and per bank (id): the transforms of one
+# fitted model may run in threads, and no thread may see another's buffers.
+_REUSE = threading.local()
+
+
+class _Reuse:
+    """One thread's chunk operators (by sequence length) and buffers for one bank."""
+
+    def __init__(self, outputs):
+        self.operators = {}
+        self.workspace = Workspace()
+        self.outputs = outputs
 
 
 def view_blocks(n_channels, n_views):
@@ -66,9 +80,6 @@ class SSMBank(nn.Module):
         self.in_weight = nn.Parameter(torch.ones(H, dtype=dtype))  # (H,)
         self.in_bias = nn.Parameter(torch.zeros(H, dtype=dtype))  # (H,)
         self.blocks = view_blocks(H, self.n_views)
-        self._cache = None  # chunk operators per length, within reusing_operators()
-        self._workspace = None  # and the buffers of the products
-        self._reused_output = False  # and one output, with reusing_operators(outputs=True)
 
     @property
     def n_channels(self):
@@ -82,13 +93,20 @@ class SSMBank(nn.Module):
                        in zip(self.blocks, self._operators(views), strict=True)]
             return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=1)
         shape = (views.shape[0], self.n_channels, views.shape[-1])
-        out = (self._workspace.get("output", shape, views) if self._reused_output
+        reuse = self._reuse()
+        workspace = None if reuse is None else reuse.workspace
+        out = (workspace.get("output", shape, views) if reuse is not None and reuse.outputs
                else views.new_empty(shape))
         for (v, start, stop), operators in zip(self.blocks, self._operators(views), strict=True):
             # every view fills its channels: no concatenation
             encoded_conv(views[:, v:v + 1], operators, out=out[:, start:stop],
-                         workspace=self._workspace)
+                         workspace=workspace)
         return out
+
+    def _reuse(self):
+        """This thread's :class:`_Reuse` of this bank; None outside
+        :meth:`reusing_operators`."""
+        return getattr(_REUSE, "banks", {}).get(id(self))
 
     def _block_arguments(self, dtype):
         """``(view, (weight, bias, c, log_a, chunk, D))`` of every block of channels, the
@@ -101,38 +119,54 @@ class SSMBank(nn.Module):
 
     def _operators(self, views):
         """Every block's :func:`~sktdi.core.conv.encoded_operators` for ``views``' length,
-        from the cache while :meth:`reusing_operators` holds it."""
-        key = (views.shape[-1], views.dtype, views.device)
-        if self._cache is not None and key in self._cache:
-            return self._cache[key]
-        operators = [encoded_operators(*arguments[:4], key[0], *arguments[4:])
+        from the cache while :meth:`reusing_operators` holds it.
+
+        The operators of sequences longer than one chunk do not depend on their length,
+        so those share one entry; operators made with a gradient (a graph to the
+        parameters) and without are kept apart."""
+        L = views.shape[-1]
+        key = (L if L <= self.ssm.chunk else "longer", views.dtype, views.device,
+               torch.is_grad_enabled())
+        reuse = self._reuse()
+        if reuse is not None and key in reuse.operators:
+            return reuse.operators[key]
+        operators = [encoded_operators(*arguments[:4], L, *arguments[4:])
                      for _, arguments in self._block_arguments(views.dtype)]
-        if self._cache is not None:
-            self._cache[key] = operators
+        if reuse is not None:
+            reuse.operators[key] = operators
         return operators
 
     @contextlib.contextmanager
     def reusing_operators(self, outputs=False):
-        """Within this context, filtering builds the chunk operators once per sequence
-        length and reuses them (about 3 ms for 256 channels, as long as filtering a block
-        of 16 sequences of 150 steps, 1 thread; with a gradient, every block's graph
-        shares them), and filtering without a gradient reuses the buffers of its products
-        (:class:`~sktdi.core.conv.Workspace`). The parameters must not change meanwhile:
-        it is for a transform's blocks of sequences, or the blocks of one forward pass.
-        Entered again while it holds, it changes nothing.
+        """Within this context, filtering builds the chunk operators once (once per length
+        for sequences of one chunk or less) and reuses them (about 3 ms for 256 channels,
+        as long as filtering a block of 16 sequences of 150 steps, 1 thread; with a
+        gradient, every block's graph shares them), and filtering without a gradient
+        reuses the buffers of its products (:class:`~sktdi.core.conv.Workspace`). The
+        parameters must not change meanwhile: it is for a transform's blocks of sequences,
+        or the blocks of one forward pass.
 
         With ``outputs``, every call without a gradient also returns the same output
         buffer, overwritten by the next call: for callers that are done with one block's
-        outputs before they filter the next.
+        outputs before they filter the next. Entered again while it holds (in the same
+        thread), it keeps its cache and buffers, and reuses outputs only if both entries
+        ask for it. Every thread has its own.
         """
-        if self._cache is not None:
-            yield self
+        banks = _REUSE.__dict__.setdefault("banks", {})
+        outer = banks.get(id(self))
+        if outer is not None:
+            kept = outer.outputs
+            outer.outputs = kept and outputs
+            try:
+                yield self
+            finally:
+                outer.outputs = kept
             return
-        self._cache, self._workspace, self._reused_output = {}, Workspace(), outputs
+        banks[id(self)] = _Reuse(outputs)
         try:
             yield self
         finally:
-            self._cache, self._workspace, self._reused_output = None, None, False
+            del banks[id(self)]
 
 
 class PooledStatistics(nn.Module):
@@ -191,12 +225,12 @@ class SSMFeatures(nn.Module):
         return z
 
     def forward(self, views, lengths=None):  # (B, V, L), (B,) -> (B, F)
-        """The pooled features; on the CPU in blocks of sequences whose outputs hold at
-        most ``_BLOCK_OUTPUTS`` values, all filtered with one set of chunk operators (with
-        or without a gradient): the same features, from tensors small enough to be reused
-        (:data:`_BLOCK_OUTPUTS`)."""
+        """The pooled features; on the CPU in blocks of sequences whose outputs take about
+        ``_BLOCK_BYTES`` (one sequence at least), which reuse the bank's chunk operators
+        (with or without a gradient): the same features, from tensors small enough for
+        the C library to keep for reuse (``_BLOCK_BYTES``)."""
         n, _, L = views.shape
-        rows = max(1, _BLOCK_OUTPUTS // (self.bank.n_channels * L))
+        rows = max(1, _BLOCK_BYTES // (self.bank.n_channels * L * views.element_size()))
         if views.device.type != "cpu" or rows >= n:
             return self.pooling(self.outputs(views), lengths)
         features = []

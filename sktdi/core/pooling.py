@@ -182,7 +182,8 @@ class _ReadSteps(torch.autograd.Function):
     indices (B, H, 1). Backward, each passes its gradient to the one step it read (the
     first maximizer or minimizer, as ``torch.max`` picks it): one ``(B, H, L)`` tensor and
     three scatters, where autograd of ``amax``, ``amin`` and ``gather`` builds three such
-    tensors (comparisons, products, a padded copy) and adds them."""
+    tensors (comparisons, products, a padded copy) and adds them. No second derivative.
+    """
 
     @staticmethod
     def forward(ctx, y, low, high, last):
@@ -264,7 +265,7 @@ def _threshold_counts(y, biases, longest_runs, track_ends=False):
                                for counter in counters)
         return count, longest if longest_runs else None, end if track_ends else None
     batch, H, L = y.shape
-    counter = torch.int16 if L < torch.iinfo(torch.int16).max else torch.int32
+    counter = torch.int16 if L <= torch.iinfo(torch.int16).max else torch.int32
     count = torch.zeros(batch, H, biases.shape[1], dtype=counter, device=y.device)
     above = torch.empty(count.shape, dtype=torch.bool, device=y.device)
     run = torch.zeros_like(count) if longest_runs else None
@@ -462,8 +463,8 @@ def _compiled_backward(y, biases, widths, grad_count, grad_longest, window):
     """:func:`_smooth_gradients` on torch tensors: ``(grad_y, grad_biases)``.
 
     The shared exponentials come from NumPy, whose ``exp`` is vectorized (numba's calls
-    the C library's once per value), for blocks of sequences of at most
-    ``_EXPONENTIAL_ELEMENTS`` steps in all."""
+    the C library's once per value), for blocks of sequences of about
+    ``_EXPONENTIAL_ELEMENTS`` steps in all (one sequence at least)."""
     def array(t, dtype=None):
         return t.detach().to(dtype or t.dtype).contiguous().numpy()
 
