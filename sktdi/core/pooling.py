@@ -300,9 +300,8 @@ def _count_runs(values, biases, lengths, longest_runs, track_ends,
     """``(count, longest, end, maxima, minima)`` of ``values`` (B, H, L) against ``biases``
     (q, H), over the first ``lengths[b]`` steps of every sequence ``b``: the counters
     (B, q, H) of ``counter``'s type (``end``: int32) and every channel's extremes (B, H)
-    in ``values``' dtype. ``end``
-    (the step that ends the first longest run) is filled only with ``track_ends``,
-    ``longest`` only with ``longest_runs``.
+    in ``values``' dtype. ``end`` (the step that ends the first longest run) is filled
+    only with ``track_ends``, ``longest`` only with ``longest_runs``.
 
     Steps are moved a tile at a time into a ``(steps, H)`` buffer, so that one step of all
     channels updates their counters in vector instructions: twice as fast as a channel at
