@@ -34,7 +34,7 @@ _COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
 # sequence at least): 16 MiB, 2**22 float32 values. The C library maps larger tensors
 # afresh at every allocation, and the process faults them in page by page: whole batches
 # of OSULeaf (160 x 256 x 427 outputs) made 1.1 million page faults per default trained
-# fit, 2.1 of its 6.7 s; in blocks, 0.2 to 0.3 million (how many depends on what the
+# fit, 2.1 of its 6.7 s; in blocks, 0.2 to 0.4 million (how many depends on what the
 # process allocated before: the library's thresholds move with it) and 5.3 s.
 _BLOCK_BYTES = 2**24
 # What reusing_operators() holds, per thread and per bank (id): the transforms of one
