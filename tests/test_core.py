@@ -11,13 +11,15 @@ from sktdi.core import (
     SSMBlock,
     chunked_ssm_conv,
     chunked_ssm_conv_encoded,
+    closed_form_response,
     count_aliased_modes,
     discretize,
     fft_conv,
     make_params,
+    power_spectrum,
     vandermonde_kernel,
 )
-from sktdi.spectral import frequency_response, model_power_spectrum, ssm_kernel
+from sktdi.spectral import _discrete, frequency_response, model_power_spectrum, ssm_kernel
 
 N_STATES = 16
 N2 = N_STATES // 2
@@ -324,6 +326,36 @@ def test_model_power_spectrum_sums_channels():
     per = model_power_spectrum(p, 64, per_channel=True)
     assert per.shape == (3, 33)
     np.testing.assert_allclose(model_power_spectrum(p, 64), per.sum(axis=0))
+
+
+@pytest.mark.parametrize("name", ["S4D-Lin", "S4D-LegS", "S4D-Real"])
+@pytest.mark.parametrize("L", [1, 2, 63, 1460])
+def test_power_spectrum_without_gradient_equals_the_closed_form(name, L):
+    """The compiled loop (no gradient, CPU) and the differentiable closed form are the
+    same sums, rounded differently; float32 modes give a float32 spectrum."""
+    p = make_params(name, 5, N_STATES, random_state=0, dt_min=0.01, dt_max=0.5)
+    c, log_a, L = _discrete(p, L)
+    a = torch.exp(log_a)
+    expected = closed_form_response(c, a, L).abs() ** 2
+    compiled = power_spectrum(c, a, L, per_channel=True)
+    torch.testing.assert_close(compiled, expected, rtol=1e-10, atol=1e-12 * float(
+        expected.max()))
+    torch.testing.assert_close(power_spectrum(c, a, L), compiled.sum(dim=0))
+    single = power_spectrum(c.to(torch.complex64), a.to(torch.complex64), L)
+    assert single.dtype == torch.float32
+    torch.testing.assert_close(single, expected.sum(dim=0).float(), rtol=1e-4, atol=0.0)
+
+
+def test_power_spectrum_keeps_the_gradient_of_parameters_that_ask_for_it():
+    p = make_params("S4D-Lin", 3, N_STATES, random_state=0)
+    c, log_a, L = _discrete(p, 40)
+    log_a = log_a.clone().requires_grad_(True)
+    S = power_spectrum(c, torch.exp(log_a), L)
+    S.sum().backward()
+    assert log_a.grad is not None and torch.isfinite(log_a.grad).all()
+    with torch.no_grad():
+        torch.testing.assert_close(S.detach(), power_spectrum(c, torch.exp(log_a), L),
+                                   rtol=1e-10, atol=0.0)
 
 
 def test_bilinear_and_zoh_agree_as_dt_goes_to_zero():
