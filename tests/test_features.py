@@ -144,6 +144,20 @@ def test_weights_count_like_repeated_sequences():
     np.testing.assert_allclose(weighted.biases_, repeated.biases_, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("weights", [[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0],
+                                     [0, 1, 1, 1, 1, 1], [1, 0, 2, 1, 0, 1]])
+def test_fit_transform_is_fit_then_transform(weights):
+    """Filtering once (the training rows' outputs kept, as a view where the rows of
+    positive weight are a run, else a copy) fits what a separate fit does."""
+    X = np.random.RandomState(4).normal(size=(6, 1, 30))
+    params = make_params("S4D-LegS", 8, 8, random_state=0)
+    both = SSMFeatureMap(params)
+    features = both.fit_transform(X, np.asarray(weights, float))
+    apart = SSMFeatureMap(params).fit(X, np.asarray(weights, float))
+    np.testing.assert_allclose(both.biases_, apart.biases_, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(features, apart.transform(X), rtol=1e-4, atol=1e-5)
+
+
 def test_feature_names_and_counts():
     bank = SSMFeatureMap(make_params("S4D-Lin", 3, 4, random_state=0), n_biases=2,
                          statistics=("ppv", "max"))

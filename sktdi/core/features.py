@@ -424,5 +424,8 @@ def _rows_of(outputs, rows):
     first = 0
     for begin, y, lengths in outputs:
         inside = rows[(rows >= begin) & (rows < begin + y.shape[0])] - begin
-        yield (first, y[inside], None if lengths is None else lengths[inside])
-        first += len(inside)
+        if len(inside) and inside[-1] - inside[0] == len(inside) - 1:  # a run: a view
+            inside = slice(inside[0], inside[-1] + 1)  # (copying 150 MB costs ACSF1 7%)
+        taken = y[inside]
+        yield (first, taken, None if lengths is None else lengths[inside])
+        first += taken.shape[0]
