@@ -114,6 +114,12 @@ VARIANTS = {
     "normalize=False, alphas 1e-3..1e7": ({"normalize": False, "alphas": alphas_to(7)}, None, 0),
     "normalize=True": ({"normalize": True}, None, 0),
     "normalize=True, alphas 1e-3..1e3": ({"normalize": True, "alphas": alphas_to(3)}, None, 0),
+    # normalize=True, and every channel's level and scale given back to the readout
+    # (repeated k times: on standardized features, the weight of k features in the ridge)
+    "normalize=True, + level x16": ({"normalize": True}, "level", 16),
+    "normalize=True, + level x256": ({"normalize": True}, "level", 256),
+    "normalize=True, + level x1024": ({"normalize": True}, "level", 1024),
+    "normalize=False, + level x256": ({"normalize": False}, "level", 256),
 }
 COLUMNS = ["variant", "problem", "task", "seed", "role", "fraction", "n_train", "score",
            "fit_time", "predict_time"]
@@ -199,6 +205,39 @@ def experimental_statistic(kind, group):
             yield
         finally:
             feature_estimators.bank_time_scales = scales
+        return
+    if kind == "level":
+        from sktdi.core import features
+
+        feature_map = features.SSMFeatureMap
+        fit_transform, transform = feature_map.fit_transform, feature_map.transform
+
+        def level_and_scale(X3):
+            mean, std = np.nanmean(X3, axis=-1), np.nanstd(X3, axis=-1)  # (n, C)
+            std = np.maximum(std, 1e-12 * (1 + np.abs(mean)))
+            ratio = mean / std
+            return np.tile(np.hstack([np.log(std), np.arcsinh(ratio)]), group)
+
+        def appended(self, F, X3):
+            return np.hstack([F, level_and_scale(np.asarray(X3, np.float64)).astype(F.dtype)])
+
+        def new_fit_transform(self, X3, sample_weight=None):
+            self._inside = True
+            try:
+                F = fit_transform(self, X3, sample_weight)
+            finally:
+                self._inside = False
+            return appended(self, F, X3)
+
+        def new_transform(self, X3):
+            F = transform(self, X3)
+            return F if getattr(self, "_inside", False) else appended(self, F, X3)
+
+        feature_map.fit_transform, feature_map.transform = new_fit_transform, new_transform
+        try:
+            yield
+        finally:
+            feature_map.fit_transform, feature_map.transform = fit_transform, transform
         return
     if kind == "scale floor":
         from sktdi import readout
