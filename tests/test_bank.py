@@ -246,6 +246,27 @@ def test_pooled_statistics_are_the_same_with_and_without_gradients():
     assert torch.isfinite(y.grad).all() and y.grad.abs().sum() > 0
 
 
+def test_outputs_stored_steps_first_pool_as_contiguous_ones():
+    """Without a gradient, the CPU bank stores its outputs steps first (what the counting
+    kernel reads in place); pooled from that layout or from a contiguous copy, the counts,
+    extremes and last steps are the same, padding included, and the means agree."""
+    bank = SSMBank(make_params("S4D-LegS", 6, 8, random_state=0), 2)
+    views = torch.randn(5, 2, 40, generator=GEN)
+    with torch.no_grad():
+        y = bank(views)  # (B, H, L)
+    assert y.shape == (5, 6, 40) and y.transpose(1, 2).is_contiguous()
+    biases = torch.randn(6, 3, generator=GEN)
+    lengths = torch.tensor([40, 12, 40, 1, 33])
+    exact = ("ppv", "lspv", "max", "min", "last")
+    for steps in (None, lengths):
+        np.testing.assert_array_equal(pooled_statistics(y, biases, exact, steps).numpy(),
+                                      pooled_statistics(y.contiguous(), biases, exact,
+                                                        steps).numpy())
+        torch.testing.assert_close(
+            pooled_statistics(y, biases, ("mean", "power"), steps),
+            pooled_statistics(y.contiguous(), biases, ("mean", "power"), steps))
+
+
 def test_extremes_and_last_pass_their_gradient_to_the_step_they_read():
     """max, min and last take the gradients that autograd gives amax, amin and gather on
     every sequence's own steps (values without ties), padding included."""

@@ -118,7 +118,8 @@ def pooled_statistics(y, biases, statistics, lengths=None, widths=None):
     Parameters
     ----------
     y : tensor (B, H, L)
-        Outputs: every channel of every sequence, its steps contiguous.
+        Outputs: every channel of every sequence, in any layout (the CPU's counting
+        kernel reads steps first without a copy: :func:`_time_major`).
     biases : tensor (H, q)
     statistics : sequence of str
         Names from :data:`STATISTICS`.
@@ -227,12 +228,12 @@ def _counts_and_extremes(y, biases, longest_runs, lengths=None):
     every sequence's own steps (``lengths``, or all): the counts of :func:`_threshold_counts`
     in ``y``'s dtype (``longest`` None unless ``longest_runs``) and every channel's extremes
     (B, H), from one pass of :func:`_count_runs`, without a gradient."""
-    values = y.detach().contiguous().numpy()
-    steps = (np.full(len(values), values.shape[-1]) if lengths is None
+    values = _time_major(y)
+    steps = (np.full(len(values), values.shape[1]) if lengths is None
              else lengths.cpu().numpy()).astype(np.int64)
     count, longest, _, maxima, minima = _count_runs(
         values, biases.detach().to(y.dtype).T.contiguous().numpy(), steps, longest_runs,
-        False, _counter(values.shape[-1]))
+        False, _counter(values.shape[1]))
 
     def per_channel(counter):  # (B, q, H) int -> (B, H, q) in y's dtype
         return torch.from_numpy(counter).transpose(1, 2).to(y.dtype)
@@ -245,8 +246,8 @@ def _threshold_counts(y, biases, longest_runs, track_ends=False):
     """Steps above every bias, the longest run of consecutive such steps, and (with
     ``track_ends``) the step that ends the first longest run, of ``y`` (B, H, L).
 
-    On the CPU a compiled kernel (:func:`_count_runs`) reads the steps once, a tile at a
-    time, and counts across channels; elsewhere, one pass over time on ``(B, H, q)``
+    On the CPU a compiled kernel (:func:`_count_runs`) reads the steps once and counts
+    across channels; elsewhere, one pass over time on ``(B, H, q)``
     counters (a run grows by one above the bias and restarts at zero below it). Both count
     the same steps.
 
@@ -256,11 +257,11 @@ def _threshold_counts(y, biases, longest_runs, track_ends=False):
     ``longest_runs``, ``end`` None unless ``track_ends``.
     """
     if y.device.type == "cpu":
-        values = y.detach().contiguous().numpy()
+        values = _time_major(y)
         counters = _count_runs(values, biases.detach().to(y.dtype).T.contiguous().numpy(),
-                               np.full(len(values), values.shape[-1], dtype=np.int64),
+                               np.full(len(values), values.shape[1], dtype=np.int64),
                                longest_runs or track_ends, track_ends,
-                               _counter(values.shape[-1]))[:3]  # (B, q, H)
+                               _counter(values.shape[1]))[:3]  # (B, q, H)
         count, longest, end = (torch.from_numpy(counter).transpose(1, 2).contiguous()
                                for counter in counters)
         return count, longest if longest_runs else None, end if track_ends else None
@@ -289,24 +290,28 @@ def _counter(L):
     return np.zeros(1, dtype=np.int16 if L <= np.iinfo(np.int16).max else np.int32)
 
 
-# Steps of every channel moved at a time into the counting kernel's tile (t, h): 16
-# steps of 256 channels are 16 KiB of float32, at home in the L1 cache.
-_TILE_STEPS = 16
+def _time_major(y):
+    """``y`` (B, H, L) as a NumPy array (B, L, H) of its values: every step's channels
+    contiguous, as the counting kernel reads them. Outputs filtered without a gradient on
+    the CPU are stored that way (:class:`~sktdi.core.bank.SSMBank`), and are read in place;
+    others are transposed by torch, whose copy is twice as fast as the kernel's own tiled
+    transposition was (which took three quarters of its time)."""
+    steps_first = y.detach().transpose(1, 2)  # (B, L, H)
+    return (steps_first if steps_first.is_contiguous() else steps_first.contiguous()).numpy()
 
 
 @numba.njit(cache=True, nogil=True)
 def _count_runs(values, biases, lengths, longest_runs, track_ends,
                 counter):  # pragma: no cover - compiled
-    """``(count, longest, end, maxima, minima)`` of ``values`` (B, H, L) against ``biases``
-    (q, H), over the first ``lengths[b]`` steps of every sequence ``b``: the counters
-    (B, q, H) of ``counter``'s type (``end``: int32) and every channel's extremes (B, H)
-    in ``values``' dtype. ``end`` (the step that ends the first longest run) is filled
-    only with ``track_ends``, ``longest`` only with ``longest_runs``.
+    """``(count, longest, end, maxima, minima)`` of ``values`` (B, L, H), steps first,
+    against ``biases`` (q, H), over the first ``lengths[b]`` steps of every sequence ``b``:
+    the counters (B, q, H) of ``counter``'s type (``end``: int32) and every channel's
+    extremes (B, H) in ``values``' dtype. ``end`` (the step that ends the first longest
+    run) is filled only with ``track_ends``, ``longest`` only with ``longest_runs``.
 
-    Steps are moved a tile at a time into a ``(steps, H)`` buffer, so that one step of all
-    channels updates their counters in vector instructions: twice as fast as a channel at
-    a time (whose few biases leave the vector units idle), transposition included."""
-    batch, H, L = values.shape
+    One step of all channels, contiguous, updates their counters in vector instructions:
+    twice as fast as a channel at a time, whose few biases leave the vector units idle."""
+    batch, _, H = values.shape
     q = biases.shape[0]
     count = np.zeros((batch, q, H), dtype=counter.dtype)
     longest = np.zeros((batch, q, H), dtype=counter.dtype)
@@ -314,43 +319,35 @@ def _count_runs(values, biases, lengths, longest_runs, track_ends,
     maxima = np.full((batch, H), -np.inf, dtype=values.dtype)
     minima = np.full((batch, H), np.inf, dtype=values.dtype)
     run = np.zeros((q, H), dtype=counter.dtype)
-    tile = np.empty((_TILE_STEPS, H), dtype=values.dtype)
     for b in range(batch):
         run[:] = 0
         highest, lowest = maxima[b], minima[b]
-        for first in range(0, lengths[b], _TILE_STEPS):
-            steps = min(_TILE_STEPS, lengths[b] - first)
+        for t in range(lengths[b]):
+            step = values[b, t]
             for h in range(H):
-                row = values[b, h]
-                for k in range(steps):
-                    tile[k, h] = row[first + k]
-            for k in range(steps):
-                step = tile[k]
-                for h in range(H):
-                    highest[h] = max(highest[h], step[h])
-                    lowest[h] = min(lowest[h], step[h])
-                for j in range(q):
-                    bias, above_total = biases[j], count[b, j]
-                    runs, best, last = run[j], longest[b, j], end[b, j]
-                    # three loops: the counters a call needs, each without branches
-                    if track_ends:
-                        t = first + k
-                        for h in range(H):
-                            above = counter.dtype.type(step[h] > bias[h])
-                            above_total[h] += above
-                            runs[h] = (runs[h] + 1) * above
-                            # a longer run ends here so far (a select, not a branch)
-                            last[h] = t if runs[h] > best[h] else last[h]
-                            best[h] = max(best[h], runs[h])
-                    elif longest_runs:
-                        for h in range(H):
-                            above = counter.dtype.type(step[h] > bias[h])
-                            above_total[h] += above
-                            runs[h] = (runs[h] + 1) * above
-                            best[h] = max(best[h], runs[h])
-                    else:
-                        for h in range(H):
-                            above_total[h] += counter.dtype.type(step[h] > bias[h])
+                highest[h] = max(highest[h], step[h])
+                lowest[h] = min(lowest[h], step[h])
+            for j in range(q):
+                bias, above_total = biases[j], count[b, j]
+                runs, best, last = run[j], longest[b, j], end[b, j]
+                # three loops: the counters a call needs, each without branches
+                if track_ends:
+                    for h in range(H):
+                        above = counter.dtype.type(step[h] > bias[h])
+                        above_total[h] += above
+                        runs[h] = (runs[h] + 1) * above
+                        # a longer run ends here so far (a select, not a branch)
+                        last[h] = t if runs[h] > best[h] else last[h]
+                        best[h] = max(best[h], runs[h])
+                elif longest_runs:
+                    for h in range(H):
+                        above = counter.dtype.type(step[h] > bias[h])
+                        above_total[h] += above
+                        runs[h] = (runs[h] + 1) * above
+                        best[h] = max(best[h], runs[h])
+                else:
+                    for h in range(H):
+                        above_total[h] += counter.dtype.type(step[h] > bias[h])
     return count, longest, end, maxima, minima
 
 
