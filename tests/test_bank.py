@@ -9,6 +9,7 @@ import torch
 
 from sktdi.core import SSMBank, fft_conv, make_params, pooled_statistics, vandermonde_kernel
 from sktdi.core import bank as bank_module
+from sktdi.core import pooling as pooling_module
 from sktdi.core.bank import PooledStatistics, SSMFeatures
 from sktdi.core.conv import Workspace
 from sktdi.core.pooling import (
@@ -246,10 +247,13 @@ def test_pooled_statistics_are_the_same_with_and_without_gradients():
     assert torch.isfinite(y.grad).all() and y.grad.abs().sum() > 0
 
 
-def test_outputs_stored_steps_first_pool_as_contiguous_ones():
+@pytest.mark.parametrize("transposed_rows", [1, 2, 100])
+def test_outputs_stored_steps_first_pool_as_contiguous_ones(monkeypatch, transposed_rows):
     """Without a gradient, the CPU bank stores its outputs steps first (what the counting
-    kernel reads in place); pooled from that layout or from a contiguous copy, the counts,
-    extremes and last steps are the same, padding included, and the means agree."""
+    kernel reads in place); pooled from that layout or from a contiguous copy (moved steps
+    first ``transposed_rows`` sequences at a time), the counts, extremes and last steps are
+    the same, padding included, and the means agree."""
+    monkeypatch.setattr(pooling_module, "_TRANSPOSED_ELEMENTS", transposed_rows * 40 * 6)
     bank = SSMBank(make_params("S4D-LegS", 6, 8, random_state=0), 2)
     views = torch.randn(5, 2, 40, generator=GEN)
     with torch.no_grad():

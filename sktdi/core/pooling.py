@@ -119,7 +119,7 @@ def pooled_statistics(y, biases, statistics, lengths=None, widths=None):
     ----------
     y : tensor (B, H, L)
         Outputs: every channel of every sequence, in any layout (the CPU's counting
-        kernel reads steps first without a copy: :func:`_time_major`).
+        kernel reads steps first without a copy: :func:`_compiled_counts`).
     biases : tensor (H, q)
     statistics : sequence of str
         Names from :data:`STATISTICS`.
@@ -228,12 +228,7 @@ def _counts_and_extremes(y, biases, longest_runs, lengths=None):
     every sequence's own steps (``lengths``, or all): the counts of :func:`_threshold_counts`
     in ``y``'s dtype (``longest`` None unless ``longest_runs``) and every channel's extremes
     (B, H), from one pass of :func:`_count_runs`, without a gradient."""
-    values = _time_major(y)
-    steps = (np.full(len(values), values.shape[1]) if lengths is None
-             else lengths.cpu().numpy()).astype(np.int64)
-    count, longest, _, maxima, minima = _count_runs(
-        values, biases.detach().to(y.dtype).T.contiguous().numpy(), steps, longest_runs,
-        False, _counter(values.shape[1]))
+    count, longest, _, maxima, minima = _compiled_counts(y, biases, lengths, longest_runs)
 
     def per_channel(counter):  # (B, q, H) int -> (B, H, q) in y's dtype
         return torch.from_numpy(counter).transpose(1, 2).to(y.dtype)
@@ -257,11 +252,8 @@ def _threshold_counts(y, biases, longest_runs, track_ends=False):
     ``longest_runs``, ``end`` None unless ``track_ends``.
     """
     if y.device.type == "cpu":
-        values = _time_major(y)
-        counters = _count_runs(values, biases.detach().to(y.dtype).T.contiguous().numpy(),
-                               np.full(len(values), values.shape[1], dtype=np.int64),
-                               longest_runs or track_ends, track_ends,
-                               _counter(values.shape[1]))[:3]  # (B, q, H)
+        counters = _compiled_counts(y, biases, None, longest_runs or track_ends,
+                                    track_ends)[:3]  # (B, q, H)
         count, longest, end = (torch.from_numpy(counter).transpose(1, 2).contiguous()
                                for counter in counters)
         return count, longest if longest_runs else None, end if track_ends else None
@@ -290,14 +282,38 @@ def _counter(L):
     return np.zeros(1, dtype=np.int16 if L <= np.iinfo(np.int16).max else np.int32)
 
 
-def _time_major(y):
-    """``y`` (B, H, L) as a NumPy array (B, L, H) of its values: every step's channels
-    contiguous, as the counting kernel reads them. Outputs filtered without a gradient on
-    the CPU are stored that way (:class:`~sktdi.core.bank.SSMBank`), and are read in place;
-    others are transposed by torch, whose copy is twice as fast as the kernel's own tiled
-    transposition was (which took three quarters of its time)."""
+# Values moved steps first at a time for the counting kernel when ``y`` is stored
+# channels first: 2**18 float32 (1 MiB), one buffer reused, where a transposed copy of
+# all of ``y`` is fresh memory faulted in page by page (in training, four times the time
+# of the copy itself).
+_TRANSPOSED_ELEMENTS = 2**18
+
+
+def _compiled_counts(y, biases, lengths, longest_runs, track_ends=False):
+    """:func:`_count_runs` of ``y`` (B, H, L) on the CPU (``lengths``: every sequence's
+    steps, or None for all), its counters (B, q, H) as NumPy arrays.
+
+    The kernel reads every step's channels contiguous. Outputs filtered without a
+    gradient are stored that way (:class:`~sktdi.core.bank.SSMBank`) and read in place;
+    others are transposed by torch a few sequences at a time, about twice as fast as the
+    kernel's own tiled transposition was (three quarters of its time)."""
     steps_first = y.detach().transpose(1, 2)  # (B, L, H)
-    return (steps_first if steps_first.is_contiguous() else steps_first.contiguous()).numpy()
+    batch, L, H = steps_first.shape
+    steps = (np.full(batch, L) if lengths is None
+             else lengths.cpu().numpy()).astype(np.int64)
+    options = (biases.detach().to(y.dtype).T.contiguous().numpy(), longest_runs, track_ends,
+               _counter(L))
+    if steps_first.is_contiguous():
+        return _count_runs(steps_first.numpy(), options[0], steps, *options[1:])
+    rows = max(1, _TRANSPOSED_ELEMENTS // (L * H))
+    buffer = steps_first.new_empty((min(rows, batch), L, H))
+    parts = []
+    for start in range(0, batch, rows):
+        block = buffer[:min(rows, batch - start)]
+        block.copy_(steps_first[start:start + rows])
+        parts.append(_count_runs(block.numpy(), options[0], steps[start:start + rows],
+                                 *options[1:]))
+    return tuple(np.concatenate(part) for part in zip(*parts, strict=True))
 
 
 @numba.njit(cache=True, nogil=True)
