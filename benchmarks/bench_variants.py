@@ -19,7 +19,7 @@ by the same ridge readout):
   which each channel's standardized output (centred on its biases' mean, over its smooth
   width) is the largest of its group.
 
-Three kinds of variant change something the parameters cannot reach:
+Several kinds of variant change something the parameters cannot reach:
 
 * *bias sample* reads the biases' quantiles from at most that many outputs per channel (the
   bounds ``sktdi.core.features._BIAS_SAMPLE_PER_CHANNEL`` both set to it), a cheaper sort.
@@ -30,7 +30,15 @@ Three kinds of variant change something the parameters cannot reach:
   median feature's spread, so that a feature nearly constant on a few training sequences
   is not magnified;
 * *time scales* ``s..fL`` spans the bank's memories from ``s`` steps to ``f`` times the
-  sequence length (the default is 4 to L).
+  sequence length (the default is 4 to L);
+* *level x k* (regressors) appends every channel's log standard deviation and
+  ``asinh(mean / standard deviation)`` over the sequence, repeated ``k`` times (on
+  standardized features, the weight of the block in the ridge penalty): what
+  ``normalize=True`` discards;
+* *counts: square root* / *log(1 + 100 p)* pass the per-bias proportions through a
+  concave map before the readout (Hydra reads the square root of its counts);
+* *one-* / *half-standard-error penalty* (regressors) takes the largest penalty whose
+  leave-one-out error is within one (half a) standard error of the smallest.
 
 The *alphas* variants replace the readout's penalties (1e-3..1e3 is the classifiers'
 default, 1e-3..1e5 the regressors', ``REGRESSION_ALPHAS``); the variants that name
@@ -55,6 +63,13 @@ regressors' penalties::
         --seeds 0 1 2 3 4 5 --problems Covid3Month CardanoSentiment --variants \
         "normalize=False, alphas 1e-3..1e3" "normalize=False, alphas 1e-3..1e7" \
         "normalize=True" "normalize=True, alphas 1e-3..1e3"
+    python benchmarks/bench_variants.py --stem variants_readout --resume \
+        --problems Covid3Month CardanoSentiment --variants "normalize=True, + level x16" \
+        "normalize=True, + level x256" "normalize=True, + level x1024" \
+        "normalize=False, + level x256" "one-standard-error penalty" \
+        "half-standard-error penalty" "normalize=True, one-standard-error penalty"
+    python benchmarks/bench_variants.py --stem variants_readout --resume \
+        --variants "counts: square root" "counts: log(1 + 100 p)"
 """
 
 import argparse
@@ -120,6 +135,15 @@ VARIANTS = {
     "normalize=True, + level x256": ({"normalize": True}, "level", 256),
     "normalize=True, + level x1024": ({"normalize": True}, "level", 1024),
     "normalize=False, + level x256": ({"normalize": False}, "level", 256),
+    # the per-bias proportions through a concave map before the readout (Hydra reads
+    # the square root of its counts)
+    "counts: square root": ({}, "concave", "sqrt"),
+    "counts: log(1 + 100 p)": ({}, "concave", "log"),
+    # the regressors' penalty by the one-standard-error rule: the largest whose
+    # leave-one-out error is within one standard error of the smallest
+    "one-standard-error penalty": ({}, "one se", 1.0),
+    "half-standard-error penalty": ({}, "one se", 0.5),
+    "normalize=True, one-standard-error penalty": ({"normalize": True}, "one se", 1.0),
 }
 COLUMNS = ["variant", "problem", "task", "seed", "role", "fraction", "n_train", "score",
            "fit_time", "predict_time"]
@@ -205,6 +229,66 @@ def experimental_statistic(kind, group):
             yield
         finally:
             feature_estimators.bank_time_scales = scales
+        return
+    if kind == "one se":
+        from sktdi import readout
+
+        fit = readout.RidgeReadout._fit_leave_one_out
+        near = readout._strongest_near_best
+
+        def within_error(self, features, rows, targets, alphas):
+            if self.classification:
+                return fit(self, features, rows, targets, alphas)
+            weights = self.weights_
+            root = np.sqrt(weights)[:, None]
+            center = weights @ targets / weights.sum()
+            basis = readout._Basis(features, rows, self.mean_, self.scale_, root,
+                                   root * (targets - center))
+            leverage = weights / weights.sum()
+            _, residuals = basis.leave_one_out(alphas, leverage, None)
+            errors = np.array([np.average(((residuals[i] / root) ** 2).mean(axis=1),
+                                          weights=weights) for i in range(len(alphas))])
+            per_example = np.array([((residuals[i] / root) ** 2).mean(axis=1)
+                                    for i in range(len(alphas))])  # (alphas, n)
+            best = int(np.argmin(errors))
+            error = group * per_example[best].std(ddof=1) / np.sqrt(per_example.shape[1])
+
+            def chosen_rule(scores, grid):
+                allowed = errors <= errors[best] + error
+                return int(np.flatnonzero(allowed)[np.argmax(grid[allowed])])
+
+            readout._strongest_near_best = chosen_rule
+            try:
+                return fit(self, features, rows, targets, alphas)
+            finally:
+                readout._strongest_near_best = near
+
+        readout.RidgeReadout._fit_leave_one_out = within_error
+        try:
+            yield
+        finally:
+            readout.RidgeReadout._fit_leave_one_out = fit
+        return
+    if kind == "concave":
+        from sktdi.core import features
+
+        pool = features.SSMFeatureMap._pool
+
+        def concave_pool(self, outputs, n):
+            pooled = pool(self, outputs, n)
+            per_bias = 0
+            for stat in self.statistics:
+                if stat in ("ppv", "lspv"):
+                    per_bias += self.params.n_channels * self.n_biases
+            head = pooled[:, :per_bias]  # ppv and lspv come first in the default
+            pooled[:, :per_bias] = np.sqrt(head) if group == "sqrt" else np.log1p(100 * head)
+            return pooled
+
+        features.SSMFeatureMap._pool = concave_pool
+        try:
+            yield
+        finally:
+            features.SSMFeatureMap._pool = pool
         return
     if kind == "level":
         from sktdi.core import features
