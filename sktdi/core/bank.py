@@ -87,7 +87,9 @@ class SSMBank(nn.Module):
 
     def forward(self, views):  # (B, V, L) -> (B, H, L)
         """Causal filtering by chunks in matrix products
-        (:func:`~sktdi.core.conv.chunked_ssm_conv_encoded`)."""
+        (:func:`~sktdi.core.conv.chunked_ssm_conv_encoded`). Without a gradient, on the
+        CPU, the outputs are a transposed view of ``(B, L, H)`` storage, not contiguous:
+        ``reshape`` them, not ``view``."""
         if torch.is_grad_enabled():  # out-of-place: a faster backward pass
             outputs = [encoded_conv(views[:, v:v + 1], operators) for (v, _, _), operators
                        in zip(self.blocks, self._operators(views), strict=True)]

@@ -420,7 +420,7 @@ class SSMFeatureMap:
 
 def _rows_of(outputs, rows):
     """The blocks of ``outputs`` (:meth:`SSMFeatureMap._outputs`) cut down to ``rows``
-    (sorted indices of the whole collection), renumbered from 0."""
+    (strictly increasing indices of the whole collection), renumbered from 0."""
     first = 0
     for begin, y, lengths in outputs:
         inside = rows[(rows >= begin) & (rows < begin + y.shape[0])] - begin

@@ -7,8 +7,9 @@ spectrum ``sum_h |H_h|**2`` (L//2+1,) and the matching loss between power spectr
 convolutions that apply a kernel live in :mod:`sktdi.core.conv`.
 
 All functions take real tensors (or complex ones built from real storage) so that the
-same code runs in float32 or float64 on any device; the NumPy functions of
-:mod:`sktdi.spectral` and :meth:`SSMParams.discretize` call them on float64 tensors.
+same code runs in float32 or float64 on any device (the power spectrum without a gradient
+takes a compiled shortcut on the CPU); the NumPy functions of :mod:`sktdi.spectral` and
+:meth:`SSMParams.discretize` call them on float64 tensors.
 """
 
 import math
@@ -209,13 +210,14 @@ def _tracks_gradient(*tensors):
 def _compiled_power(c, a, L):
     """``|closed_form_response(c, a, L)|**2`` (H, L//2+1) by :func:`_response_power`, in
     the precision of ``c``."""
-    weights = (c * (1 - a**L)).to(torch.complex128).numpy()  # (H, N2)
-    poles = a.to(torch.complex128).numpy()
+    weights = (c * (1 - a**L)).resolve_conj().to(torch.complex128).numpy()  # (H, N2)
+    poles = a.resolve_conj().to(torch.complex128).numpy()
     w = 2 * np.pi * np.arange(L // 2 + 1) / L
     power = np.empty((c.shape[0], w.size))
     _response_power(weights.real.copy(), weights.imag.copy(), poles.real.copy(),
                     poles.imag.copy(), np.cos(w), -np.sin(w), power)
-    return torch.from_numpy(power).to(c.real.dtype)
+    # the closed form's precision: its products promote c and a to a common type
+    return torch.from_numpy(power).to(torch.promote_types(c.dtype, a.dtype).to_real())
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"}, error_model="numpy")
