@@ -70,6 +70,9 @@ regressors' penalties::
         "half-standard-error penalty" "normalize=True, one-standard-error penalty"
     python benchmarks/bench_variants.py --stem variants_readout --resume \
         --variants "counts: square root" "counts: log(1 + 100 p)"
+    python benchmarks/bench_variants.py --stem variants_readout --resume \
+        --problems Covid3Month CardanoSentiment --seeds 3 4 5 \
+        --variants "one-standard-error penalty"
 """
 
 import argparse
