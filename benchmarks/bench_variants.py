@@ -38,7 +38,9 @@ Several kinds of variant change something the parameters cannot reach:
 * *counts: square root* / *log(1 + 100 p)* pass the per-bias proportions through a
   concave map before the readout (Hydra reads the square root of its counts);
 * *one-* / *half-standard-error penalty* (regressors) takes the largest penalty whose
-  leave-one-out error is within one (half a) standard error of the smallest.
+  leave-one-out error is within one (half a) standard error of the smallest;
+* *normalize by leave-one-out* (regressors) fits the bank with and without
+  ``normalize`` and keeps the one whose readout has the lower leave-one-out error.
 
 The *alphas* variants replace the readout's penalties (1e-3..1e3 is the classifiers'
 default, 1e-3..1e5 the regressors', ``REGRESSION_ALPHAS``); the variants that name
@@ -73,6 +75,9 @@ regressors' penalties::
     python benchmarks/bench_variants.py --stem variants_readout --resume \
         --problems Covid3Month CardanoSentiment --seeds 3 4 5 \
         --variants "one-standard-error penalty"
+    python benchmarks/bench_variants.py --stem variants_readout --resume \
+        --problems Covid3Month CardanoSentiment --seeds 0 1 2 3 4 5 \
+        --variants "normalize by leave-one-out"
 """
 
 import argparse
@@ -147,6 +152,8 @@ VARIANTS = {
     "one-standard-error penalty": ({}, "one se", 1.0),
     "half-standard-error penalty": ({}, "one se", 0.5),
     "normalize=True, one-standard-error penalty": ({"normalize": True}, "one se", 1.0),
+    # both banks fitted, the one with the lower leave-one-out error of its readout kept
+    "normalize by leave-one-out": ({}, "choose normalize", 0),
 }
 COLUMNS = ["variant", "problem", "task", "seed", "role", "fraction", "n_train", "score",
            "fit_time", "predict_time"]
@@ -232,6 +239,27 @@ def experimental_statistic(kind, group):
             yield
         finally:
             feature_estimators.bank_time_scales = scales
+        return
+    if kind == "choose normalize":
+        from sklearn.base import clone
+
+        from sktdi import SSMFeatureRegressor
+
+        fit = SSMFeatureRegressor.fit
+
+        def better_of_both(self, X, y, sample_weight=None):
+            fit(self, X, y, sample_weight)
+            other = clone(self).set_params(normalize=not self.normalize)
+            fit(other, X, y, sample_weight)
+            if other.readout_.best_score_ > self.readout_.best_score_:
+                self.__dict__.update(other.__dict__)
+            return self
+
+        SSMFeatureRegressor.fit = better_of_both
+        try:
+            yield
+        finally:
+            SSMFeatureRegressor.fit = fit
         return
     if kind == "one se":
         from sktdi import readout
