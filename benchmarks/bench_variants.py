@@ -40,7 +40,13 @@ Several kinds of variant change something the parameters cannot reach:
 * *one-* / *half-standard-error penalty* (regressors) takes the largest penalty whose
   leave-one-out error is within one (half a) standard error of the smallest;
 * *normalize by leave-one-out* (regressors) fits the bank with and without
-  ``normalize`` and keeps the one whose readout has the lower leave-one-out error.
+  ``normalize`` and keeps the one whose readout has the lower leave-one-out error;
+* *+ mean of positive values* appends MultiRocket's MPV per bias (the mean of
+  ``y - b`` over the steps where ``y > b``);
+* *bias levels a..b* reads the biases at quantile levels spread over ``[a, b]`` instead
+  of ``[0.1, 0.9]``;
+* *second difference* views split the channels among the sequence, its first and its
+  second difference (equally, or with the sequence or the second difference twice).
 
 The *alphas* variants replace the readout's penalties (1e-3..1e3 is the classifiers'
 default, 1e-3..1e5 the regressors', ``REGRESSION_ALPHAS``); the variants that name
@@ -78,6 +84,15 @@ regressors' penalties::
     python benchmarks/bench_variants.py --stem variants_readout --resume \
         --problems Covid3Month CardanoSentiment --seeds 0 1 2 3 4 5 \
         --variants "normalize by leave-one-out"
+
+``variants_views.md`` holds the pooling, bias-level and view variants::
+
+    python benchmarks/bench_variants.py --stem variants_views --variants default \
+        "+ mean of positive values" "bias levels 0.25..0.75" "bias levels 0.02..0.98" \
+        "+ second difference view" "views: raw x2, difference, second difference" \
+        "views: raw, second difference" "views: raw, difference, second difference x2"
+    python benchmarks/bench_variants.py --stem variants_views --resume --seeds 3 4 5 \
+        --variants default "+ second difference view" "bias levels 0.02..0.98"
 """
 
 import argparse
@@ -154,6 +169,17 @@ VARIANTS = {
     "normalize=True, one-standard-error penalty": ({"normalize": True}, "one se", 1.0),
     # both banks fitted, the one with the lower leave-one-out error of its readout kept
     "normalize by leave-one-out": ({}, "choose normalize", 0),
+    # MultiRocket's mean of positive values: per bias, the mean of y - b where y > b
+    "+ mean of positive values": ({}, "mpv", 0),
+    # the biases' quantile levels over another range (the default is 0.1..0.9)
+    "bias levels 0.25..0.75": ({}, "bias levels", (0.25, 0.75)),
+    "bias levels 0.02..0.98": ({}, "bias levels", (0.02, 0.98)),
+    # a third view, the second difference (the channels split three ways)
+    "+ second difference view": ({}, "second difference", 0),
+    # half of the channels read the sequence, a quarter each difference
+    "views: raw x2, difference, second difference": ({}, "second difference", 2),
+    "views: raw, second difference": ({}, "second difference", "raw, second"),
+    "views: raw, difference, second difference x2": ({}, "second difference", "second x2"),
 }
 COLUMNS = ["variant", "problem", "task", "seed", "role", "fraction", "n_train", "score",
            "fit_time", "predict_time"]
@@ -181,6 +207,27 @@ def _mean_index_above(values, biases):  # pragma: no cover - compiled
                         count += 1
                 if count:
                     out[b, h, j] = total / count / max(1, steps - 1)
+    return out
+
+
+@numba.njit(cache=True)
+def _mean_positive(values, biases):  # pragma: no cover - compiled
+    """(B, H, q): mean of ``y - b`` over the steps where ``y > b`` (0 if none);
+    ``values`` (B, H, L) with the padding at -inf."""
+    batch, H, L = values.shape
+    q = biases.shape[1]
+    out = np.zeros((batch, H, q))
+    for b in range(batch):
+        for h in range(H):
+            for j in range(q):
+                total, count = 0.0, 0
+                for t in range(L):
+                    excess = values[b, h, t] - biases[h, j]
+                    if excess > 0:
+                        total += excess
+                        count += 1
+                if count:
+                    out[b, h, j] = total / count
     return out
 
 
@@ -239,6 +286,44 @@ def experimental_statistic(kind, group):
             yield
         finally:
             feature_estimators.bank_time_scales = scales
+        return
+    if kind == "bias levels":
+        from sktdi.core import features
+
+        levels = features.bias_levels
+        low, high = group
+
+        def ranged(n_channels, n_biases):
+            return low + (high - low) * (levels(n_channels, n_biases) - 0.1) / 0.8
+
+        features.bias_levels = ranged
+        try:
+            yield
+        finally:
+            features.bias_levels = levels
+        return
+    if kind == "second difference":
+        from sktdi import initializer
+        from sktdi.core import features
+
+        views = features.input_views
+
+        def three_views(X3, differences, normalize=False):
+            both = views(X3, differences, normalize)
+            if not differences:
+                return both
+            raw, first = both[:, :X3.shape[1]], both[:, X3.shape[1]:]
+            second = np.diff(first, axis=-1, prepend=first[..., :1])
+            parts = ([raw, second] if group == "raw, second" else
+                     [raw, first, second, second] if group == "second x2" else
+                     [raw] * max(1, group) + [first, second])
+            return np.concatenate(parts, axis=1)
+
+        features.input_views = initializer.input_views = three_views
+        try:
+            yield
+        finally:
+            features.input_views = initializer.input_views = views
         return
     if kind == "choose normalize":
         from sklearn.base import clone
@@ -382,12 +467,16 @@ def experimental_statistic(kind, group):
             torch.arange(y.shape[-1])[None, None, :] >= lengths[:, None, None], -torch.inf)
         values = low.detach().double().contiguous().numpy()
         b = biases.detach().double().numpy()
-        extra = (_mean_index_above(values, b).reshape(len(values), -1) if kind == "mipv" else
-                 _competing_counts(values, b.mean(1), widths.detach().double().numpy(), group))
+        if kind in ("mipv", "mpv"):
+            statistic = _mean_index_above if kind == "mipv" else _mean_positive
+            extra = statistic(values, b).reshape(len(values), -1)
+        else:
+            extra = _competing_counts(values, b.mean(1), widths.detach().double().numpy(),
+                                      group)
         return torch.cat([columns, torch.from_numpy(extra).to(columns.dtype)], dim=1)
 
     def added(H, q):
-        return H * q if kind == "mipv" else H
+        return H * q if kind in ("mipv", "mpv") else H
 
     def wider(feature_map):
         return width.fget(feature_map) + added(feature_map.params.n_channels,
