@@ -209,7 +209,7 @@ def _tracks_gradient(*tensors):
 
 def _compiled_power(c, a, L):
     """``|closed_form_response(c, a, L)|**2`` (H, L//2+1) by :func:`_response_power`, in
-    the precision of ``c``."""
+    the closed form's precision."""
     weights = (c * (1 - a**L)).resolve_conj().to(torch.complex128).numpy()  # (H, N2)
     poles = a.resolve_conj().to(torch.complex128).numpy()
     w = 2 * np.pi * np.arange(L // 2 + 1) / L
