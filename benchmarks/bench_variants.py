@@ -93,6 +93,9 @@ regressors' penalties::
         "views: raw, second difference" "views: raw, difference, second difference x2"
     python benchmarks/bench_variants.py --stem variants_views --resume --seeds 3 4 5 \
         --variants default "+ second difference view" "bias levels 0.02..0.98"
+    python benchmarks/bench_variants.py --stem variants_views --resume --variants \
+        "+ second difference view, d_model=288, n_biases=4" \
+        "+ second difference view, d_model=384, n_biases=3"
 """
 
 import argparse
@@ -180,6 +183,11 @@ VARIANTS = {
     "views: raw x2, difference, second difference": ({}, "second difference", 2),
     "views: raw, second difference": ({}, "second difference", "raw, second"),
     "views: raw, difference, second difference x2": ({}, "second difference", "second x2"),
+    # the three views at about the default's cost and width
+    "+ second difference view, d_model=288, n_biases=4": (
+        {"d_model": 288, "n_biases": 4}, "second difference", 0),
+    "+ second difference view, d_model=384, n_biases=3": (
+        {"d_model": 384, "n_biases": 3}, "second difference", 0),
 }
 COLUMNS = ["variant", "problem", "task", "seed", "role", "fraction", "n_train", "score",
            "fit_time", "predict_time"]
