@@ -251,10 +251,11 @@ class SpectralInitializer(TransformerMixin, BaseEstimator, metaclass=ParameterCh
         layer; TDI places the modes of the others. 0 aligns the whole layer (the paper's
         TDI); :class:`~sktdi.SSMFeatureClassifier` keeps half, so that its ridge readout
         can use the base's filters and the aligned ones side by side.
-    differences : bool, default=False
-        Let the channels read the first difference of every input channel as well (the
-        input *views* of :func:`sktdi.core.input_views`); the task spectrum is then that
-        of both views together.
+    differences : bool or {0, 1, 2}, default=False
+        Let the channels read the first difference of every input channel as well (True or
+        1), and with 2 its second difference too (the input *views* of
+        :func:`sktdi.core.input_views`); the task spectrum is then that of the views
+        together.
     normalize : bool, default=False
         Standardize every channel of every sequence on its own before anything else
         (:func:`sktdi.core.input_views`): spectrum and features then ignore each sequence's
@@ -354,7 +355,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator, metaclass=ParameterCh
         "tol": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "keep_base": [Interval(Real, 0, 1, closed="left")],
-        "differences": ["boolean"],
+        "differences": ["boolean", Interval(Integral, 0, 2, closed="both")],
         "normalize": ["boolean"],
         "features": [StrOptions({"pooled", "power", "mean"}), tuple, list],
         "n_biases": [Interval(Integral, 1, None, closed="left")],

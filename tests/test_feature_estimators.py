@@ -217,11 +217,24 @@ def test_regressor_leaves_a_target_it_cannot_predict_near_its_mean():
     ({"base": "S5"}, "base"),
     ({"init": "tdi:power"}, "init"),
     ({"n_biases": 0}, "n_biases"),
+    ({"differences": 3}, "differences"),
+    ({"differences": "2"}, "differences"),
 ])
 def test_bad_parameters(params, match):
     X, y = np.random.RandomState(0).normal(size=(10, 16)), np.repeat([0, 1], 5)
     with pytest.raises(ValueError, match=match):
         SSMFeatureClassifier(**{**SMALL, **params}).fit(X, y)
+
+
+def test_second_differences_are_a_third_view_for_the_bank_and_tdi():
+    X = np.random.RandomState(0).normal(size=(24, 2, 32))
+    y = np.repeat([0, 1], 12)
+    clf = SSMFeatureClassifier(**{**SMALL, "differences": 2}).fit(X, y)
+    assert clf.feature_map_.module_.bank.n_views == 6  # 2 channels x 3 views
+    assert clf.initializer_.differences == 2
+    one = SSMFeatureClassifier(**{**SMALL, "differences": 1}).fit(X, y)
+    assert one.feature_map_.module_.bank.n_views == 4
+    assert clf.predict(X).shape == (24,)
 
 
 def test_one_class_is_refused():

@@ -97,7 +97,26 @@ def test_bias_levels_cover_the_range_without_repeats():
 def test_input_views_append_first_differences():
     X = np.array([[[1.0, 4.0, 2.0]]])
     np.testing.assert_array_equal(input_views(X, True), [[[1.0, 4.0, 2.0], [0.0, 3.0, -2.0]]])
-    assert input_views(X, False) is X
+    np.testing.assert_array_equal(input_views(X, 1), input_views(X, True))
+    assert input_views(X, False) is X and input_views(X, 0) is X
+
+
+def test_input_views_append_second_differences():
+    """differences=2: the channels, their first differences, then the first differences
+    of those, channel by channel; padding stays NaN in every view."""
+    X = np.array([[[1.0, 4.0, 2.0, np.nan]], [[0.0, 1.0, 3.0, 6.0]]])
+    views = input_views(X, 2)
+    assert views.shape == (2, 3, 4)
+    np.testing.assert_array_equal(views[1], [[0.0, 1.0, 3.0, 6.0], [0.0, 1.0, 2.0, 3.0],
+                                             [0.0, 1.0, 1.0, 1.0]])
+    np.testing.assert_array_equal(views[0, :, :3], [[1.0, 4.0, 2.0], [0.0, 3.0, -2.0],
+                                                    [0.0, 3.0, -5.0]])
+    assert np.isnan(views[0, :, 3]).all()
+    two_channels = input_views(np.concatenate([X, 2 * X], axis=1), 2)  # (n, 6, L)
+    np.testing.assert_array_equal(two_channels[:, 4:],  # second differences of both
+                                  np.concatenate([views[:, 2:], 2 * views[:, 2:]], axis=1))
+    with pytest.raises(ValueError, match="differences"):
+        SSMFeatureMap(make_params("S4D-Lin", 2, 4, random_state=0), differences=3)
 
 
 def test_feature_map_equals_convolution_with_the_kernel():

@@ -5,7 +5,8 @@ standardization and the pooling's biases) and then filters and pools any sequenc
 the bank of :mod:`sktdi.core.bank` and the statistics of :mod:`sktdi.core.pooling`, without
 gradients. The views are every input channel and, with ``differences=True``, its first
 difference (which removes the level of a sequence and keeps its shape, as MultiRocket's
-difference view does); SSM channel ``h`` reads view ``h * V // H``.
+difference view does), with ``differences=2`` its second difference too; SSM channel
+``h`` reads view ``h * V // H``.
 
 The filtering runs in float32 by default (four times faster than float64 on a CPU, and
 ample for features read through thresholds and a ridge). Sequences are filtered in blocks
@@ -99,8 +100,9 @@ def scale_or_one(std, mean):
 
 
 def input_views(X3, differences, normalize=False):
-    """``(n, C, L)`` -> ``(n, V, L)``: the channels and, with ``differences``, their first
-    differences (``x[t] - x[t-1]``, 0 at ``t = 0``), so ``V = 2 C``.
+    """``(n, C, L)`` -> ``(n, V, L)``: the channels and, with ``differences`` (True or 1),
+    their first differences (``x[t] - x[t-1]``, 0 at ``t = 0``), so ``V = 2 C``; with
+    ``differences=2``, also the first differences of those, ``V = 3 C``.
 
     ``normalize`` first standardizes every channel of every sequence to mean 0 and standard
     deviation 1 (a constant channel becomes 0): for collections whose sequences differ in
@@ -111,10 +113,18 @@ def input_views(X3, differences, normalize=False):
         mean, std = ((np.nanmean, np.nanstd) if is_padded(X3) else (np.mean, np.std))
         center = mean(X3, axis=-1, keepdims=True)
         X3 = (X3 - center) / scale_or_one(std(X3, axis=-1, keepdims=True), center)
-    if not differences:
-        return X3
-    diff = np.diff(X3, axis=-1, prepend=X3[..., :1])
-    return np.concatenate([X3, diff], axis=1)
+    views = [X3]
+    for _ in range(check_differences(differences)):
+        views.append(np.diff(views[-1], axis=-1, prepend=views[-1][..., :1]))
+    return views[0] if len(views) == 1 else np.concatenate(views, axis=1)
+
+
+def check_differences(differences):
+    """``differences`` as the number of difference views, 0, 1 or 2 (False and True count
+    as 0 and 1); a ValueError otherwise."""
+    if isinstance(differences, (bool, np.bool_)) or differences in (0, 1, 2):
+        return int(differences)
+    raise ValueError(f"differences must be a bool or 0, 1 or 2; got {differences!r}.")
 
 
 def view_standardization(views, weights=None):
@@ -154,8 +164,9 @@ class SSMFeatureMap:
     ----------
     params : SSMParams
         The filter bank: one SSM layer of ``H`` channels.
-    differences : bool, default=True
-        Also filter the first difference of every input channel.
+    differences : bool or {0, 1, 2}, default=True
+        Also filter the first difference of every input channel (True or 1), and with 2 its
+        second difference as well (:func:`input_views`).
     statistics : sequence of str, default=DEFAULT_STATISTICS
         What to pool (:mod:`sktdi.core.pooling`).
     n_biases : int, default=5
@@ -198,7 +209,7 @@ class SSMFeatureMap:
             raise ValueError(f"statistics must be a non-empty selection of {STATISTICS}; "
                              f"got {tuple(statistics)}.")
         self.params = params
-        self.differences = bool(differences)
+        self.differences = check_differences(differences)
         self.statistics = tuple(statistics)
         self.n_biases = int(n_biases)
         self.normalize = bool(normalize)
