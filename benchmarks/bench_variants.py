@@ -188,6 +188,8 @@ VARIANTS = {
         {"d_model": 288, "n_biases": 4}, "second difference", 0),
     "+ second difference view, d_model=384, n_biases=3": (
         {"d_model": 384, "n_biases": 3}, "second difference", 0),
+    # the same views through the package's own option
+    "differences=2": ({"differences": 2}, None, 0),
 }
 COLUMNS = ["variant", "problem", "task", "seed", "role", "fraction", "n_train", "score",
            "fit_time", "predict_time"]
