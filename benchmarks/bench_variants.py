@@ -103,6 +103,7 @@ import contextlib
 import sys
 import warnings
 from pathlib import Path
+from unittest import mock
 
 import numba
 import numpy as np
@@ -266,244 +267,222 @@ def _competing_counts(values, centres, widths, group):  # pragma: no cover - com
 
 @contextlib.contextmanager
 def experimental_statistic(kind, group):
-    """Append ``kind`` ("mipv" or "competing") to every pooled feature vector while the
-    context lasts, and count its columns in the feature map's width; with ``"bias
-    sample"``, read the biases from at most ``group`` outputs per channel instead."""
-    if kind is None:
+    """Replace what variant ``kind`` changes in the package (with its setting ``group``)
+    while the context lasts: the functions and attributes listed by ``_REPLACEMENTS``,
+    restored on exit. ``kind`` None changes nothing."""
+    replacements = [] if kind is None else _REPLACEMENTS[kind](group)
+    with contextlib.ExitStack() as stack:
+        for owner, name, value in replacements:
+            stack.enter_context(mock.patch.object(owner, name, value))
         yield
-        return
-    if kind == "bias sample":
-        from sktdi.core import features
 
-        bounds = features._BIAS_SAMPLE_PER_CHANNEL
-        features._BIAS_SAMPLE_PER_CHANNEL = (group, group)
+
+def _bias_sample(group):  # the biases read from at most ``group`` outputs per channel
+    from sktdi.core import features
+
+    return [(features, "_BIAS_SAMPLE_PER_CHANNEL", (group, group))]
+
+
+def _time_scales(group):  # memories from ``shortest`` steps to ``longest`` times L
+    from sktdi import feature_estimators
+
+    shortest, longest = group
+
+    def scaled(time_scales, seq_len):
+        return 2.0 / max(shortest, longest * seq_len), 2.0 / shortest
+
+    return [(feature_estimators, "bank_time_scales", scaled)]
+
+
+def _bias_levels(group):  # the levels spread over ``group`` instead of 0.1..0.9
+    from sktdi.core import features
+
+    levels = features.bias_levels
+    low, high = group
+
+    def ranged(n_channels, n_biases):
+        return low + (high - low) * (levels(n_channels, n_biases) - 0.1) / 0.8
+
+    return [(features, "bias_levels", ranged)]
+
+
+def _second_difference(group):  # the views with the second difference
+    from sktdi import initializer
+    from sktdi.core import features
+
+    views = features.input_views
+
+    def three_views(X3, differences, normalize=False):
+        both = views(X3, differences, normalize)
+        if not differences:
+            return both
+        raw, first = both[:, :X3.shape[1]], both[:, X3.shape[1]:]
+        second = np.diff(first, axis=-1, prepend=first[..., :1])
+        parts = ([raw, second] if group == "raw, second" else
+                 [raw, first, second, second] if group == "second x2" else
+                 [raw] * max(1, group) + [first, second])
+        return np.concatenate(parts, axis=1)
+
+    return [(features, "input_views", three_views), (initializer, "input_views", three_views)]
+
+
+def _choose_normalize(group):  # both banks fitted, the lower leave-one-out error kept
+    from sklearn.base import clone
+
+    from sktdi import SSMFeatureRegressor
+
+    fit = SSMFeatureRegressor.fit
+
+    def better_of_both(self, X, y, sample_weight=None):
+        fit(self, X, y, sample_weight)
+        other = clone(self).set_params(normalize=not self.normalize)
+        fit(other, X, y, sample_weight)
+        if other.readout_.best_score_ > self.readout_.best_score_:
+            self.__dict__.update(other.__dict__)
+        return self
+
+    return [(SSMFeatureRegressor, "fit", better_of_both)]
+
+
+def _one_standard_error(group):  # the largest penalty within ``group`` standard errors
+    from sktdi import readout
+
+    fit = readout.RidgeReadout._fit_leave_one_out
+
+    def within_error(self, features, rows, targets, alphas):
+        if self.classification:
+            return fit(self, features, rows, targets, alphas)
+        weights = self.weights_
+        root = np.sqrt(weights)[:, None]
+        center = weights @ targets / weights.sum()
+        basis = readout._Basis(features, rows, self.mean_, self.scale_, root,
+                               root * (targets - center))
+        _, residuals = basis.leave_one_out(alphas, weights / weights.sum(), None)
+        per_example = np.array([((residuals[i] / root) ** 2).mean(axis=1)
+                                for i in range(len(alphas))])  # (alphas, n)
+        errors = np.array([np.average(row, weights=weights) for row in per_example])
+        best = int(np.argmin(errors))
+        error = group * per_example[best].std(ddof=1) / np.sqrt(per_example.shape[1])
+
+        def chosen_rule(scores, grid):
+            allowed = errors <= errors[best] + error
+            return int(np.flatnonzero(allowed)[np.argmax(grid[allowed])])
+
+        with mock.patch.object(readout, "_strongest_near_best", chosen_rule):
+            return fit(self, features, rows, targets, alphas)
+
+    return [(readout.RidgeReadout, "_fit_leave_one_out", within_error)]
+
+
+def _concave(group):  # the per-bias proportions through sqrt or log(1 + 100 p)
+    from sktdi.core import features
+
+    pool = features.SSMFeatureMap._pool
+
+    def concave_pool(self, outputs, n):
+        pooled = pool(self, outputs, n)
+        per_bias = sum(self.params.n_channels * self.n_biases for stat in self.statistics
+                       if stat in ("ppv", "lspv"))
+        head = pooled[:, :per_bias]  # ppv and lspv come first in the default
+        pooled[:, :per_bias] = np.sqrt(head) if group == "sqrt" else np.log1p(100 * head)
+        return pooled
+
+    return [(features.SSMFeatureMap, "_pool", concave_pool)]
+
+
+def _level(group):  # every channel's level and scale appended, ``group`` times
+    from sktdi.core import features
+
+    feature_map = features.SSMFeatureMap
+    fit_transform, transform = feature_map.fit_transform, feature_map.transform
+
+    def level_and_scale(X3):
+        mean, std = np.nanmean(X3, axis=-1), np.nanstd(X3, axis=-1)  # (n, C)
+        std = np.maximum(std, 1e-12 * (1 + np.abs(mean)))
+        return np.tile(np.hstack([np.log(std), np.arcsinh(mean / std)]), group)
+
+    def appended(F, X3):
+        return np.hstack([F, level_and_scale(np.asarray(X3, np.float64)).astype(F.dtype)])
+
+    def new_fit_transform(self, X3, sample_weight=None):
+        self._inside = True  # fit_transform may call transform: append once
         try:
-            yield
+            F = fit_transform(self, X3, sample_weight)
         finally:
-            features._BIAS_SAMPLE_PER_CHANNEL = bounds
-        return
-    if kind == "time scales":
-        from sktdi import feature_estimators
+            self._inside = False
+        return appended(F, X3)
 
-        scales = feature_estimators.bank_time_scales
-        shortest, longest = group
+    def new_transform(self, X3):
+        F = transform(self, X3)
+        return F if getattr(self, "_inside", False) else appended(F, X3)
 
-        def scaled(time_scales, seq_len):
-            return 2.0 / max(shortest, longest * seq_len), 2.0 / shortest
+    return [(feature_map, "fit_transform", new_fit_transform),
+            (feature_map, "transform", new_transform)]
 
-        feature_estimators.bank_time_scales = scaled
-        try:
-            yield
-        finally:
-            feature_estimators.bank_time_scales = scales
-        return
-    if kind == "bias levels":
-        from sktdi.core import features
 
-        levels = features.bias_levels
-        low, high = group
+def _scale_floor(group):  # feature scales at least ``group`` times the median scale
+    from sktdi import readout
 
-        def ranged(n_channels, n_biases):
-            return low + (high - low) * (levels(n_channels, n_biases) - 0.1) / 0.8
+    standardization = readout._standardization
 
-        features.bias_levels = ranged
-        try:
-            yield
-        finally:
-            features.bias_levels = levels
-        return
-    if kind == "second difference":
-        from sktdi import initializer
-        from sktdi.core import features
+    def floored(features, rows, weights):
+        mean, scale = standardization(features, rows, weights)
+        return mean, np.maximum(scale, group * np.median(scale))
 
-        views = features.input_views
+    return [(readout, "_standardization", floored)]
 
-        def three_views(X3, differences, normalize=False):
-            both = views(X3, differences, normalize)
-            if not differences:
-                return both
-            raw, first = both[:, :X3.shape[1]], both[:, X3.shape[1]:]
-            second = np.diff(first, axis=-1, prepend=first[..., :1])
-            parts = ([raw, second] if group == "raw, second" else
-                     [raw, first, second, second] if group == "second x2" else
-                     [raw] * max(1, group) + [first, second])
-            return np.concatenate(parts, axis=1)
 
-        features.input_views = initializer.input_views = three_views
-        try:
-            yield
-        finally:
-            features.input_views = initializer.input_views = views
-        return
-    if kind == "choose normalize":
-        from sklearn.base import clone
+def _appended_statistic(kind):
+    """A statistic appended to every pooled feature vector ("mipv", "mpv" per bias,
+    "competing" per channel), counted in the feature map's and the module's width."""
+    def replacements(group):
+        import torch
 
-        from sktdi import SSMFeatureRegressor
+        from sktdi.core import bank, features
 
-        fit = SSMFeatureRegressor.fit
+        pooled, width = bank.pooled_statistics, features.SSMFeatureMap.n_features
+        module_width = bank.PooledStatistics.n_features
+        per_bias = kind in ("mipv", "mpv")
 
-        def better_of_both(self, X, y, sample_weight=None):
-            fit(self, X, y, sample_weight)
-            other = clone(self).set_params(normalize=not self.normalize)
-            fit(other, X, y, sample_weight)
-            if other.readout_.best_score_ > self.readout_.best_score_:
-                self.__dict__.update(other.__dict__)
-            return self
+        def with_extra(y, biases, statistics, lengths=None, widths=None):
+            columns = pooled(y, biases, statistics, lengths, widths)
+            low = y if lengths is None else y.masked_fill(
+                torch.arange(y.shape[-1])[None, None, :] >= lengths[:, None, None],
+                -torch.inf)
+            values = low.detach().double().contiguous().numpy()
+            b = biases.detach().double().numpy()
+            if per_bias:
+                statistic = _mean_index_above if kind == "mipv" else _mean_positive
+                extra = statistic(values, b).reshape(len(values), -1)
+            else:
+                extra = _competing_counts(values, b.mean(1),
+                                          widths.detach().double().numpy(), group)
+            return torch.cat([columns, torch.from_numpy(extra).to(columns.dtype)], dim=1)
 
-        SSMFeatureRegressor.fit = better_of_both
-        try:
-            yield
-        finally:
-            SSMFeatureRegressor.fit = fit
-        return
-    if kind == "one se":
-        from sktdi import readout
+        def added(H, q):
+            return H * q if per_bias else H
 
-        fit = readout.RidgeReadout._fit_leave_one_out
-        near = readout._strongest_near_best
+        def wider(feature_map):
+            return width.fget(feature_map) + added(feature_map.params.n_channels,
+                                                   feature_map.n_biases)
 
-        def within_error(self, features, rows, targets, alphas):
-            if self.classification:
-                return fit(self, features, rows, targets, alphas)
-            weights = self.weights_
-            root = np.sqrt(weights)[:, None]
-            center = weights @ targets / weights.sum()
-            basis = readout._Basis(features, rows, self.mean_, self.scale_, root,
-                                   root * (targets - center))
-            leverage = weights / weights.sum()
-            _, residuals = basis.leave_one_out(alphas, leverage, None)
-            errors = np.array([np.average(((residuals[i] / root) ** 2).mean(axis=1),
-                                          weights=weights) for i in range(len(alphas))])
-            per_example = np.array([((residuals[i] / root) ** 2).mean(axis=1)
-                                    for i in range(len(alphas))])  # (alphas, n)
-            best = int(np.argmin(errors))
-            error = group * per_example[best].std(ddof=1) / np.sqrt(per_example.shape[1])
+        def wider_module(pooling):
+            return module_width.fget(pooling) + added(*pooling.biases.shape)
 
-            def chosen_rule(scores, grid):
-                allowed = errors <= errors[best] + error
-                return int(np.flatnonzero(allowed)[np.argmax(grid[allowed])])
+        return [(bank, "pooled_statistics", with_extra),
+                (features.SSMFeatureMap, "n_features", property(wider)),
+                (bank.PooledStatistics, "n_features", property(wider_module))]
 
-            readout._strongest_near_best = chosen_rule
-            try:
-                return fit(self, features, rows, targets, alphas)
-            finally:
-                readout._strongest_near_best = near
+    return replacements
 
-        readout.RidgeReadout._fit_leave_one_out = within_error
-        try:
-            yield
-        finally:
-            readout.RidgeReadout._fit_leave_one_out = fit
-        return
-    if kind == "concave":
-        from sktdi.core import features
 
-        pool = features.SSMFeatureMap._pool
-
-        def concave_pool(self, outputs, n):
-            pooled = pool(self, outputs, n)
-            per_bias = 0
-            for stat in self.statistics:
-                if stat in ("ppv", "lspv"):
-                    per_bias += self.params.n_channels * self.n_biases
-            head = pooled[:, :per_bias]  # ppv and lspv come first in the default
-            pooled[:, :per_bias] = np.sqrt(head) if group == "sqrt" else np.log1p(100 * head)
-            return pooled
-
-        features.SSMFeatureMap._pool = concave_pool
-        try:
-            yield
-        finally:
-            features.SSMFeatureMap._pool = pool
-        return
-    if kind == "level":
-        from sktdi.core import features
-
-        feature_map = features.SSMFeatureMap
-        fit_transform, transform = feature_map.fit_transform, feature_map.transform
-
-        def level_and_scale(X3):
-            mean, std = np.nanmean(X3, axis=-1), np.nanstd(X3, axis=-1)  # (n, C)
-            std = np.maximum(std, 1e-12 * (1 + np.abs(mean)))
-            ratio = mean / std
-            return np.tile(np.hstack([np.log(std), np.arcsinh(ratio)]), group)
-
-        def appended(self, F, X3):
-            return np.hstack([F, level_and_scale(np.asarray(X3, np.float64)).astype(F.dtype)])
-
-        def new_fit_transform(self, X3, sample_weight=None):
-            self._inside = True
-            try:
-                F = fit_transform(self, X3, sample_weight)
-            finally:
-                self._inside = False
-            return appended(self, F, X3)
-
-        def new_transform(self, X3):
-            F = transform(self, X3)
-            return F if getattr(self, "_inside", False) else appended(self, F, X3)
-
-        feature_map.fit_transform, feature_map.transform = new_fit_transform, new_transform
-        try:
-            yield
-        finally:
-            feature_map.fit_transform, feature_map.transform = fit_transform, transform
-        return
-    if kind == "scale floor":
-        from sktdi import readout
-
-        standardization = readout._standardization
-
-        def floored(features, rows, weights):
-            mean, scale = standardization(features, rows, weights)
-            return mean, np.maximum(scale, group * np.median(scale))
-
-        readout._standardization = floored
-        try:
-            yield
-        finally:
-            readout._standardization = standardization
-        return
-    import torch
-
-    from sktdi.core import bank, features
-
-    pooled, width = bank.pooled_statistics, features.SSMFeatureMap.n_features
-    module_width = bank.PooledStatistics.n_features
-
-    def with_extra(y, biases, statistics, lengths=None, widths=None):
-        columns = pooled(y, biases, statistics, lengths, widths)
-        low = y if lengths is None else y.masked_fill(
-            torch.arange(y.shape[-1])[None, None, :] >= lengths[:, None, None], -torch.inf)
-        values = low.detach().double().contiguous().numpy()
-        b = biases.detach().double().numpy()
-        if kind in ("mipv", "mpv"):
-            statistic = _mean_index_above if kind == "mipv" else _mean_positive
-            extra = statistic(values, b).reshape(len(values), -1)
-        else:
-            extra = _competing_counts(values, b.mean(1), widths.detach().double().numpy(),
-                                      group)
-        return torch.cat([columns, torch.from_numpy(extra).to(columns.dtype)], dim=1)
-
-    def added(H, q):
-        return H * q if kind in ("mipv", "mpv") else H
-
-    def wider(feature_map):
-        return width.fget(feature_map) + added(feature_map.params.n_channels,
-                                               feature_map.n_biases)
-
-    def wider_module(pooling):
-        return module_width.fget(pooling) + added(*pooling.biases.shape)
-
-    bank.pooled_statistics = with_extra
-    features.SSMFeatureMap.n_features = property(wider)
-    bank.PooledStatistics.n_features = property(wider_module)
-    try:
-        yield
-    finally:
-        bank.pooled_statistics = pooled
-        features.SSMFeatureMap.n_features = width
-        bank.PooledStatistics.n_features = module_width
+_REPLACEMENTS = {
+    "bias sample": _bias_sample, "time scales": _time_scales, "bias levels": _bias_levels,
+    "second difference": _second_difference, "choose normalize": _choose_normalize,
+    "one se": _one_standard_error, "concave": _concave, "level": _level,
+    "scale floor": _scale_floor, "mipv": _appended_statistic("mipv"),
+    "mpv": _appended_statistic("mpv"), "competing": _appended_statistic("competing"),
+}
 
 
 # -------------------------------------------------------------------------------- runs
