@@ -258,7 +258,7 @@ def _threshold_counts(y, biases, longest_runs, track_ends=False):
                                for counter in counters)
         return count, longest if longest_runs else None, end if track_ends else None
     batch, H, L = y.shape
-    counter = torch.int16 if L <= torch.iinfo(torch.int16).max else torch.int32
+    counter = torch.from_numpy(_counter(L)).dtype  # the compiled kernel's type
     count = torch.zeros(batch, H, biases.shape[1], dtype=counter, device=y.device)
     above = torch.empty(count.shape, dtype=torch.bool, device=y.device)
     run = torch.zeros_like(count) if longest_runs else None
