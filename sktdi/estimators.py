@@ -119,7 +119,7 @@ class _BaseSSM(_BaseSSMFeatures):
     def __init__(
         self, init="tdi", *, base="S4D-LegS", n_states=16, d_model=256, n_layers=1,
         align_layers="first", init_options=None, discretization="zoh", time_scales="auto",
-        differences=True, normalize=False, statistics=DEFAULT_STATISTICS, n_biases=5,
+        differences=2, normalize=False, statistics=DEFAULT_STATISTICS, n_biases=5,
         alphas=None, cv=None, dropout=0.0, alpha=0.0, batch_size="auto",
         learning_rate_init=1e-3, ssm_learning_rate=1e-3, max_iter=10, shuffle=True,
         random_state=None, tol=1e-4, verbose=False, warm_start=False, early_stopping=True,
@@ -843,7 +843,7 @@ class SSMRegressor(_SSMRegressorMixin, _BaseSSM):
     def __init__(
         self, init="tdi", *, base="S4D-LegS", n_states=16, d_model=256, n_layers=1,
         align_layers="first", init_options=None, discretization="zoh", time_scales="auto",
-        differences=True, normalize=False, statistics=DEFAULT_STATISTICS, n_biases=5,
+        differences=2, normalize=False, statistics=DEFAULT_STATISTICS, n_biases=5,
         alphas=None, cv=None, clip_features=CLIP_FEATURES, dropout=0.0, alpha=0.0,
         batch_size="auto", learning_rate_init=1e-3, ssm_learning_rate=1e-3, max_iter=10,
         shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,

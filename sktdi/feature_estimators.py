@@ -107,7 +107,7 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ParameterCheckingMeta):
 
     def __init__(
         self, init="tdi", *, base="S4D-LegS", n_states=16, d_model=256, init_options=None,
-        discretization="zoh", time_scales="auto", differences=True, normalize=False,
+        discretization="zoh", time_scales="auto", differences=2, normalize=False,
         statistics=DEFAULT_STATISTICS, n_biases=5, alphas=None, cv=None, random_state=None,
         verbose=False, missing="error",
     ):
@@ -332,15 +332,18 @@ _SHARED_PARAMS_DOC = """
         Memories of the channels in steps, ``(shortest, longest)``: ``dt`` is drawn
         log-uniformly so that the time constants ``2 / dt`` span them
         (:func:`bank_time_scales`). ``"auto"`` is from 4 steps to the sequence length.
-    differences : bool or {0, 1, 2}, default=True
+    differences : bool or {0, 1, 2}, default=2
         Half of the channels read the first difference of every input channel instead of
-        the channel itself: a view without the sequence's level, in which shapes stand out.
-        With 2, the channels split three ways: the channel, its first and its second
-        difference. That helped with few sequences and cost at the whole training split:
-        on the public panel's five univariate problems, +1.1 and +1.3 points of mean
-        accuracy at 10% of the training splits (selection and confirmation seeds), -0.5
-        and -0.6 at 100% (``benchmarks/results/variants_views.md``). False reads the
-        channels alone.
+        the channel itself (True or 1): a view without the sequence's level, in which
+        shapes stand out. With 2, the statistics also pool the first difference of those
+        channels' outputs, as ``d_model // 2`` channels of their own: a filter commutes
+        with differencing, so these are the same filters' outputs on the second
+        difference (the curvature), for the cost of pooling them and no more filtering.
+        On the public panel's five univariate problems, 2 scored +1.3 / +0.7 / +0.1
+        points of mean accuracy above 1 at 10 / 30 / 100% of the training splits on the
+        selection seeds, and +1.9 / +0.5 / +0.0 on the confirmation seeds; it scored 1 to
+        3 points below on JapaneseVowels and PickupGestureWiimoteZ
+        (``benchmarks/results/variants_outputs.md``). False reads the channels alone.
     normalize : bool, default=False
         Standardize every channel of every sequence on its own first. For collections whose
         sequences differ in scale by orders of magnitude (counts, sales: Covid3Month's R^2
@@ -649,7 +652,7 @@ class SSMFeatureRegressor(_SSMRegressorMixin, _BaseSSMFeatures):
 
     def __init__(
         self, init="tdi", *, base="S4D-LegS", n_states=16, d_model=256, init_options=None,
-        discretization="zoh", time_scales="auto", differences=True, normalize=False,
+        discretization="zoh", time_scales="auto", differences=2, normalize=False,
         statistics=DEFAULT_STATISTICS, n_biases=5, alphas=None, cv=None,
         clip_features=CLIP_FEATURES, random_state=None, verbose=False, missing="error",
     ):

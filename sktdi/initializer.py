@@ -252,10 +252,11 @@ class SpectralInitializer(TransformerMixin, BaseEstimator, metaclass=ParameterCh
         TDI); :class:`~sktdi.SSMFeatureClassifier` keeps half, so that its ridge readout
         can use the base's filters and the aligned ones side by side.
     differences : bool or {0, 1, 2}, default=False
-        Let the channels read the first difference of every input channel as well (True or
-        1), and with 2 its second difference too (the input *views* of
-        :func:`sktdi.core.input_views`); the task spectrum is then that of the views
-        together.
+        Let the channels read the first difference of every input channel as well (True, 1
+        or 2: the input *views* of :func:`sktdi.core.input_views`); the task spectrum is
+        then that of the views together. With 2, :meth:`transform` also pools the first
+        difference of the outputs of the channels that read the differences (the same
+        filters on the second difference, :class:`sktdi.core.SSMFeatureMap`).
     normalize : bool, default=False
         Standardize every channel of every sequence on its own before anything else
         (:func:`sktdi.core.input_views`): spectrum and features then ignore each sequence's

@@ -17,6 +17,7 @@ from sktdi.core.pooling import (
     _compiled_backward,
     _SmoothCounts,
     _threshold_counts,
+    first_difference,
 )
 
 GEN = torch.Generator().manual_seed(0)
@@ -84,6 +85,64 @@ def test_reused_buffers_give_the_same_outputs():
     assert workspace.get("a", (2, 3), like) is first
     assert workspace.get("a", (3, 2), like).shape == (3, 2)
     assert workspace.get("a", (3, 2), like.double()).dtype == torch.float64
+
+
+def test_differenced_outputs_are_the_filters_on_the_next_difference():
+    """The first difference of a channel's outputs is that channel's filter applied to
+    the difference of its input (taken as 0 before the start), from the second step on:
+    the second difference's features of a bank that filters only the first."""
+    H, L = 6, 90
+    bank = SSMBank(make_params("S4D-LegS", H, 8, random_state=0), 2, dtype=torch.float64)
+    with torch.no_grad():
+        bank.in_weight.uniform_(0.5, 1.5, generator=GEN)
+        bank.in_bias.normal_(generator=GEN)
+        bank.ssm.D.normal_(generator=GEN)
+    views = torch.randn(4, 2, L, dtype=torch.float64, generator=GEN)
+    changes = first_difference(bank(views))  # (B, H, L)
+    assert (changes[..., 0] == 0).all()
+    c, log_a = bank.ssm.discrete()
+    K = vandermonde_kernel(c, log_a, L)  # (H, L)
+    route = torch.tensor([h * 2 // H for h in range(H)])
+    u = bank.in_weight[:, None] * views[:, route] + bank.in_bias[:, None]
+    du = torch.diff(u, dim=-1, prepend=torch.zeros_like(u[..., :1]))
+    direct = fft_conv(du, K) + bank.ssm.D[:, None] * du  # (B, H, L)
+    torch.testing.assert_close(changes[..., 1:], direct[..., 1:], rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("padded", [False, True])
+@pytest.mark.parametrize("stored", ["steps first", "channels first"])
+def test_differenced_channels_pool_as_stored_ones(padded, stored):
+    """The counting kernel differences the last E channels as it reads the steps: the
+    statistics of stored differences (the path with a gradient, and the smooth forms'
+    gradients), for outputs stored either way and sequences of unequal lengths."""
+    H, E, L = 7, 3, 40
+    statistics = ("ppv", "lspv", "max", "min", "last")
+    y = torch.randn(5, L, H, generator=GEN).cumsum(1).transpose(1, 2)  # (B, H, L) view
+    if stored == "channels first":
+        y = y.contiguous()
+    lengths = torch.tensor([40, 1, 2, 17, 33]) if padded else None
+    pooling = PooledStatistics(statistics, H, 4, differenced=E)
+    with torch.no_grad():
+        pooling.biases.normal_(generator=GEN)
+        pooling.widths.fill_(0.5)
+        counted = pooling(y, lengths)  # (B, (H + E) * 11)
+    stored_outputs = torch.cat([y, first_difference(y[:, H - E:])], dim=1)
+    with torch.no_grad():
+        expected = pooled_statistics(stored_outputs, pooling.biases, statistics, lengths)
+    torch.testing.assert_close(counted, expected, rtol=0, atol=0)
+    assert counted.shape == (5, pooling.n_features) == (5, (H + E) * (2 * 4 + 3))
+    weights = torch.randn(counted.shape, generator=GEN)
+    leaf, other = y.clone().requires_grad_(), y.clone().requires_grad_()
+    with_gradient = pooling(leaf, lengths)
+    torch.testing.assert_close(with_gradient.detach(), counted, rtol=0, atol=0)
+    (with_gradient * weights).sum().backward()
+    stored_leaf = torch.cat([other, first_difference(other[:, H - E:])], dim=1)
+    (pooled_statistics(stored_leaf, pooling.biases, statistics, lengths, pooling.widths)
+     * weights).sum().backward()
+    torch.testing.assert_close(leaf.grad, other.grad)
+    assert leaf.grad[:, H - E:].abs().sum() > 0
+    with pytest.raises(ValueError, match="differenced"):
+        PooledStatistics(statistics, H, 4, differenced=H + 1)
 
 
 def test_forward_in_blocks_gives_the_features_and_gradients_of_one_pass(monkeypatch):

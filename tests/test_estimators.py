@@ -369,7 +369,8 @@ def test_training_kept_when_the_longest_sequence_was_held_out(monkeypatch):
     rng = np.random.RandomState(0)
     y = np.repeat([0, 1], 25)
     X = [rng.normal(size=40 if i == 0 else 30) + label for i, label in enumerate(y)]
-    clf = SSMClassifier(d_model=16, n_states=8, max_iter=2, random_state=7).fit(X, y)
+    clf = SSMClassifier(d_model=16, n_states=8, max_iter=2, differences=1,  # the case
+                        random_state=7).fit(X, y)
     assert clf.kept_training_ and clf.initializer_.seq_len_ < clf.seq_len_  # the case
     alignment = clf.spectral_alignment_
     assert np.isfinite([alignment["init"], alignment["trained"]]).all()

@@ -226,15 +226,21 @@ def test_bad_parameters(params, match):
         SSMFeatureClassifier(**{**SMALL, **params}).fit(X, y)
 
 
-def test_second_differences_are_a_third_view_for_the_bank_and_tdi():
+def test_second_differences_are_pooled_from_the_difference_channels():
+    """differences=2 (the default): the bank and TDI read the channels and their first
+    differences; the pooling also reads the differenced outputs of half the channels."""
     X = np.random.RandomState(0).normal(size=(24, 2, 32))
     y = np.repeat([0, 1], 12)
     clf = SSMFeatureClassifier(**{**SMALL, "differences": 2}).fit(X, y)
-    assert clf.feature_map_.module_.bank.n_views == 6  # 2 channels x 3 views
+    H = SMALL["d_model"]
+    assert clf.feature_map_.module_.bank.n_views == 4  # 2 channels x 2 views
+    assert clf.feature_map_.module_.pooling.biases.shape[0] == H + H // 2
     assert clf.initializer_.differences == 2
     one = SSMFeatureClassifier(**{**SMALL, "differences": 1}).fit(X, y)
     assert one.feature_map_.module_.bank.n_views == 4
+    assert clf.feature_map_.n_features == one.feature_map_.n_features * 3 // 2
     assert clf.predict(X).shape == (24,)
+    assert SSMFeatureClassifier().differences == 2
 
 
 def test_one_class_is_refused():

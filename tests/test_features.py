@@ -101,20 +101,11 @@ def test_input_views_append_first_differences():
     assert input_views(X, False) is X and input_views(X, 0) is X
 
 
-def test_input_views_append_second_differences():
-    """differences=2: the channels, their first differences, then the first differences
-    of those, channel by channel; padding stays NaN in every view."""
+def test_input_views_of_second_differences_are_those_of_first_differences():
+    """differences=2 filters the same views as 1 (its second difference is read from the
+    outputs); any other value is refused."""
     X = np.array([[[1.0, 4.0, 2.0, np.nan]], [[0.0, 1.0, 3.0, 6.0]]])
-    views = input_views(X, 2)
-    assert views.shape == (2, 3, 4)
-    np.testing.assert_array_equal(views[1], [[0.0, 1.0, 3.0, 6.0], [0.0, 1.0, 2.0, 3.0],
-                                             [0.0, 1.0, 1.0, 1.0]])
-    np.testing.assert_array_equal(views[0, :, :3], [[1.0, 4.0, 2.0], [0.0, 3.0, -2.0],
-                                                    [0.0, 3.0, -5.0]])
-    assert np.isnan(views[0, :, 3]).all()
-    two_channels = input_views(np.concatenate([X, 2 * X], axis=1), 2)  # (n, 6, L)
-    np.testing.assert_array_equal(two_channels[:, 4:],  # second differences of both
-                                  np.concatenate([views[:, 2:], 2 * views[:, 2:]], axis=1))
+    np.testing.assert_array_equal(input_views(X, 2), input_views(X, 1))
     with pytest.raises(ValueError, match="differences"):
         SSMFeatureMap(make_params("S4D-Lin", 2, 4, random_state=0), differences=3)
 
@@ -131,6 +122,28 @@ def test_feature_map_equals_convolution_with_the_kernel():
     routes = [h * 4 // 4 for h in range(4)]  # channel h reads view h * V // H
     y = np.stack([[np.convolve(views[n, routes[h]], K[h])[:40] + params.D[h]
                    * views[n, routes[h]] for h in range(4)] for n in range(6)])
+    expected = np.hstack([y.mean(-1), y[..., -1], y.max(-1)])
+    np.testing.assert_allclose(features, expected, rtol=2e-4, atol=2e-5)  # float32 filtering
+
+
+def test_feature_map_pools_the_differenced_outputs_of_the_difference_channels():
+    """differences=2: after the H channels' statistics, those of the first differences of
+    the H // 2 channels that read the difference views (0 at the first step), under the
+    names dssm{h}."""
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(6, 2, 40))
+    params = make_params("S4D-LegS", 4, 8, random_state=0, dt_min=0.05, dt_max=0.5)
+    bank = SSMFeatureMap(params, differences=2, statistics=("mean", "last", "max"))
+    features = bank.fit_transform(X)
+    assert bank.n_pooled == 6 and features.shape == (6, 18)
+    assert bank.feature_names()[:7] == [f"ssm{h}_mean" for h in range(4)] + [
+        "dssm2_mean", "dssm3_mean", "ssm0_last"]
+    views = (input_views(X, 2) - bank.view_mean_[:, None]) / bank.view_scale_[:, None]
+    K = ssm_kernel(params, 40)
+    routes = [h * 4 // 4 for h in range(4)]  # channel h reads view h * V // H
+    y = np.stack([[np.convolve(views[n, routes[h]], K[h])[:40] + params.D[h]
+                   * views[n, routes[h]] for h in range(4)] for n in range(6)])
+    y = np.concatenate([y, np.diff(y[:, 2:], axis=-1, prepend=y[:, 2:, :1])], axis=1)
     expected = np.hstack([y.mean(-1), y[..., -1], y.max(-1)])
     np.testing.assert_allclose(features, expected, rtol=2e-4, atol=2e-5)  # float32 filtering
 

@@ -5,7 +5,10 @@ families fit.
 input *view* (a channel of the input or its first difference: channel ``h`` reads view
 ``h * V // H``, so the views share the channels in contiguous blocks), scaled by a weight
 and shifted by a bias of its own, and filters it causally. :class:`PooledStatistics` pools
-every channel's output over time (:mod:`sktdi.core.pooling`) against biases of its own.
+every channel's output over time (:mod:`sktdi.core.pooling`) against biases of its own,
+and can pool the first difference of the channels that read the difference views as
+channels of their own: a filter commutes with differencing, so these are the same
+filters' outputs on the second difference of the input, which is never filtered itself.
 :class:`SSMFeatures` chains the bank, any deeper SSM blocks and the pooling.
 
 The training-free estimators fit the pooling's biases and never move anything else
@@ -27,7 +30,8 @@ from .conv import Workspace, encoded_conv, encoded_operators
 from .network import DiagonalSSM
 from .pooling import PER_BIAS, STATISTICS, pooled_statistics
 
-__all__ = ["PooledStatistics", "SSMBank", "SSMFeatures", "view_blocks"]
+__all__ = ["PooledStatistics", "SSMBank", "SSMFeatures", "difference_channels",
+           "view_blocks"]
 
 _COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
 # Bytes of one block's outputs in SSMFeatures' forward pass on the CPU (a block holds one
@@ -57,6 +61,15 @@ def view_blocks(n_channels, n_views):
     first = [h * n_views // n_channels for h in range(n_channels)]
     return [(v, first.index(v), n_channels - first[::-1].index(v))
             for v in sorted(set(first))]
+
+
+def difference_channels(n_channels):
+    """How many channels read the difference views: the trailing ``H // 2``.
+
+    The views are the input channels then their first differences (``V = 2 C``), and
+    channel ``h`` reads view ``h * V // H``, a difference view exactly when ``2 h >= H``.
+    """
+    return n_channels // 2
 
 
 class SSMBank(nn.Module):
@@ -187,19 +200,28 @@ class PooledStatistics(nn.Module):
     ----------
     statistics : tuple of str
     n_channels : int
+        ``H``, the outputs' channels.
     n_biases : int
     dtype : torch.dtype, default=torch.float32
+    differenced : int, default=0
+        Also pool the first difference of the last ``E = differenced`` channels, as
+        channels ``H`` to ``H + E - 1`` with biases and widths of their own.
     """
 
-    def __init__(self, statistics, n_channels, n_biases, dtype=torch.float32):
+    def __init__(self, statistics, n_channels, n_biases, dtype=torch.float32, differenced=0):
         super().__init__()
         unknown = sorted(set(statistics) - set(STATISTICS))
         if unknown or not statistics:
             raise ValueError(f"statistics must be a non-empty selection of {STATISTICS}; "
                              f"got {tuple(statistics)}.")
+        if not 0 <= differenced <= n_channels:
+            raise ValueError(f"differenced must be within [0, n_channels={n_channels}]; "
+                             f"got {differenced}.")
         self.statistics = tuple(statistics)
-        self.biases = nn.Parameter(torch.zeros(n_channels, n_biases, dtype=dtype))
-        self.register_buffer("widths", torch.ones(n_channels, dtype=dtype))
+        self.differenced = int(differenced)
+        pooled = n_channels + self.differenced
+        self.biases = nn.Parameter(torch.zeros(pooled, n_biases, dtype=dtype))
+        self.register_buffer("widths", torch.ones(pooled, dtype=dtype))
 
     @property
     def n_features(self):
@@ -207,7 +229,8 @@ class PooledStatistics(nn.Module):
         return sum(H * q if name in PER_BIAS else H for name in self.statistics)
 
     def forward(self, y, lengths=None):  # (B, H, L), (B,) -> (B, F)
-        return pooled_statistics(y, self.biases, self.statistics, lengths, self.widths)
+        return pooled_statistics(y, self.biases, self.statistics, lengths, self.widths,
+                                 self.differenced)
 
 
 class SSMFeatures(nn.Module):

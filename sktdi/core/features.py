@@ -5,8 +5,11 @@ standardization and the pooling's biases) and then filters and pools any sequenc
 the bank of :mod:`sktdi.core.bank` and the statistics of :mod:`sktdi.core.pooling`, without
 gradients. The views are every input channel and, with ``differences=True``, its first
 difference (which removes the level of a sequence and keeps its shape, as MultiRocket's
-difference view does), with ``differences=2`` its second difference too; SSM channel
-``h`` reads view ``h * V // H``.
+difference view does); SSM channel ``h`` reads view ``h * V // H``. With
+``differences=2`` the statistics also read the first difference of the outputs of the
+channels that filter the first difference: a filter commutes with differencing, so these
+are the same filters' outputs on the second difference (curvature), for the cost of
+pooling them, without filtering a third view.
 
 The filtering runs in float32 by default (four times faster than float64 on a CPU, and
 ample for features read through thresholds and a ridge). Sequences are filtered in blocks
@@ -28,7 +31,7 @@ block's longest length, so a sequence's features depend on its batch to float32 
 import numpy as np
 import torch
 
-from .bank import PooledStatistics, SSMBank, SSMFeatures
+from .bank import PooledStatistics, SSMBank, SSMFeatures, difference_channels
 from .padding import (
     distinct_sequences,
     fill_padding,
@@ -100,9 +103,10 @@ def scale_or_one(std, mean):
 
 
 def input_views(X3, differences, normalize=False):
-    """``(n, C, L)`` -> ``(n, V, L)``: the channels and, with ``differences`` (True or 1),
-    their first differences (``x[t] - x[t-1]``, 0 at ``t = 0``), so ``V = 2 C``; with
-    ``differences=2``, also the first differences of those, ``V = 3 C``.
+    """``(n, C, L)`` -> ``(n, V, L)``: the channels and, with ``differences`` (True, 1 or
+    2), their first differences (``x[t] - x[t-1]``, 0 at ``t = 0``), so ``V = 2 C``. (The
+    second difference of ``differences=2`` is read from the bank's outputs, not filtered:
+    :class:`SSMFeatureMap`.)
 
     ``normalize`` first standardizes every channel of every sequence to mean 0 and standard
     deviation 1 (a constant channel becomes 0): for collections whose sequences differ in
@@ -113,10 +117,9 @@ def input_views(X3, differences, normalize=False):
         mean, std = ((np.nanmean, np.nanstd) if is_padded(X3) else (np.mean, np.std))
         center = mean(X3, axis=-1, keepdims=True)
         X3 = (X3 - center) / scale_or_one(std(X3, axis=-1, keepdims=True), center)
-    views = [X3]
-    for _ in range(check_differences(differences)):
-        views.append(np.diff(views[-1], axis=-1, prepend=views[-1][..., :1]))
-    return views[0] if len(views) == 1 else np.concatenate(views, axis=1)
+    if not check_differences(differences):
+        return X3
+    return np.concatenate([X3, np.diff(X3, axis=-1, prepend=X3[..., :1])], axis=1)
 
 
 def check_differences(differences):
@@ -165,8 +168,10 @@ class SSMFeatureMap:
     params : SSMParams
         The filter bank: one SSM layer of ``H`` channels.
     differences : bool or {0, 1, 2}, default=True
-        Also filter the first difference of every input channel (True or 1), and with 2 its
-        second difference as well (:func:`input_views`).
+        Also filter the first difference of every input channel (True, 1 or 2,
+        :func:`input_views`); with 2, also pool the first difference of the outputs of
+        the channels that filter it (the same filters on the second difference), as
+        ``H // 2`` channels of their own (their own biases, every statistic).
     statistics : sequence of str, default=DEFAULT_STATISTICS
         What to pool (:mod:`sktdi.core.pooling`).
     n_biases : int, default=5
@@ -186,9 +191,10 @@ class SSMFeatureMap:
     view_mean_, view_scale_ : ndarray (V,)
         Standardization of every input view (mean and standard deviation over training
         sequences and steps).
-    biases_ : ndarray (H, n_biases)
-        Thresholds of ``"ppv"`` and ``"lspv"``, read from the training outputs.
-    widths_ : ndarray (H,)
+    biases_ : ndarray (H + E, n_biases)
+        Thresholds of ``"ppv"`` and ``"lspv"``, read from the training outputs (``E``
+        differenced channels with ``differences=2``, else 0).
+    widths_ : ndarray (H + E,)
         Widths of the counts' smooth forms (``SMOOTH_WIDTH`` times the spread of every
         channel's training outputs). These attributes exist after :meth:`fit`.
 
@@ -200,6 +206,10 @@ class SSMFeatureMap:
     >>> bank = SSMFeatureMap(make_params("S4D-LegS", 4, 8, random_state=0)).fit(X)
     >>> bank.transform(X).shape  # 4 channels x (5 ppv + 5 lspv + max + min + last)
     (20, 52)
+    >>> curvature = SSMFeatureMap(make_params("S4D-LegS", 4, 8, random_state=0),
+    ...                           differences=2).fit(X)
+    >>> curvature.transform(X).shape  # and the outputs' differences of 2 channels
+    (20, 78)
     """
 
     def __init__(self, params, *, differences=True, statistics=DEFAULT_STATISTICS,
@@ -217,9 +227,17 @@ class SSMFeatureMap:
         self.dtype = dtype
 
     @property
+    def n_pooled(self):
+        """Channels whose outputs are pooled: the bank's ``H``, and with
+        ``differences=2`` the first differences of the ``H // 2`` that read the
+        difference views."""
+        H = self.params.n_channels
+        return H + (difference_channels(H) if self.differences == 2 else 0)
+
+    @property
     def n_features(self):
         """Number of output features."""
-        H = self.params.n_channels
+        H = self.n_pooled
         return sum(H * self.n_biases if s in PER_BIAS else H for s in self.statistics)
 
     @property
@@ -231,19 +249,24 @@ class SSMFeatureMap:
         return self.module_.pooling.widths.detach().cpu().numpy()
 
     def feature_names(self):
-        """Names of the output columns: ``ssm{h}_{statistic}[{bias}]``.
+        """Names of the output columns: ``ssm{h}_{statistic}[{bias}]``, and
+        ``dssm{h}_{statistic}[{bias}]`` for the first difference of channel ``h``'s
+        output (``differences=2``).
 
         Returns
         -------
         names : list of str
         """
+        H = self.params.n_channels
+        channels = [f"ssm{h}" for h in range(H)]
+        channels += [f"dssm{h}" for h in range(2 * H - self.n_pooled, H)]
         names = []
         for stat in self.statistics:
-            for h in range(self.params.n_channels):
+            for channel in channels:
                 if stat in PER_BIAS:
-                    names += [f"ssm{h}_{stat}{j}" for j in range(self.n_biases)]
+                    names += [f"{channel}_{stat}{j}" for j in range(self.n_biases)]
                 else:
-                    names.append(f"ssm{h}_{stat}")
+                    names.append(f"{channel}_{stat}")
         return names
 
     def fit(self, X3, sample_weight=None):
@@ -306,7 +329,8 @@ class SSMFeatureMap:
         H = self.params.n_channels
         self.module_ = SSMFeatures(
             SSMBank(self.params, views.shape[1], dtype),
-            PooledStatistics(self.statistics, H, self.n_biases, dtype), self.blocks).eval()
+            PooledStatistics(self.statistics, H, self.n_biases, dtype,
+                             differenced=self.n_pooled - H), self.blocks).eval()
         return rows, weights
 
     def views(self, X3):
@@ -318,12 +342,14 @@ class SSMFeatureMap:
         """Biases at the levels of :func:`bias_levels`, and the smooth forms' widths, read
         from training outputs.
 
-        ``outputs`` yields ``(first row, (b, H, L_b), lengths)`` blocks of the sequences
-        whose ``weights`` are given (sequences of ``L`` steps at most); every ``stride``-th
-        step of every sequence is read, at most about :func:`bias_sample_size` values per
-        channel, and no step of the padding.
+        ``outputs`` yields ``(first row, (b, H0, L_b), lengths)`` blocks of the sequences
+        whose ``weights`` are given (sequences of ``L`` steps at most); every
+        ``stride``-th step of every sequence is read, at most about
+        :func:`bias_sample_size` values per pooled channel (the ``H0`` outputs and the
+        differences of the last ``E``), and no step of the padding.
         """
-        H = self.params.n_channels
+        H = self.n_pooled
+        E = H - self.params.n_channels
         stride = max(1, -(-len(weights) * L // bias_sample_size(H)))
         # One buffer for the whole sample, filled block by block: small tensors kept
         # between the blocks' large, freed outputs fragment the heap, and the process
@@ -336,7 +362,12 @@ class SSMFeatureMap:
             if values is None:
                 values = torch.empty(H, capacity, dtype=y.dtype, device=y.device)
                 per_value = torch.empty(capacity, dtype=y.dtype, device=y.device)
-            sample = y[..., ::stride]  # (b, H, L')
+            sample = y[..., ::stride]  # (b, H0, L')
+            if E:  # the differences at the same steps (0 at the first)
+                part = y[:, y.shape[1] - E:]
+                change = torch.zeros_like(sample[:, -E:])
+                change[..., 1:] = part[..., stride::stride] - part[..., stride - 1:-1:stride]
+                sample = torch.cat([sample, change], dim=1)  # (b, H, L')
             block_weights = torch.as_tensor(weights[begin:begin + y.shape[0]],
                                             dtype=y.dtype, device=y.device)
             block_weights = block_weights[:, None].expand(-1, sample.shape[-1])  # (b, L')
@@ -399,10 +430,10 @@ class SSMFeatureMap:
         """
         module = self.module_
         parameter = module.bank.in_weight
-        H = self.params.n_channels
         n, V, L = views.shape
         views, all_lengths = padding_and_lengths(views)
-        rows = max(1, min(_OUTPUT_ELEMENTS // (H * L), _COUNTER_ELEMENTS // (H * self.n_biases)))
+        rows = max(1, min(_OUTPUT_ELEMENTS // (self.params.n_channels * L),
+                          _COUNTER_ELEMENTS // (self.n_pooled * self.n_biases)))
         training = module.training
         module.eval()  # no dropout: features are the model's, whatever trains it
         try:

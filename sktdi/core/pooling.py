@@ -13,6 +13,10 @@ Every channel's output ``y[h]`` is pooled over a sequence's own steps:
   remembers *when* things happened through the modes' decay;
 * ``"mean"`` and ``"power"`` (mean square): the linear and quadratic means.
 
+The pooling can also read the first difference of the last channels' outputs (``y[t] -
+y[t-1]``, 0 at the first step) as channels of their own: on the CPU without a gradient
+the counting kernel differences them as it reads the steps, and nothing is stored.
+
 The two counts are steps of ``1 / L``: they have no gradient. Training reads them through
 their smooth forms, in which the step ``[y_t > b]`` becomes the logistic
 ``sigmoid((y_t - b) / w)`` of a width ``w`` per channel: ``ppv`` becomes the mean of the
@@ -32,7 +36,7 @@ import torch
 
 from .padding import step_mask
 
-__all__ = ["DEFAULT_STATISTICS", "PER_BIAS", "STATISTICS", "bias_levels",
+__all__ = ["DEFAULT_STATISTICS", "PER_BIAS", "STATISTICS", "bias_levels", "first_difference",
            "pooled_statistics", "weighted_quantile_midpoints"]
 
 STATISTICS = ("ppv", "lspv", "max", "min", "last", "mean", "power")
@@ -42,6 +46,8 @@ PER_BIAS = frozenset({"ppv", "lspv"})
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 # The statistics that read one step of every channel (their gradient reaches that step).
 _READ_STEPS = ("max", "min", "last")
+# What the counting kernel gives of differenced channels without storing them.
+_COUNTED = frozenset({"ppv", "lspv", "max", "min", "last"})
 # Elements of one (B, H, steps, q) block of the smooth forms' backward pass.
 _BACKWARD_ELEMENTS = 2**22
 # Steps of the sequences whose shared exponentials the compiled backward pass computes at
@@ -112,7 +118,12 @@ def _sorted_rows(values, with_order):
     return (sorted_values, order) if with_order else sorted_values
 
 
-def pooled_statistics(y, biases, statistics, lengths=None, widths=None):
+def first_difference(y):  # (B, E, L) -> (B, E, L)
+    """``y[t] - y[t-1]`` along the steps, 0 at the first step."""
+    return torch.diff(y, dim=-1, prepend=y[..., :1])
+
+
+def pooled_statistics(y, biases, statistics, lengths=None, widths=None, differenced=0):
     """Pool every channel's output over time.
 
     Parameters
@@ -120,33 +131,43 @@ def pooled_statistics(y, biases, statistics, lengths=None, widths=None):
     y : tensor (B, H, L)
         Outputs: every channel of every sequence, in any layout (the CPU's counting
         kernel reads steps first without a copy: :func:`_compiled_counts`).
-    biases : tensor (H, q)
+    biases : tensor (H + E, q)
     statistics : sequence of str
         Names from :data:`STATISTICS`.
     lengths : tensor (B,), default=None
         Every sequence's own length when some are shorter than ``L``: the statistics then
         read its steps only (proportions and means over its length, ``"last"`` at its
         last step).
-    widths : tensor (H,), default=None
+    widths : tensor (H + E,), default=None
         Widths of the smooth forms of ``"ppv"`` and ``"lspv"`` (module docstring), which
         give their gradients; without them (or without a gradient to compute) the counts
         have none.
+    differenced : int, default=0
+        ``E``: also pool the first difference (:func:`first_difference`) of the last
+        ``E`` channels, as channels ``H`` to ``H + E - 1``.
 
     Returns
     -------
     features : tensor (B, n_features)
         Statistic by statistic (in the given order), channel-major within each; per-bias
-        statistics give ``H * q`` columns, the others ``H``.
+        statistics give ``(H + E) * q`` columns, the others ``H + E``.
     """
-    steps, low, high, mean, last = _time_readers(y, lengths)
     differentiable = torch.is_grad_enabled() and (y.requires_grad or biases.requires_grad)
+    compiled = y.device.type == "cpu" and not differentiable
+    if differenced and not (compiled and _COUNTED.issuperset(statistics)):
+        y = torch.cat([y, first_difference(y[:, y.shape[1] - differenced:])], dim=1)
+        differenced = 0
+    steps, low, high, mean, last = _time_readers(y, lengths)
     per_bias, reads = {}, {}
-    if y.device.type == "cpu" and not differentiable:
-        # one compiled pass over the steps: counts, runs and extremes, the padding skipped
+    if compiled:
+        # one compiled pass over the steps: counts, runs and extremes, the padding
+        # skipped, the differenced channels differenced on the way
         counted = biases if PER_BIAS.intersection(statistics) else biases[:, :0]
         count, longest, reads = _counts_and_extremes(y, counted, "lspv" in statistics,
-                                                     lengths)
+                                                     lengths, differenced)
         per_bias = {"ppv": count, "lspv": longest}
+        if "last" in statistics:
+            reads["last"] = _last_values(y, last, differenced)
     elif PER_BIAS.intersection(statistics):
         longest_runs = "lspv" in statistics
         if widths is None or not differentiable:
@@ -223,12 +244,27 @@ def _time_readers(y, lengths):
             lambda t: t.masked_fill(outside, 0.0).sum(-1) / steps, last)
 
 
-def _counts_and_extremes(y, biases, longest_runs, lengths=None):
+def _last_values(y, last, differenced):
+    """``y`` (B, H, L) at every sequence's ``last`` step (B, H, 1), then the first
+    difference there of its last ``differenced`` channels: (B, H + E)."""
+    at_last = y.gather(-1, last)[..., 0]  # (B, H)
+    if not differenced:
+        return at_last
+    H = y.shape[1]
+    part, steps = y[:, H - differenced:], last[:, H - differenced:]
+    before = part.gather(-1, (steps - 1).clamp(min=0))[..., 0]
+    change = torch.where(steps[..., 0] > 0, at_last[:, H - differenced:] - before, 0.0)
+    return torch.cat([at_last, change.to(y.dtype)], dim=1)
+
+
+def _counts_and_extremes(y, biases, longest_runs, lengths=None, differenced=0):
     """``(count, longest, {"max": ..., "min": ...})`` of ``y`` (B, H, L) on the CPU, over
     every sequence's own steps (``lengths``, or all): the counts of :func:`_threshold_counts`
     in ``y``'s dtype (``longest`` None unless ``longest_runs``) and every channel's extremes
-    (B, H), from one pass of :func:`_count_runs`, without a gradient."""
-    count, longest, _, maxima, minima = _compiled_counts(y, biases, lengths, longest_runs)
+    (B, H + E), from one pass of :func:`_count_runs`, without a gradient; the last ``E =
+    differenced`` channels also differenced (channels ``H`` onwards)."""
+    count, longest, _, maxima, minima = _compiled_counts(y, biases, lengths, longest_runs,
+                                                         differenced=differenced)
 
     def per_channel(counter):  # (B, q, H) int -> (B, H, q) in y's dtype
         return torch.from_numpy(counter).transpose(1, 2).to(y.dtype)
@@ -289,9 +325,10 @@ def _counter(L):
 _TRANSPOSED_ELEMENTS = 2**18
 
 
-def _compiled_counts(y, biases, lengths, longest_runs, track_ends=False):
+def _compiled_counts(y, biases, lengths, longest_runs, track_ends=False, differenced=0):
     """:func:`_count_runs` of ``y`` (B, H, L) on the CPU (``lengths``: every sequence's
-    steps, or None for all), its counters (B, q, H) as NumPy arrays.
+    steps, or None for all; the last ``differenced`` channels also differenced), its
+    counters (B, q, H + E) as NumPy arrays.
 
     The kernel reads every step's channels contiguous. Outputs filtered without a
     gradient are stored that way (:class:`~sktdi.core.bank.SSMBank`) and read in place;
@@ -302,7 +339,7 @@ def _compiled_counts(y, biases, lengths, longest_runs, track_ends=False):
     steps = (np.full(batch, L) if lengths is None
              else lengths.cpu().numpy()).astype(np.int64)
     options = (biases.detach().to(y.dtype).T.contiguous().numpy(), longest_runs, track_ends,
-               _counter(L))
+               _counter(L), differenced)
     if steps_first.is_contiguous():
         return _count_runs(steps_first.numpy(), options[0], steps, *options[1:])
     rows = max(1, _TRANSPOSED_ELEMENTS // (L * H))
@@ -317,17 +354,26 @@ def _compiled_counts(y, biases, lengths, longest_runs, track_ends=False):
 
 
 @numba.njit(cache=True, nogil=True)
-def _count_runs(values, biases, lengths, longest_runs, track_ends,
-                counter):  # pragma: no cover - compiled
-    """``(count, longest, end, maxima, minima)`` of ``values`` (B, L, H), steps first,
-    against ``biases`` (q, H), over the first ``lengths[b]`` steps of every sequence ``b``:
-    the counters (B, q, H) of ``counter``'s type (``end``: int32) and every channel's
-    extremes (B, H) in ``values``' dtype. ``end`` (the step that ends the first longest
-    run) is filled only with ``track_ends``, ``longest`` only with ``longest_runs``.
+def _count_runs(values, biases, lengths, longest_runs, track_ends, counter,
+                differenced):  # pragma: no cover - compiled
+    """``(count, longest, end, maxima, minima)`` of ``values`` (B, L, H0), steps first,
+    and of the first difference of its last ``E = differenced`` channels (0 at the first
+    step; channels ``H0`` to ``H - 1``, ``H = H0 + E``), against ``biases`` (q, H), over
+    the first ``lengths[b]`` steps of every sequence ``b``: the counters (B, q, H) of
+    ``counter``'s type (``end``: int32) and every channel's extremes (B, H) in
+    ``values``' dtype. ``end`` (the step that ends the first longest run) is filled only
+    with ``track_ends``, ``longest`` only with ``longest_runs``.
 
     One step of all channels, contiguous, updates their counters in vector instructions:
-    twice as fast as a channel at a time, whose few biases leave the vector units idle."""
-    batch, _, H = values.shape
+    twice as fast as a channel at a time, whose few biases leave the vector units idle.
+    With differences, every step and its differences are first written into one row
+    (the cost of counting H contiguous channels; the differences are never stored
+    whole). Slices, not offset indices, reach the differenced channels: an index that
+    might be negative is checked at every read, which keeps a loop from vector
+    instructions (the counting of the differences then took three times as long)."""
+    batch, _, H0 = values.shape
+    H = H0 + differenced
+    first = H0 - differenced  # the first differenced channel
     q = biases.shape[0]
     count = np.zeros((batch, q, H), dtype=counter.dtype)
     longest = np.zeros((batch, q, H), dtype=counter.dtype)
@@ -335,11 +381,20 @@ def _count_runs(values, biases, lengths, longest_runs, track_ends,
     maxima = np.full((batch, H), -np.inf, dtype=values.dtype)
     minima = np.full((batch, H), np.inf, dtype=values.dtype)
     run = np.zeros((q, H), dtype=counter.dtype)
+    row = np.zeros(H, dtype=values.dtype)  # a step and its differences
+    changes = row[H0:]
     for b in range(batch):
         run[:] = 0
         highest, lowest = maxima[b], minima[b]
+        sequence = values[b]
         for t in range(lengths[b]):
-            step = values[b, t]
+            step = sequence[t]
+            if differenced:
+                row[:H0] = step
+                now, before = step[first:], sequence[t - 1 if t else 0, first:]
+                for k in range(differenced):
+                    changes[k] = now[k] - before[k]  # 0 at the first step
+                step = row
             for h in range(H):
                 highest[h] = max(highest[h], step[h])
                 lowest[h] = min(lowest[h], step[h])
