@@ -46,11 +46,18 @@ Several kinds of variant change something the parameters cannot reach:
 * *bias levels a..b* reads the biases at quantile levels spread over ``[a, b]`` instead
   of ``[0.1, 0.9]``;
 * *second difference* views split the channels among the sequence, its first and its
-  second difference (equally, or with the sequence or the second difference twice).
-* *differenced outputs* append, as channels of their own (own biases, every statistic),
-  the first difference of the outputs of the channels that read the difference views
-  (or of every channel): a filter commutes with differencing, so these are the same
-  filters' outputs on the second difference, which is not filtered again.
+  second difference (equally, or with the sequence or the second difference twice), on
+  the bank of ``differences=1``.
+
+The default is the package's: since 32a8658 ``differences=2``, which pools the first
+difference of the outputs of the channels that read the difference views as channels of
+their own (a filter commutes with differencing: the same filters on the second
+difference, never filtered). ``variants_outputs.md`` holds its measurement at b6b149c,
+where it was a variant ("+ differenced outputs of the difference channels", beside "+
+differenced outputs of every channel", the difference of all the channels), appended to
+the then default ``differences=True`` by a patch that this file no longer carries;
+``differences=1`` is that former default. Files made before 32a8658 measured their
+variants against ``differences=True``.
 
 The *alphas* variants replace the readout's penalties (1e-3..1e3 is the classifiers'
 default, 1e-3..1e5 the regressors', ``REGRESSION_ALPHAS``); the variants that name
@@ -183,21 +190,21 @@ VARIANTS = {
     "bias levels 0.25..0.75": ({}, "bias levels", (0.25, 0.75)),
     "bias levels 0.02..0.98": ({}, "bias levels", (0.02, 0.98)),
     # a third view, the second difference (the channels split three ways)
-    "+ second difference view": ({}, "second difference", 0),
+    "+ second difference view": ({"differences": 1}, "second difference", 0),
     # half of the channels read the sequence, a quarter each difference
-    "views: raw x2, difference, second difference": ({}, "second difference", 2),
-    "views: raw, second difference": ({}, "second difference", "raw, second"),
-    "views: raw, difference, second difference x2": ({}, "second difference", "second x2"),
+    "views: raw x2, difference, second difference": ({"differences": 1}, "second difference",
+                                                     2),
+    "views: raw, second difference": ({"differences": 1}, "second difference",
+                                      "raw, second"),
+    "views: raw, difference, second difference x2": ({"differences": 1}, "second difference",
+                                                     "second x2"),
     # the three views at about the default's cost and width
     "+ second difference view, d_model=288, n_biases=4": (
-        {"d_model": 288, "n_biases": 4}, "second difference", 0),
+        {"d_model": 288, "n_biases": 4, "differences": 1}, "second difference", 0),
     "+ second difference view, d_model=384, n_biases=3": (
-        {"d_model": 384, "n_biases": 3}, "second difference", 0),
-    # the same views through the package's own option
-    "differences=2": ({"differences": 2}, None, 0),
-    # the difference of the bank's outputs as channels of their own (no more filtering)
-    "+ differenced outputs of the difference channels": ({}, "output differences", "half"),
-    "+ differenced outputs of every channel": ({}, "output differences", "all"),
+        {"d_model": 384, "n_biases": 3, "differences": 1}, "second difference", 0),
+    # the former default: the sequence and its first difference, no output differences
+    "differences=1": ({"differences": 1}, None, 0),
 }
 COLUMNS = ["variant", "problem", "task", "seed", "role", "fraction", "n_train", "score",
            "fit_time", "predict_time"]
@@ -427,60 +434,6 @@ def _level(group):  # every channel's level and scale appended, ``group`` times
             (feature_map, "transform", new_transform)]
 
 
-def _output_differences(group):  # the first difference of bank outputs, as more channels
-    """The first difference of the outputs of the channels that read the difference views
-    (``group`` "difference channels"), or of every channel ("all"), appended as channels
-    of their own (own biases, every statistic). A filter commutes with differencing, so the
-    difference of a channel's output is that filter's output on the next difference of its
-    view: the second-difference view without filtering it."""
-    import torch
-
-    from sktdi.core import bank, features
-
-    feature_map = features.SSMFeatureMap
-    fit_views, blocks_of_outputs = feature_map._fit_views, feature_map._blocks_of_outputs
-    width = feature_map.n_features
-
-    def differenced(H):
-        return H if group == "all" else H // 2
-
-    class Wider:  # the bank's parameters, seen by the pooling as H + E channels
-        def __init__(self, params):
-            self.inner = params
-
-        def __getattr__(self, name):
-            return getattr(self.inner, name)
-
-        @property
-        def n_channels(self):
-            return self.inner.n_channels + differenced(self.inner.n_channels)
-
-    def new_fit_views(self, X3, sample_weight):
-        params = self.params.inner if isinstance(self.params, Wider) else self.params
-        self.params = params
-        result = fit_views(self, X3, sample_weight)
-        module = self.module_
-        H = params.n_channels + differenced(params.n_channels)
-        self.module_ = bank.SSMFeatures(
-            module.bank, bank.PooledStatistics(self.statistics, H, self.n_biases,
-                                               module.pooling.biases.dtype),
-            module.blocks).eval()
-        self.params = Wider(params)
-        return result
-
-    def new_blocks(module, views, all_lengths, rows, parameter, reused):
-        for begin, y, lengths in blocks_of_outputs(module, views, all_lengths, rows,
-                                                   parameter, reused):
-            H = y.shape[1]
-            part = y[:, H - differenced(H):]
-            step = torch.diff(part, dim=-1, prepend=part[..., :1])
-            yield begin, torch.cat([y, step], dim=1), lengths
-
-    return [(feature_map, "_fit_views", new_fit_views),
-            (feature_map, "_blocks_of_outputs", staticmethod(new_blocks)),
-            (feature_map, "n_features", width)]
-
-
 def _scale_floor(group):  # feature scales at least ``group`` times the median scale
     from sktdi import readout
 
@@ -541,8 +494,7 @@ _REPLACEMENTS = {
     "bias sample": _bias_sample, "time scales": _time_scales, "bias levels": _bias_levels,
     "second difference": _second_difference, "choose normalize": _choose_normalize,
     "one se": _one_standard_error, "concave": _concave, "level": _level,
-    "scale floor": _scale_floor, "output differences": _output_differences,
-    "mipv": _appended_statistic("mipv"),
+    "scale floor": _scale_floor, "mipv": _appended_statistic("mipv"),
     "mpv": _appended_statistic("mpv"), "competing": _appended_statistic("competing"),
 }
 
