@@ -48,6 +48,9 @@ Several kinds of variant change something the parameters cannot reach:
 * *second difference* views split the channels among the sequence, its first and its
   second difference (equally, or with the sequence or the second difference twice), on
   the bank of ``differences=1``.
+* *differences by leave-one-out* fits the default and ``differences=1`` (whose features
+  are, up to rounding, a subset of the default's) and keeps the one whose readout has the
+  lower leave-one-out error.
 
 The default is the package's: since 32a8658 ``differences=2``, which pools the first
 difference of the outputs of the channels that read the difference views as channels of
@@ -205,6 +208,8 @@ VARIANTS = {
         {"d_model": 384, "n_biases": 3, "differences": 1}, "second difference", 0),
     # the former default: the sequence and its first difference, no output differences
     "differences=1": ({"differences": 1}, None, 0),
+    # the default, or differences=1 where its readout's leave-one-out error is lower
+    "differences by leave-one-out": ({}, "choose differences", 0),
 }
 COLUMNS = ["variant", "problem", "task", "seed", "role", "fraction", "n_train", "score",
            "fit_time", "predict_time"]
@@ -358,6 +363,25 @@ def _choose_normalize(group):  # both banks fitted, the lower leave-one-out erro
     return [(SSMFeatureRegressor, "fit", better_of_both)]
 
 
+def _choose_differences(group):  # differences 2 and 1 fitted, the lower LOO error kept
+    from sklearn.base import clone
+
+    from sktdi import SSMFeatureClassifier, SSMFeatureRegressor
+
+    def chooser(fit):
+        def lower_error(self, X, y, sample_weight=None):
+            fit(self, X, y, sample_weight)
+            other = clone(self).set_params(differences=1)
+            fit(other, X, y, sample_weight)
+            if other.readout_.best_score_ > self.readout_.best_score_:
+                self.__dict__.update(other.__dict__)
+            return self
+        return lower_error
+
+    return [(estimator, "fit", chooser(estimator.fit))
+            for estimator in (SSMFeatureClassifier, SSMFeatureRegressor)]
+
+
 def _one_standard_error(group):  # the largest penalty within ``group`` standard errors
     from sktdi import readout
 
@@ -493,6 +517,7 @@ def _appended_statistic(kind):
 _REPLACEMENTS = {
     "bias sample": _bias_sample, "time scales": _time_scales, "bias levels": _bias_levels,
     "second difference": _second_difference, "choose normalize": _choose_normalize,
+    "choose differences": _choose_differences,
     "one se": _one_standard_error, "concave": _concave, "level": _level,
     "scale floor": _scale_floor, "mipv": _appended_statistic("mipv"),
     "mpv": _appended_statistic("mpv"), "competing": _appended_statistic("competing"),

@@ -171,7 +171,8 @@ class SSMFeatureMap:
         Also filter the first difference of every input channel (True, 1 or 2,
         :func:`input_views`); with 2, also pool the first difference of the outputs of
         the channels that filter it (the same filters on the second difference), as
-        ``H // 2`` channels of their own (their own biases, every statistic).
+        ``H // 2`` channels of their own (their own biases, every statistic). With deeper
+        ``blocks``, the differences are those of the same channels of the last layer.
     statistics : sequence of str, default=DEFAULT_STATISTICS
         What to pool (:mod:`sktdi.core.pooling`).
     n_biases : int, default=5
