@@ -341,8 +341,8 @@ _SHARED_PARAMS_DOC = """
         difference (the curvature), for the cost of pooling them and no more filtering.
         On the public panel's five univariate problems, 2 scored +1.3 / +0.7 / +0.1
         points of mean accuracy above 1 at 10 / 30 / 100% of the training splits on the
-        selection seeds, and +1.9 / +0.5 / +0.0 on the confirmation seeds; it scored 1 to
-        3 points below on JapaneseVowels and PickupGestureWiimoteZ
+        selection seeds, and +1.9 / +0.5 / +0.0 on the confirmation seeds; it scored up
+        to 1.6 points below on JapaneseVowels and up to 2.7 on PickupGestureWiimoteZ
         (``benchmarks/results/variants_outputs.md``). False reads the channels alone.
     normalize : bool, default=False
         Standardize every channel of every sequence on its own first. For collections whose
