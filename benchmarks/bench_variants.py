@@ -345,41 +345,37 @@ def _second_difference(group):  # the views with the second difference
     return [(features, "input_views", three_views), (initializer, "input_views", three_views)]
 
 
-def _choose_normalize(group):  # both banks fitted, the lower leave-one-out error kept
+def _lower_error_fits(alternative, estimators):
+    """Replacements of every estimator's ``fit``: fit it and a clone set to
+    ``alternative(estimator)`` (parameters), and keep the one whose readout has the lower
+    leave-one-out error."""
     from sklearn.base import clone
-
-    from sktdi import SSMFeatureRegressor
-
-    fit = SSMFeatureRegressor.fit
-
-    def better_of_both(self, X, y, sample_weight=None):
-        fit(self, X, y, sample_weight)
-        other = clone(self).set_params(normalize=not self.normalize)
-        fit(other, X, y, sample_weight)
-        if other.readout_.best_score_ > self.readout_.best_score_:
-            self.__dict__.update(other.__dict__)
-        return self
-
-    return [(SSMFeatureRegressor, "fit", better_of_both)]
-
-
-def _choose_differences(group):  # differences 2 and 1 fitted, the lower LOO error kept
-    from sklearn.base import clone
-
-    from sktdi import SSMFeatureClassifier, SSMFeatureRegressor
 
     def chooser(fit):
         def lower_error(self, X, y, sample_weight=None):
             fit(self, X, y, sample_weight)
-            other = clone(self).set_params(differences=1)
+            other = clone(self).set_params(**alternative(self))
             fit(other, X, y, sample_weight)
             if other.readout_.best_score_ > self.readout_.best_score_:
                 self.__dict__.update(other.__dict__)
             return self
         return lower_error
 
-    return [(estimator, "fit", chooser(estimator.fit))
-            for estimator in (SSMFeatureClassifier, SSMFeatureRegressor)]
+    return [(estimator, "fit", chooser(estimator.fit)) for estimator in estimators]
+
+
+def _choose_normalize(group):  # both banks fitted, the lower leave-one-out error kept
+    from sktdi import SSMFeatureRegressor
+
+    return _lower_error_fits(lambda model: {"normalize": not model.normalize},
+                             (SSMFeatureRegressor,))
+
+
+def _choose_differences(group):  # differences 2 and 1 fitted, the lower LOO error kept
+    from sktdi import SSMFeatureClassifier, SSMFeatureRegressor
+
+    return _lower_error_fits(lambda model: {"differences": 1},
+                             (SSMFeatureClassifier, SSMFeatureRegressor))
 
 
 def _one_standard_error(group):  # the largest penalty within ``group`` standard errors

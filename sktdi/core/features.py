@@ -228,12 +228,15 @@ class SSMFeatureMap:
         self.dtype = dtype
 
     @property
+    def n_differenced(self):
+        """Channels whose outputs' first difference is pooled too: with
+        ``differences=2`` the ``H // 2`` that read the difference views, else 0."""
+        return difference_channels(self.params.n_channels) if self.differences == 2 else 0
+
+    @property
     def n_pooled(self):
-        """Channels whose outputs are pooled: the bank's ``H``, and with
-        ``differences=2`` the first differences of the ``H // 2`` that read the
-        difference views."""
-        H = self.params.n_channels
-        return H + (difference_channels(H) if self.differences == 2 else 0)
+        """Channels whose outputs are pooled: the bank's ``H`` and the differenced ones."""
+        return self.params.n_channels + self.n_differenced
 
     @property
     def n_features(self):
@@ -260,7 +263,7 @@ class SSMFeatureMap:
         """
         H = self.params.n_channels
         channels = [f"ssm{h}" for h in range(H)]
-        channels += [f"dssm{h}" for h in range(2 * H - self.n_pooled, H)]
+        channels += [f"dssm{h}" for h in range(H - self.n_differenced, H)]
         names = []
         for stat in self.statistics:
             for channel in channels:
@@ -331,7 +334,7 @@ class SSMFeatureMap:
         self.module_ = SSMFeatures(
             SSMBank(self.params, views.shape[1], dtype),
             PooledStatistics(self.statistics, H, self.n_biases, dtype,
-                             differenced=self.n_pooled - H), self.blocks).eval()
+                             differenced=self.n_differenced), self.blocks).eval()
         return rows, weights
 
     def views(self, X3):
@@ -349,8 +352,7 @@ class SSMFeatureMap:
         :func:`bias_sample_size` values per pooled channel (the ``H0`` outputs and the
         differences of the last ``E``), and no step of the padding.
         """
-        H = self.n_pooled
-        E = H - self.params.n_channels
+        H, E = self.n_pooled, self.n_differenced
         stride = max(1, -(-len(weights) * L // bias_sample_size(H)))
         # One buffer for the whole sample, filled block by block: small tensors kept
         # between the blocks' large, freed outputs fragment the heap, and the process
