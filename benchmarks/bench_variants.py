@@ -99,6 +99,14 @@ regressors' penalties::
         --problems Covid3Month CardanoSentiment --seeds 0 1 2 3 4 5 \
         --variants "normalize by leave-one-out"
 
+``variants_level.md`` holds the regressors' level variants again, on the default of
+``differences=2`` (32a8658)::
+
+    python benchmarks/bench_variants.py --stem variants_level --seeds 0 1 2 3 4 5 \
+        --problems Covid3Month CardanoSentiment --variants default "normalize=True" \
+        "normalize=True, + level x16" "normalize=True, + level x256" \
+        "normalize=True, + level x1024" "normalize=True, + level x4096"
+
 ``variants_views.md`` holds the pooling, bias-level and view variants::
 
     python benchmarks/bench_variants.py --stem variants_views --variants default \
@@ -175,6 +183,7 @@ VARIANTS = {
     "normalize=True, + level x16": ({"normalize": True}, "level", 16),
     "normalize=True, + level x256": ({"normalize": True}, "level", 256),
     "normalize=True, + level x1024": ({"normalize": True}, "level", 1024),
+    "normalize=True, + level x4096": ({"normalize": True}, "level", 4096),
     "normalize=False, + level x256": ({"normalize": False}, "level", 256),
     # the per-bias proportions through a concave map before the readout (Hydra reads
     # the square root of its counts)
