@@ -60,7 +60,11 @@ where it was a variant ("+ differenced outputs of the difference channels", besi
 differenced outputs of every channel", the difference of all the channels), appended to
 the then default ``differences=True`` by a patch that this file no longer carries;
 ``differences=1`` is that former default. Files made before 32a8658 measured their
-variants against ``differences=True``.
+variants against ``differences=True``. The regressors' default became
+``normalize="keep-level"`` after ``variants_level.md``, where it is the variant "normalize=True,
++ level x4096" (the same features, weighted by 64 instead of repeated 4,096 times), and the
+default row is ``normalize=False``; the "normalize" variants of files made before then
+compare with ``normalize=False`` too.
 
 The *alphas* variants replace the readout's penalties (1e-3..1e3 is the classifiers'
 default, 1e-3..1e5 the regressors', ``REGRESSION_ALPHAS``); the variants that name

@@ -44,7 +44,7 @@ from .core import (
     count_aliased_modes,
     make_params,
 )
-from .core.features import scale_or_one
+from .core.features import level_and_scale, scale_or_one
 from .core.padding import padding_and_lengths
 from .feature_estimators import (
     _SHARED_ATTRS_DOC as _FEATURE_ATTRS_DOC,
@@ -60,7 +60,7 @@ from .feature_estimators import (
     _SSMRegressorMixin,
 )
 from .initializer import align_deeper_layers
-from .readout import RidgeReadout, leave_one_out_loss
+from .readout import leave_one_out_loss
 from .selection import duplicate_groups, significantly_lower
 from .spectral import model_power_spectrum, spectral_matching_loss
 
@@ -309,10 +309,8 @@ class _BaseSSM(_BaseSSMFeatures):
         leave-one-out."""
         features = self.feature_map_.transform(X3)
         classes = self.readout_.classes_ if self._classification else None
-        if alphas is None:
-            return self._fit_readout(features, y, sample_weight, groups, classes), features
-        readout = RidgeReadout(alphas, self._classification)
-        return readout.fit(features, y, sample_weight, groups, classes), features
+        return self._fit_readout(self.feature_map_, features, y, sample_weight, groups,
+                                 classes, alphas), features
 
     def _partial_epoch(self, X3, y, sample_weight, continuing, classes):
         """``partial_fit``: the start on the first call, then one epoch on these
@@ -361,7 +359,8 @@ class _BaseSSM(_BaseSSMFeatures):
 
     def _network(self):
         """The start as one network: the feature map's module and the readout as head."""
-        network = SSMNetwork(self.feature_map_.module_, self.readout_.coef_.shape[0])
+        network = SSMNetwork(self.feature_map_.module_, self.readout_.coef_.shape[0],
+                             self.feature_map_.n_levels_)
         network.set_readout(self.readout_)
         return network.to(device=self.device_).eval()  # the bank's SSM stays in float64
 
@@ -374,9 +373,10 @@ class _BaseSSM(_BaseSSMFeatures):
     # ------------------------------------------------------------------ training
     def _examples(self, X3, y, sample_weight, groups):
         """The distinct examples as tensors on the training device: ``(views, lengths,
-        targets, weights)``, the standardized views, the loss's targets (``+-1`` codes or
-        targets) and the weights of the copies summed (mean 1). A copy left in would make
-        a leave-one-out error a training error."""
+        levels, targets, weights)``, the standardized views, their level features (None
+        without), the loss's targets (``+-1`` codes or targets) and the weights of the
+        copies summed (mean 1). A copy left in would make a leave-one-out error a training
+        error."""
         weights = np.ones(len(X3)) if sample_weight is None else sample_weight
         present = weights > 0
         _, first, index = np.unique(np.where(present, groups, -1), return_index=True,
@@ -386,8 +386,11 @@ class _BaseSSM(_BaseSSMFeatures):
         first, summed = first[keep], summed[keep]
         dtype = _DTYPES[self.dtype]
         views, lengths = padding_and_lengths(self.feature_map_.views(X3[first]))
+        levels = (level_and_scale(X3[first]) if self.feature_map_.n_levels_ else None)
         return (torch.as_tensor(views, dtype=dtype, device=self.device_),
                 None if lengths is None else torch.as_tensor(lengths, device=self.device_),
+                None if levels is None else torch.as_tensor(levels, dtype=dtype,
+                                                            device=self.device_),
                 torch.as_tensor(self._loss_targets(np.asarray(y)[first]), dtype=dtype,
                                 device=self.device_),
                 torch.as_tensor(summed / summed.mean(), dtype=dtype, device=self.device_))
@@ -425,7 +428,7 @@ class _BaseSSM(_BaseSSMFeatures):
                 began = time.perf_counter()
                 loss = self._epoch(data)
                 self.n_iter_ += 1
-                self.t_ += len(data[2])
+                self.t_ += len(data[3])
                 self.loss_curve_.append(loss)
                 self.loss_ = loss
                 if check is not None:
@@ -464,14 +467,15 @@ class _BaseSSM(_BaseSSMFeatures):
     def _epoch(self, data):
         """One pass over mini-batches; the mean loss. Restores the parameters of the
         epoch's start and raises on a non-finite loss or unstable parameters."""
-        views, lengths, targets, weights = data
+        views, lengths, levels, targets, weights = data
         network = self.model_
         network.train()
         snapshot = {k: v.detach().clone() for k, v in network.state_dict().items()}
         total = 0.0
         for index in self._batches(len(targets)):
             index = torch.as_tensor(index, device=self.device_)
-            batch = _cut_to_longest(views[index], None if lengths is None else lengths[index])
+            batch = (*_cut_to_longest(views[index], None if lengths is None else lengths[index]),
+                     None if levels is None else levels[index])
             self._optimizer.zero_grad(set_to_none=True)
             loss = self._objective(network, batch, targets[index], weights[index])
             value = float(loss.detach())
@@ -489,7 +493,7 @@ class _BaseSSM(_BaseSSMFeatures):
         """The leave-one-out loss of the readout (at the start's penalty) on the batch's
         standardized features, plus ``alpha`` times the squared distance of the
         parameters from the start."""
-        features = (network.features(*batch) - network.feature_mean) / network.feature_scale
+        features = network.standardized(*batch)
         loss = leave_one_out_loss(features, targets, weights / weights.mean(),
                                   self.readout_.alpha_, self._target_scale_t)
         if self.alpha > 0:
@@ -500,11 +504,11 @@ class _BaseSSM(_BaseSSMFeatures):
 
     def _training_loss(self, data):
         """The leave-one-out loss of every training example, without a gradient."""
-        views, lengths, targets, weights = data
+        views, lengths, levels, targets, weights = data
         network = self.model_
         network.eval()
         with torch.no_grad():
-            return float(self._objective(network, (views, lengths), targets, weights))
+            return float(self._objective(network, (views, lengths, levels), targets, weights))
 
     def _held_out_errors(self, fit, check):
         """Every held-out example's squared error (of the standardized targets) under the
@@ -843,7 +847,7 @@ class SSMRegressor(_SSMRegressorMixin, _BaseSSM):
     def __init__(
         self, init="tdi", *, base="S4D-LegS", n_states=16, d_model=256, n_layers=1,
         align_layers="first", init_options=None, discretization="zoh", time_scales="auto",
-        differences=2, normalize=False, statistics=DEFAULT_STATISTICS, n_biases=5,
+        differences=2, normalize="keep-level", statistics=DEFAULT_STATISTICS, n_biases=5,
         alphas=None, cv=None, clip_features=CLIP_FEATURES, dropout=0.0, alpha=0.0,
         batch_size="auto", learning_rate_init=1e-3, ssm_learning_rate=1e-3, max_iter=10,
         shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,

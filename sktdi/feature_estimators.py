@@ -95,7 +95,7 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ParameterCheckingMeta):
         "discretization": [StrOptions({"zoh", "bilinear"})],
         "time_scales": [StrOptions({"auto"}), tuple, list],
         "differences": ["boolean", Interval(Integral, 0, 2, closed="both")],
-        "normalize": ["boolean"],
+        "normalize": ["boolean", StrOptions({"keep-level"})],
         "statistics": [tuple, list],
         "n_biases": [Interval(Integral, 1, None, closed="left")],
         "alphas": ["array-like", None],
@@ -268,7 +268,8 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ParameterCheckingMeta):
         for label, init in self._candidates().items():
             feature_map, initializer, features = self._fit_candidate(
                 init, seed, base_options, X3, y, sample_weight)
-            readout = self._fit_readout(features, y, sample_weight, groups, classes)
+            readout = self._fit_readout(feature_map, features, y, sample_weight, groups,
+                                        classes)
             fits[label] = (feature_map, initializer, readout, features)
             scores[label] = readout.best_score_
             if self.verbose:
@@ -279,10 +280,17 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ParameterCheckingMeta):
                       f"{time.perf_counter() - start:.2f}s", flush=True)
         return fits, scores
 
-    def _fit_readout(self, features, y, sample_weight, groups, classes=None):
-        alphas = self._default_alphas if self.alphas is None else self.alphas
-        return RidgeReadout(alphas, self._classification, self.cv).fit(
-            features, y, sample_weight, groups, classes)
+    def _fit_readout(self, feature_map, features, y, sample_weight, groups, classes=None,
+                     alphas=None):
+        """The ridge readout of ``feature_map``'s ``features``: its penalty chosen among
+        the estimator's ``alphas`` (by leave-one-out or ``cv``), or among ``alphas`` by
+        leave-one-out."""
+        cv = self.cv if alphas is None else None
+        if alphas is None:
+            alphas = self._default_alphas if self.alphas is None else self.alphas
+        readout = RidgeReadout(alphas, self._classification, cv,
+                               feature_weights=feature_map.feature_weights_)
+        return readout.fit(features, y, sample_weight, groups, classes)
 
     def _record_training_features(self, features, sample_weight=None):
         """What the fit keeps of the training features (nothing here)."""
@@ -344,12 +352,18 @@ _SHARED_PARAMS_DOC = """
         selection seeds, and +1.9 / +0.5 / +0.0 on the confirmation seeds; it scored up
         to 1.6 points below on JapaneseVowels and up to 2.7 on PickupGestureWiimoteZ
         (``benchmarks/results/variants_outputs.md``). False reads the channels alone.
-    normalize : bool, default=False
-        Standardize every channel of every sequence on its own first. For collections whose
-        sequences differ in scale by orders of magnitude (counts, sales: Covid3Month's R^2
-        goes from 0.11 to 0.20 at the whole training split), not where the scale or the
-        level is the signal (BasicMotions' accuracy drops from 1.00 to 0.88 at 8 training
-        sequences; a regressor of the level learns nothing).
+    normalize : bool or "keep-level", default=False (classifiers), "keep-level" (regressors)
+        True standardizes every channel of every sequence on its own first: for
+        collections whose sequences differ in scale by orders of magnitude (counts,
+        sales), not where the scale or the level is the signal (BasicMotions' accuracy
+        drops from 1.00 to 0.88 at 8 training sequences; a regressor of the level learns
+        nothing). ``"keep-level"`` standardizes alike and gives the readout what that
+        removes, every channel's log standard deviation and mean per standard deviation
+        (:func:`sktdi.core.level_and_scale`), as features penalized 1/4096 as
+        much as the others. The regressors' default: on Covid3Month and CardanoSentiment
+        it scored above False in all six cells (10 / 30 / 100% of the training split) on
+        the selection seeds and on the confirmation seeds (Covid3Month's R^2 at the
+        whole split 0.095 -> 0.207; ``benchmarks/results/variants_level.md``).
     statistics : tuple of str, default=("ppv", "lspv", "max", "min", "last")
         Statistics of every channel's output, from :data:`sktdi.core.STATISTICS`.
     n_biases : int, default=5
@@ -652,7 +666,7 @@ class SSMFeatureRegressor(_SSMRegressorMixin, _BaseSSMFeatures):
 
     def __init__(
         self, init="tdi", *, base="S4D-LegS", n_states=16, d_model=256, init_options=None,
-        discretization="zoh", time_scales="auto", differences=2, normalize=False,
+        discretization="zoh", time_scales="auto", differences=2, normalize="keep-level",
         statistics=DEFAULT_STATISTICS, n_biases=5, alphas=None, cv=None,
         clip_features=CLIP_FEATURES, random_state=None, verbose=False, missing="error",
     ):

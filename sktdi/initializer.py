@@ -257,10 +257,12 @@ class SpectralInitializer(TransformerMixin, BaseEstimator, metaclass=ParameterCh
         then that of the views together. With 2, :meth:`transform` also pools the first
         difference of the outputs of the channels that read the differences (the same
         filters on the second difference, :class:`sktdi.core.SSMFeatureMap`).
-    normalize : bool, default=False
+    normalize : bool or "keep-level", default=False
         Standardize every channel of every sequence on its own before anything else
         (:func:`sktdi.core.input_views`): spectrum and features then ignore each sequence's
-        level and scale.
+        level and scale. ``"keep-level"`` standardizes alike and appends every channel's
+        level and scale to the features of :meth:`transform`
+        (:func:`sktdi.core.level_and_scale`).
     features : "pooled", "power", "mean" or tuple of str, default="pooled"
         What :meth:`transform` pools over time per SSM channel: ``"pooled"`` the
         statistics of :data:`sktdi.core.DEFAULT_STATISTICS` (proportion and longest
@@ -357,7 +359,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator, metaclass=ParameterCh
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "keep_base": [Interval(Real, 0, 1, closed="left")],
         "differences": ["boolean", Interval(Integral, 0, 2, closed="both")],
-        "normalize": ["boolean"],
+        "normalize": ["boolean", StrOptions({"keep-level"})],
         "features": [StrOptions({"pooled", "power", "mean"}), tuple, list],
         "n_biases": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],

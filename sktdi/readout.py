@@ -67,12 +67,16 @@ class RidgeReadout:
     cv : int, cross-validation generator, iterable or None, default=None
         None chooses the penalty by leave-one-out; otherwise by the mean fold score
         (accuracy, or R^2), as the ``cv`` of :class:`~sklearn.linear_model.RidgeCV`.
+    feature_weights : array-like of shape (n_features,), default=None
+        Positive weights of the standardized features: a feature of weight ``w`` enters
+        as ``w`` times its standardized values, so that its coefficient is penalized
+        ``1 / w**2`` as much as that of a feature of weight 1. None weighs all alike.
 
     Attributes
     ----------
     mean_, scale_ : ndarray of shape (n_features,)
         The standardization (a constant feature, or one constant up to rounding, gets the
-        scale 1).
+        scale 1), the scale divided by the feature's weight.
     coef_ : ndarray of shape (n_targets, n_features)
         Coefficients on the standardized features (``n_targets`` is 1 for two classes).
     intercept_ : ndarray of shape (n_targets,)
@@ -111,10 +115,12 @@ class RidgeReadout:
     (array([1, 0, 1, 1]), (4, 2))
     """
 
-    def __init__(self, alphas=DEFAULT_ALPHAS, classification=False, cv=None):
+    def __init__(self, alphas=DEFAULT_ALPHAS, classification=False, cv=None,
+                 feature_weights=None):
         self.alphas = alphas
         self.classification = classification
         self.cv = cv
+        self.feature_weights = feature_weights
 
     # ----------------------------------------------------------------------- fitting
     def fit(self, features, y, sample_weight=None, groups=None, classes=None):
@@ -144,6 +150,7 @@ class RidgeReadout:
         alphas = np.asarray(self.alphas, dtype=np.float64).ravel()
         if alphas.size == 0 or np.any(alphas <= 0) or not np.all(np.isfinite(alphas)):
             raise ValueError(f"alphas must be positive and finite; got {self.alphas!r}.")
+        feature_weights = self._feature_weights(features.shape[1])
         rows, weights = self._examples(len(features), sample_weight,
                                        groups if self.cv is None else None)
         if self.cv is None and len(rows) < 2:
@@ -159,6 +166,8 @@ class RidgeReadout:
         # weight counts like that many copies (scikit-learn's convention) as it stands
         self.weights_ = weights / weights.mean() if self.cv is None else weights
         self.mean_, self.scale_ = _standardization(features, rows, self.weights_)
+        if feature_weights is not None:
+            self.scale_ = self.scale_ / feature_weights
         if self.cv is None:
             self._fit_leave_one_out(features, rows, targets, alphas)
         else:
@@ -168,6 +177,16 @@ class RidgeReadout:
                                                   self.weights_)
                                  if self.loo_decision_ is not None else (1.0, 0.0))
         return self
+
+    def _feature_weights(self, n_features):
+        if self.feature_weights is None:
+            return None
+        weights = np.asarray(self.feature_weights, dtype=np.float64)
+        if (weights.shape != (n_features,) or not np.all(np.isfinite(weights))
+                or np.any(weights <= 0)):
+            raise ValueError(f"feature_weights must be {n_features} positive, finite "
+                             f"weights, one per feature; got shape {weights.shape}.")
+        return weights
 
     def _examples(self, n, sample_weight, groups):
         """The rows that become examples (first copies, positive weight) and their weights;

@@ -15,6 +15,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from sktdi import SSMClassifier, SSMFeatureClassifier, SSMFeatureRegressor, SSMRegressor
 from sktdi.core import SSMNetwork
+from sktdi.core.features import level_and_scale
 from sktdi.datasets import make_spectral_task
 
 # Fits here stop after a few epochs on purpose (max_iter is small to keep the suite fast):
@@ -72,9 +73,13 @@ def test_the_network_at_its_start_predicts_as_the_training_free_estimator(Estima
     model = Estimator(**SMALL, dropout=0.5).fit(X, y)  # too few to train: the start
     free = Free(**BANK).fit(X, y)
     views = torch.as_tensor(model.feature_map_.views(X[:, None, :]), dtype=torch.float32)
+    levels = None  # the regressors' normalize="keep-level" hands the network these too
+    if model.feature_map_.n_levels_:
+        levels = torch.as_tensor(level_and_scale(X[:, None, :]), dtype=torch.float32)
+    assert (levels is not None) == (Free is SSMFeatureRegressor)
     model.model_.train()  # dropout on, where there is any
     with torch.no_grad():
-        network = model.model_(views).double().numpy()
+        network = model.model_(views, None, levels).double().numpy()
     expected = free.readout_.decision_function(free.feature_map_.transform(X[:, None, :]))
     np.testing.assert_allclose(network.reshape(expected.shape), expected, rtol=1e-4,
                                atol=1e-5)

@@ -265,17 +265,19 @@ def test_ridge_readout_ignores_features_that_are_constant_up_to_rounding():
 
 def test_regressor_does_not_extrapolate_sequences_unlike_the_training_ones():
     """Features are clipped to their training range at predict time: a sequence 1000 times
-    larger than every training sequence gets a prediction of the training targets' size."""
+    larger than every training sequence gets a prediction of the training targets' size
+    (normalize=False: features that grow with the sequence; "keep-level" would leave only
+    the log of its scale to grow)."""
     rng = np.random.RandomState(0)
     X = rng.normal(size=(30, 64))
     y = X[:, -16:].mean(axis=1)
-    reg = SSMFeatureRegressor(d_model=16, random_state=0).fit(X, y)
+    reg = SSMFeatureRegressor(d_model=16, random_state=0, normalize=False).fit(X, y)
     lo, hi = reg.feature_range_
     assert lo.shape == hi.shape == (reg.feature_map_.n_features,) and np.all(lo <= hi)
     far = 1000 * rng.normal(size=(5, 64))
     assert np.all(np.abs(reg.predict(far)) < 10 * np.abs(y).max())
     np.testing.assert_allclose(reg.predict(X), reg.readout_.predict(reg._features(X)))
-    free = SSMFeatureRegressor(d_model=16, random_state=0, clip_features=False).fit(X, y)
+    free = clone(reg).set_params(clip_features=False).fit(X, y)
     np.testing.assert_allclose(free.predict(X), reg.predict(X))  # the training rows: within
     assert np.abs(free.predict(far)).max() > 10 * np.abs(reg.predict(far)).max()
 
@@ -294,3 +296,19 @@ def test_regressor_range_ignores_rows_of_zero_weight():
         np.testing.assert_allclose(weighted.feature_range_[low_or_high],
                                    dropped.feature_range_[low_or_high], rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(weighted.predict(X[:3]), dropped.predict(X[:3]), rtol=1e-4)
+
+
+def test_regressors_keep_the_level_that_normalizing_removes():
+    """normalize=True standardizes every sequence, so a target that is the sequence's level
+    is lost; the regressors' default "keep-level" hands the level to the readout."""
+    rng = np.random.RandomState(0)
+    level = rng.uniform(-3, 3, size=80)
+    X = level[:, None] + 0.3 * rng.normal(size=(80, 48))
+    reg = SSMFeatureRegressor(d_model=16, random_state=0)
+    assert reg.normalize == "keep-level"
+    kept = reg.fit(X[:50], level[:50])
+    lost = clone(reg).set_params(normalize=True).fit(X[:50], level[:50])
+    assert kept.score(X[50:], level[50:]) > 0.9
+    assert lost.score(X[50:], level[50:]) < 0.5
+    assert kept.feature_map_.feature_names()[-2:] == ["x0_log_std", "x0_mean_per_std"]
+    assert SSMFeatureClassifier().normalize is False

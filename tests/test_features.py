@@ -11,7 +11,13 @@ from sktdi.core import (
     make_params,
     pooled_statistics,
 )
-from sktdi.core.features import bias_levels, bias_sample_size, weighted_quantile_midpoints
+from sktdi.core.features import (
+    LEVEL_WEIGHT,
+    bias_levels,
+    bias_sample_size,
+    level_and_scale,
+    weighted_quantile_midpoints,
+)
 from sktdi.spectral import ssm_kernel
 
 
@@ -219,3 +225,38 @@ def test_unknown_statistics_are_refused(statistics):
         SSMFeatureMap(make_params("S4D-Lin", 2, 4, random_state=0), statistics=statistics)
 
 
+
+
+def test_keep_level_appends_each_channels_level_and_scale_to_the_normalized_features():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(12, 2, 40)) * rng.uniform(0.1, 100, size=(12, 2, 1)) + 5.0
+    X[3, :, 25:] = np.nan  # a shorter sequence: its own 25 steps only
+    params = make_params("S4D-LegS", 4, 8, random_state=0)
+    kept = SSMFeatureMap(params, normalize="keep-level").fit(X)
+    plain = SSMFeatureMap(params, normalize=True).fit(X)
+    F = kept.transform(X)
+    assert kept.n_levels_ == 4 and F.shape == (12, plain.n_features + 4) == (12, kept.n_features)
+    np.testing.assert_array_equal(F[:, :plain.n_features], plain.transform(X))
+    own = X[3, 0, :25]
+    np.testing.assert_allclose(F[3, plain.n_features], np.log(own.std()), rtol=1e-6)
+    np.testing.assert_allclose(F[3, plain.n_features + 2],
+                               np.arcsinh(own.mean() / own.std()), rtol=1e-6)
+    assert kept.feature_names()[-4:] == ["x0_log_std", "x1_log_std", "x0_mean_per_std",
+                                         "x1_mean_per_std"]
+    np.testing.assert_array_equal(kept.feature_weights_,
+                                  [1.0] * plain.n_features + [LEVEL_WEIGHT] * 4)
+    assert plain.feature_weights_ is None and plain.n_levels_ == 0
+
+
+def test_level_and_scale_shift_with_the_units_and_keep_the_shape():
+    X = np.random.RandomState(1).normal(size=(5, 3, 30)) + 2.0
+    scaled = level_and_scale(1000.0 * X)
+    np.testing.assert_allclose(scaled[:, :3], level_and_scale(X)[:, :3] + np.log(1000.0))
+    np.testing.assert_allclose(scaled[:, 3:], level_and_scale(X)[:, 3:])
+    assert np.isfinite(level_and_scale(np.full((2, 1, 10), 3.0))).all()  # constant channel
+
+
+@pytest.mark.parametrize("normalize", ["keep_level", "yes", 2, None])
+def test_unknown_normalize_is_refused(normalize):
+    with pytest.raises(ValueError, match="normalize must be True, False or 'keep-level'"):
+        SSMFeatureMap(make_params("S4D-Lin", 2, 4, random_state=0), normalize=normalize)

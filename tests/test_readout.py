@@ -116,3 +116,31 @@ def test_probabilities_are_calibrated_on_held_out_data(n_classes):
     assert ours <= theirs + 0.02, (ours, theirs)
     assert ours < 0.9 * log_loss(y[test], raw)
     np.testing.assert_allclose(model.predict_proba(X[test]).sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("n, p", [(30, 80), (200, 12)], ids=["n<p", "n>p"])
+def test_a_feature_of_weight_w_is_that_feature_repeated_w_squared_times(n, p):
+    """On standardized features, k copies of a column enter the ridge as one column scaled
+    by sqrt(k): the weight 2 is the first column repeated 4 times."""
+    F, t = _features(n, p, seed=3)
+    weights = np.ones(p)
+    weights[0] = 2.0
+    weighted = RidgeReadout(feature_weights=weights).fit(F, t)
+    repeated = RidgeReadout().fit(np.hstack([F, np.repeat(F[:, :1], 3, axis=1)]), t)
+    assert weighted.alpha_ == repeated.alpha_
+    np.testing.assert_allclose(weighted.loo_errors_, repeated.loo_errors_, rtol=1e-8)
+    F_new = np.random.RandomState(1).normal(size=(5, p))
+    np.testing.assert_allclose(
+        weighted.predict(F_new),
+        repeated.predict(np.hstack([F_new, np.repeat(F_new[:, :1], 3, axis=1)])), rtol=1e-8)
+    # the standardization carries the weight; unweighted, the fit differs
+    assert weighted.scale_[0] == pytest.approx(F[:, 0].std() / 2)
+    assert not np.allclose(RidgeReadout().fit(F, t).loo_errors_, weighted.loo_errors_)
+
+
+@pytest.mark.parametrize("weights", [np.ones(3), np.array([1.0, 0.0, 1.0, 1.0]),
+                                     np.array([1.0, np.inf, 1.0, 1.0])])
+def test_bad_feature_weights_are_refused(weights):
+    F, t = _features(10, 4)
+    with pytest.raises(ValueError, match="feature_weights must be 4 positive"):
+        RidgeReadout(feature_weights=weights).fit(F, t)

@@ -12,7 +12,7 @@ both estimator families), :mod:`~sktdi.core.features` (the training-free feature
 
 from .bank import PooledStatistics, SSMBank, SSMFeatures
 from .conv import chunked_ssm_conv, chunked_ssm_conv_encoded, fft_conv
-from .features import SSMFeatureMap, input_views, view_standardization
+from .features import SSMFeatureMap, input_views, level_and_scale, view_standardization
 from .inits import ALIASING_OPTIONS, INIT_NAMES, hippo_legs_diagonal, make_params
 from .kernel import (
     NYQUIST,
@@ -32,6 +32,7 @@ __all__ = [
     "DiagonalSSM", "PooledStatistics", "SSMBank", "SSMBlock", "SSMFeatureMap",
     "SSMFeatures", "SSMNetwork", "SSMParams", "chunked_ssm_conv", "chunked_ssm_conv_encoded",
     "closed_form_response", "count_aliased_modes", "discrete_frequency", "discretize",
-    "fft_conv", "hippo_legs_diagonal", "input_views", "make_params", "matching_loss",
+    "fft_conv", "hippo_legs_diagonal", "input_views", "level_and_scale", "make_params",
+    "matching_loss",
     "pooled_statistics", "power_spectrum", "vandermonde_kernel", "view_standardization",
 ]

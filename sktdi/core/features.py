@@ -26,6 +26,10 @@ filtered with their padding set to 0, in blocks cut to the block's longest seque
 every statistic reads a sequence's own steps only. The products then depend on the
 block's longest length, so a sequence's features depend on its batch to float32 rounding
 (differences of about 1e-8 in the decision values of the tests), not beyond.
+
+``normalize="keep-level"`` standardizes every sequence as ``normalize=True`` does and hands
+what that removes, every channel's level and scale, to the readout as features of their
+own (:func:`level_and_scale`), weighted by ``LEVEL_WEIGHT`` in the ridge penalty.
 """
 
 import numpy as np
@@ -49,9 +53,10 @@ from .pooling import (
 )
 
 __all__ = [
-    "DEFAULT_STATISTICS", "SMOOTH_WIDTH", "STATISTICS", "SSMFeatureMap", "bias_levels",
-    "bias_sample_size", "input_views", "pooled_statistics", "scale_or_one",
-    "view_standardization", "weighted_quantile_midpoints",
+    "DEFAULT_STATISTICS", "LEVEL_WEIGHT", "NORMALIZE", "SMOOTH_WIDTH", "STATISTICS",
+    "SSMFeatureMap", "bias_levels", "bias_sample_size", "check_normalize", "input_views",
+    "level_and_scale", "pooled_statistics", "scale_or_one", "view_standardization",
+    "weighted_quantile_midpoints",
 ]
 
 # Bounds on one batch of sequences: its outputs (batch, H, L) and the running counters of
@@ -79,6 +84,16 @@ _BIAS_SAMPLE_PER_CHANNEL = (2**11, 2**13)
 # within about a tenth of the channel's spread of a bias.
 SMOOTH_WIDTH = 0.1
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
+# What normalize may be: off, every sequence standardized on its own, or standardized with
+# its level and scale kept as features of their own.
+NORMALIZE = (False, True, "keep-level")
+# Weight of the level and scale features of normalize="keep-level" among the standardized
+# features of the ridge readout: their coefficients are penalized 1 / 64**2 = 1 / 4096 as
+# much as a pooled statistic's, about as much as all ~5,000 pooled statistics of the
+# default bank together. Chosen among 4, 16, 32 and 64 (and normalize=True, none) on the
+# regressors' selection seeds (benchmarks/results/variants_level.md: "level x4096"): the
+# only one better than normalize=False in all six cells there.
+LEVEL_WEIGHT = 64.0
 
 
 # A spread below this fraction of the mean's size is the rounding of a constant: the mean
@@ -102,6 +117,37 @@ def scale_or_one(std, mean):
     return np.where(constant | (std == 0), 1.0, std)
 
 
+def check_normalize(normalize):
+    """``normalize`` as one of ``NORMALIZE`` (numpy booleans as bools); a ValueError
+    otherwise."""
+    if isinstance(normalize, (bool, np.bool_)):
+        return bool(normalize)
+    if isinstance(normalize, str) and normalize == "keep-level":
+        return normalize
+    raise ValueError(f"normalize must be True, False or 'keep-level'; got {normalize!r}.")
+
+
+def level_and_scale(X3):
+    """``(n, C, L)`` -> ``(n, 2 C)`` float64: every channel's log standard deviation, then
+    ``asinh(mean / standard deviation)``, over each sequence's own steps: the level and
+    scale that ``normalize`` removes, in forms that do not grow with the data's units (a
+    constant channel's spread is floored at ``1e-12 (1 + |mean|)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktdi.core.features import level_and_scale
+    >>> X3 = np.array([[[1.0, 3.0]], [[10.0, 30.0]]])
+    >>> np.round(level_and_scale(X3), 3)  # std 1 and 10, mean / std 2 both times
+    array([[0.   , 1.444],
+           [2.303, 1.444]])
+    """
+    mean, std = (np.nanmean, np.nanstd) if is_padded(X3) else (np.mean, np.std)
+    center, spread = mean(X3, axis=-1), std(X3, axis=-1)  # (n, C)
+    spread = np.maximum(spread, 1e-12 * (1 + np.abs(center)))
+    return np.hstack([np.log(spread), np.arcsinh(center / spread)])
+
+
 def input_views(X3, differences, normalize=False):
     """``(n, C, L)`` -> ``(n, V, L)``: the channels and, with ``differences`` (True, 1 or
     2), their first differences (``x[t] - x[t-1]``, 0 at ``t = 0``), so ``V = 2 C``. (The
@@ -111,7 +157,8 @@ def input_views(X3, differences, normalize=False):
     ``normalize`` first standardizes every channel of every sequence to mean 0 and standard
     deviation 1 (a constant channel becomes 0): for collections whose sequences differ in
     scale by orders of magnitude (counts, sales), where one global scale lets the largest
-    sequences dominate; it discards each sequence's level and scale.
+    sequences dominate; it discards each sequence's level and scale (``"keep-level"``
+    standardizes alike: :class:`SSMFeatureMap` keeps them as features).
     """
     if normalize:  # over each sequence's own steps (NaN padding stays NaN)
         mean, std = ((np.nanmean, np.nanstd) if is_padded(X3) else (np.mean, np.std))
@@ -177,8 +224,11 @@ class SSMFeatureMap:
         What to pool (:mod:`sktdi.core.pooling`).
     n_biases : int, default=5
         Biases per channel of the per-bias statistics.
-    normalize : bool, default=False
-        Standardize every sequence's channels on their own first (:func:`input_views`).
+    normalize : bool or "keep-level", default=False
+        Standardize every sequence's channels on their own first (:func:`input_views`);
+        ``"keep-level"`` also appends every input channel's level and scale
+        (:func:`level_and_scale`) to the pooled statistics, which the readout weighs by
+        ``LEVEL_WEIGHT`` (:attr:`feature_weights_`).
     blocks : sequence of SSMBlock, default=()
         Deeper SSM layers after the bank; the statistics pool the last one's outputs.
     dtype : {"float32", "float64"}, default="float32"
@@ -197,7 +247,14 @@ class SSMFeatureMap:
         differenced channels with ``differences=2``, else 0).
     widths_ : ndarray (H + E,)
         Widths of the counts' smooth forms (``SMOOTH_WIDTH`` times the spread of every
-        channel's training outputs). These attributes exist after :meth:`fit`.
+        channel's training outputs).
+    n_levels_ : int
+        Level and scale features after the pooled statistics: ``2 C`` for ``C`` input
+        channels with ``normalize="keep-level"``, else 0.
+    feature_weights_ : ndarray (n_features,) or None
+        Weights of the features in the readout's penalty (``LEVEL_WEIGHT`` for the level
+        and scale features, 1 for the rest); None without level features. These
+        attributes exist after :meth:`fit`.
 
     Examples
     --------
@@ -223,7 +280,7 @@ class SSMFeatureMap:
         self.differences = check_differences(differences)
         self.statistics = tuple(statistics)
         self.n_biases = int(n_biases)
-        self.normalize = bool(normalize)
+        self.normalize = check_normalize(normalize)
         self.blocks = tuple(blocks)
         self.dtype = dtype
 
@@ -239,10 +296,24 @@ class SSMFeatureMap:
         return self.params.n_channels + self.n_differenced
 
     @property
-    def n_features(self):
-        """Number of output features."""
+    def n_pooled_features(self):
+        """Number of pooled statistics."""
         H = self.n_pooled
         return sum(H * self.n_biases if s in PER_BIAS else H for s in self.statistics)
+
+    @property
+    def n_features(self):
+        """Number of output features: the pooled statistics and, once fitted, the level
+        and scale features of ``normalize="keep-level"``."""
+        return self.n_pooled_features + getattr(self, "n_levels_", 0)
+
+    @property
+    def feature_weights_(self):
+        if not self.n_levels_:
+            return None
+        weights = np.ones(self.n_features)
+        weights[self.n_pooled_features:] = LEVEL_WEIGHT
+        return weights
 
     @property
     def biases_(self):
@@ -260,6 +331,8 @@ class SSMFeatureMap:
         Returns
         -------
         names : list of str
+            And ``x{c}_log_std``, ``x{c}_mean_per_std`` for input channel ``c``'s level
+            and scale (``normalize="keep-level"``, once fitted).
         """
         H = self.params.n_channels
         channels = [f"ssm{h}" for h in range(H)]
@@ -271,7 +344,9 @@ class SSMFeatureMap:
                     names += [f"{channel}_{stat}{j}" for j in range(self.n_biases)]
                 else:
                     names.append(f"{channel}_{stat}")
-        return names
+        channels = range(getattr(self, "n_levels_", 0) // 2)
+        return (names + [f"x{c}_log_std" for c in channels]
+                + [f"x{c}_mean_per_std" for c in channels])
 
     def fit(self, X3, sample_weight=None):
         """Fit the views' standardization and the biases on training sequences.
@@ -311,7 +386,7 @@ class SSMFeatureMap:
         rows, weights = self._fit_views(X3, sample_weight)
         outputs = list(self._outputs(self.views(X3)))
         self._fit_biases(_rows_of(outputs, rows), weights, L)
-        return self._pool(outputs, n)
+        return self._pool(outputs, X3)
 
     def _fit_views(self, X3, sample_weight):
         """Build the module and fit the views' standardization on the distinct training
@@ -329,6 +404,7 @@ class SSMFeatureMap:
         weights = np.bincount(groups, weights=weights[present])
         views = input_views(X3[rows], self.differences, self.normalize)
         self.view_mean_, self.view_scale_ = view_standardization(views, weights)
+        self.n_levels_ = 2 * X3.shape[1] if self.normalize == "keep-level" else 0
         dtype = _DTYPES[self.dtype]
         H = self.params.n_channels
         self.module_ = SSMFeatures(
@@ -408,16 +484,21 @@ class SSMFeatureMap:
         -------
         features : ndarray (n, n_features), in ``dtype`` (float32 by default)
         """
-        return self._pool(self._outputs(self.views(X3), reused=True), len(X3))
+        return self._pool(self._outputs(self.views(X3), reused=True), X3)
 
-    def _pool(self, outputs, n):
+    def _pool(self, outputs, X3):
+        """The features of the sequences ``X3`` whose bank ``outputs`` are given: their
+        pooled statistics, then their level and scale features (if any)."""
         pooling = self.module_.pooling
         # in the bank's precision: float32 features are exact copies of its float32
         # outputs, and half the memory of float64 ones
-        features = np.empty((n, self.n_features), dtype=np.dtype(self.dtype))
+        features = np.empty((len(X3), self.n_features), dtype=np.dtype(self.dtype))
+        pooled = self.n_pooled_features
         with torch.no_grad():
             for begin, y, lengths in outputs:
-                features[begin:begin + y.shape[0]] = pooling(y, lengths).cpu().numpy()
+                features[begin:begin + y.shape[0], :pooled] = pooling(y, lengths).cpu().numpy()
+        if self.n_levels_:
+            features[:, pooled:] = level_and_scale(X3)
         return features
 
     def _outputs(self, views, reused=False):

@@ -182,12 +182,16 @@ class SSMNetwork(nn.Module):
     features : sktdi.core.bank.SSMFeatures
     n_outputs : int
         Outputs of the head (targets, or +-1 codes of the classes: one for two classes).
+    n_levels : int, default=0
+        Fixed features given with the sequences and read after the pooled ones: the level
+        and scale features of ``normalize="keep-level"``
+        (:func:`sktdi.core.level_and_scale`).
     """
 
-    def __init__(self, features, n_outputs):
+    def __init__(self, features, n_outputs, n_levels=0):
         super().__init__()
         self.features = features
-        n_features = features.pooling.n_features
+        n_features = features.pooling.n_features + n_levels
         dtype = features.pooling.biases.dtype
         self.register_buffer("feature_mean", torch.zeros(n_features, dtype=dtype))
         self.register_buffer("feature_scale", torch.ones(n_features, dtype=dtype))
@@ -203,9 +207,16 @@ class SSMNetwork(nn.Module):
                                   (self.head.bias, readout.intercept_)):
                 target.copy_(torch.as_tensor(value, dtype=target.dtype))
 
-    def forward(self, views, lengths=None):  # (B, V, L), (B,) -> (B, n_outputs)
-        standardized = (self.features(views, lengths) - self.feature_mean) / self.feature_scale
-        return self.head(standardized)
+    def standardized(self, views, lengths=None, levels=None):
+        """(B, V, L), (B,), (B, n_levels) -> (B, n_features): the standardized pooled
+        statistics of the sequences, and their level features."""
+        features = self.features(views, lengths)
+        if levels is not None:
+            features = torch.cat([features, levels], dim=1)
+        return (features - self.feature_mean) / self.feature_scale
+
+    def forward(self, views, lengths=None, levels=None):  # -> (B, n_outputs)
+        return self.head(self.standardized(views, lengths, levels))
 
     def ssm_layers(self):
         return [self.features.bank.ssm] + [block.ssm for block in self.features.blocks]
