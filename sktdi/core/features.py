@@ -53,7 +53,7 @@ from .pooling import (
 )
 
 __all__ = [
-    "DEFAULT_STATISTICS", "LEVEL_WEIGHT", "NORMALIZE", "SMOOTH_WIDTH", "STATISTICS",
+    "DEFAULT_STATISTICS", "LEVEL_WEIGHT", "SMOOTH_WIDTH", "STATISTICS",
     "SSMFeatureMap", "bias_levels", "bias_sample_size", "check_normalize", "input_views",
     "level_and_scale", "pooled_statistics", "scale_or_one", "view_standardization",
     "weighted_quantile_midpoints",
@@ -84,9 +84,6 @@ _BIAS_SAMPLE_PER_CHANNEL = (2**11, 2**13)
 # within about a tenth of the channel's spread of a bias.
 SMOOTH_WIDTH = 0.1
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
-# What normalize may be: off, every sequence standardized on its own, or standardized with
-# its level and scale kept as features of their own.
-NORMALIZE = (False, True, "keep-level")
 # Weight of the level and scale features of normalize="keep-level" among the standardized
 # features of the ridge readout: their coefficients are penalized 1 / 64**2 = 1 / 4096 as
 # much as a pooled statistic's, about as much as all ~5,000 pooled statistics of the
@@ -118,8 +115,8 @@ def scale_or_one(std, mean):
 
 
 def check_normalize(normalize):
-    """``normalize`` as one of ``NORMALIZE`` (numpy booleans as bools); a ValueError
-    otherwise."""
+    """``normalize`` as False, True (numpy booleans as bools) or ``"keep-level"``; a
+    ValueError otherwise."""
     if isinstance(normalize, (bool, np.bool_)):
         return bool(normalize)
     if isinstance(normalize, str) and normalize == "keep-level":
