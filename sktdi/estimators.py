@@ -258,7 +258,10 @@ class _BaseSSM(_BaseSSMFeatures):
         check = None if held_out is None else (X3[held_out], y[held_out],
                                                _rows(sample_weight, held_out))
         start_state = copy.deepcopy(self.model_.state_dict())
-        best_state, best_errors, start_errors = self._train(fit, check, self.max_iter)
+        # a fresh start's readout is the one its held-out errors need (fitted on the fit
+        # rows' features); a continued model's was refitted on every row
+        best_state, best_errors, start_errors = self._train(
+            fit, check, self.max_iter, start_readout=None if continuing else self.readout_)
         if check is not None:
             weights = np.ones(len(held_out)) if check[2] is None else check[2]
             kept = significantly_lower(best_errors, start_errors, weights, KEEP_SIGNIFICANCE)
@@ -395,12 +398,13 @@ class _BaseSSM(_BaseSSMFeatures):
                                 device=self.device_),
                 torch.as_tensor(summed / summed.mean(), dtype=dtype, device=self.device_))
 
-    def _train(self, fit, check, n_epochs, incremental=False):
+    def _train(self, fit, check, n_epochs, incremental=False, start_readout=None):
         """Adam epochs on the leave-one-out loss of the fit rows ``fit`` (``(X3, y,
         sample_weight, groups)``). With ``check`` (held-out ``(X3, y, sample_weight)``)
-        the start and every epoch are scored on it: returns the best state (the start
-        counted), its held-out errors and the start's; without, the state of the lowest
-        training loss and None twice."""
+        the start and every epoch are scored on it (the start by ``start_readout`` when
+        given, the readout already fitted on the fit rows): returns the best state (the
+        start counted), its held-out errors and the start's; without, the state of the
+        lowest training loss and None twice."""
         network = self.model_
         data = self._examples(*fit)
         if self._optimizer is None or not incremental:
@@ -409,7 +413,7 @@ class _BaseSSM(_BaseSSMFeatures):
             self._anchor = [p.detach().clone() for p in network.features.parameters()]
         best_state = copy.deepcopy(network.state_dict())
         if check is not None:
-            best = start = self._held_out_errors(fit, check)
+            best = start = self._held_out_errors(fit, check, start_readout)
             best_loss = self._mean(best, check[2])
             self.validation_scores_.append(-best_loss)
         else:
@@ -510,12 +514,14 @@ class _BaseSSM(_BaseSSMFeatures):
         with torch.no_grad():
             return float(self._objective(network, (views, lengths, levels), targets, weights))
 
-    def _held_out_errors(self, fit, check):
+    def _held_out_errors(self, fit, check, readout=None):
         """Every held-out example's squared error (of the standardized targets) under the
-        readout refitted, at the start's penalty, on the fit rows' current features."""
+        readout refitted, at the start's penalty, on the fit rows' current features (or
+        under ``readout``, one already fitted so)."""
         X3, y, sample_weight, groups = fit
-        readout = self._refit_readout(X3, y, sample_weight, groups,
-                                      alphas=[self.readout_.alpha_])[0]
+        if readout is None:
+            readout = self._refit_readout(X3, y, sample_weight, groups,
+                                          alphas=[self.readout_.alpha_])[0]
         X_check, y_check, _ = check
         decision = readout.decision_function(self.feature_map_.transform(X_check))
         decision = decision.reshape(len(y_check), -1)

@@ -108,6 +108,25 @@ def test_held_out_rows_decide_and_the_best_state_is_kept(sine_task):
     assert isinstance(clf.kept_training_, bool)
 
 
+def test_the_starts_held_out_errors_are_those_of_a_refitted_readout(sine_task, monkeypatch):
+    """A fresh start is scored on the held-out rows with its own readout (fitted on the
+    fit rows), not a refit: what refitting it there at its penalty gives."""
+    original = SSMClassifier._held_out_errors
+    compared = []
+
+    def checking(self, fit, check, readout=None):
+        errors = original(self, fit, check, readout)
+        if readout is not None:
+            np.testing.assert_allclose(errors, original(self, fit, check), rtol=1e-6,
+                                       atol=1e-9)
+            compared.append(readout is self.readout_)
+        return errors
+
+    monkeypatch.setattr(SSMClassifier, "_held_out_errors", checking)
+    clf = SSMClassifier(**SMALL).fit(*sine_task)
+    assert compared == [True] and len(clf.validation_scores_) == clf.n_iter_ + 1
+
+
 def test_noise_labels_keep_the_start():
     """Nothing to learn: the start is kept, and it is the training-free estimator fitted
     on every row."""
