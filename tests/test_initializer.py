@@ -7,7 +7,7 @@ from sklearn.linear_model import RidgeClassifierCV
 from sklearn.pipeline import make_pipeline
 
 from sktdi import SpectralInitializer, SSMClassifier, SSMRegressor
-from sktdi.core import count_aliased_modes
+from sktdi.core import count_aliased_modes, level_and_scale
 from sktdi.datasets import make_spectral_task
 from sktdi.spectral import frequency_grid, model_power_spectrum
 
@@ -342,3 +342,20 @@ def test_gradient_matching_never_aliases(band_task, method):
         fitted = SpectralInitializer(method=method, learning_rate=rate, d_model=32,
                                      n_states=64, random_state=0).fit(X, y)
         assert fitted.n_aliased_modes_ == count_aliased_modes(fitted.params_) == 0
+
+
+def test_keep_level_features_are_named_and_appended():
+    """normalize="keep-level" (the regressors' default, whose feature map the training-free
+    estimators take from the initializer): the views are standardized per sequence and
+    every channel's level and scale follow the pooled statistics, named."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 2, 40)) * rng.uniform(0.5, 5, size=(30, 1, 1))
+    y = np.repeat([0, 1], 15)
+    init = SpectralInitializer(d_model=8, n_states=4, normalize="keep-level",
+                               random_state=0).fit(X, y)
+    F, names = init.transform(X), init.get_feature_names_out()
+    assert F.shape == (30, len(names)) and list(names[-4:]) == [
+        "x0_log_std", "x1_log_std", "x0_mean_per_std", "x1_mean_per_std"]
+    np.testing.assert_allclose(F[:, -4:], level_and_scale(X), rtol=1e-6)
+    plain = SpectralInitializer(d_model=8, n_states=4, normalize=True, random_state=0)
+    np.testing.assert_array_equal(F[:, :-4], plain.fit(X, y).transform(X))
