@@ -389,7 +389,7 @@ class _BaseSSM(_BaseSSMFeatures):
         first, summed = first[keep], summed[keep]
         dtype = _DTYPES[self.dtype]
         views, lengths = padding_and_lengths(self.feature_map_.views(X3[first]))
-        levels = (level_and_scale(X3[first]) if self.feature_map_.n_levels_ else None)
+        levels = level_and_scale(X3[first]) if self.feature_map_.n_levels_ else None
         return (torch.as_tensor(views, dtype=dtype, device=self.device_),
                 None if lengths is None else torch.as_tensor(lengths, device=self.device_),
                 None if levels is None else torch.as_tensor(levels, dtype=dtype,

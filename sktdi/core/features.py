@@ -86,10 +86,11 @@ SMOOTH_WIDTH = 0.1
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # Weight of the level and scale features of normalize="keep-level" among the standardized
 # features of the ridge readout: their coefficients are penalized 1 / 64**2 = 1 / 4096 as
-# much as a pooled statistic's, about as much as all ~5,000 pooled statistics of the
-# default bank together. Chosen among 4, 16, 32 and 64 (and normalize=True, none) on the
-# regressors' selection seeds (benchmarks/results/variants_level.md: "level x4096"): the
-# only one better than normalize=False in all six cells there.
+# much as a pooled statistic's, so that each counts in the ridge like 4,096 copies of
+# itself (the default bank pools 4,992 statistics). Chosen among 4, 16, 32 and 64 (and
+# normalize=True, none) on the regressors' selection seeds
+# (benchmarks/results/variants_level.md: "level x4096"): the only one better than
+# normalize=False in all six cells there.
 LEVEL_WEIGHT = 64.0
 
 
