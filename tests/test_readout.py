@@ -138,6 +138,18 @@ def test_a_feature_of_weight_w_is_that_feature_repeated_w_squared_times(n, p):
     assert not np.allclose(RidgeReadout().fit(F, t).loo_errors_, weighted.loo_errors_)
 
 
+def test_feature_weights_hold_when_folds_choose_the_penalty():
+    F, t = _features(60, 8, seed=4)
+    weights = np.ones(8)
+    weights[:2] = 3.0
+    weighted = RidgeReadout(cv=3, feature_weights=weights).fit(F, t)
+    repeated = RidgeReadout(cv=3).fit(np.hstack([F, np.repeat(F[:, :2], 8, axis=1)]), t)
+    assert weighted.alpha_ == repeated.alpha_
+    assert weighted.best_score_ == pytest.approx(repeated.best_score_, rel=1e-9)
+    np.testing.assert_allclose(weighted.predict(F), repeated.predict(
+        np.hstack([F, np.repeat(F[:, :2], 8, axis=1)])), rtol=1e-8)
+
+
 @pytest.mark.parametrize("weights", [np.ones(3), np.array([1.0, 0.0, 1.0, 1.0]),
                                      np.array([1.0, np.inf, 1.0, 1.0])])
 def test_bad_feature_weights_are_refused(weights):
