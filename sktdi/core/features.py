@@ -125,6 +125,13 @@ def check_normalize(normalize):
     raise ValueError(f"normalize must be True, False or 'keep-level'; got {normalize!r}.")
 
 
+def _own_moments(X3):
+    """Every channel's mean and standard deviation over each sequence's own steps (NaN
+    padding skipped): two ``(n, C, 1)`` arrays."""
+    mean, std = (np.nanmean, np.nanstd) if is_padded(X3) else (np.mean, np.std)
+    return mean(X3, axis=-1, keepdims=True), std(X3, axis=-1, keepdims=True)
+
+
 def level_and_scale(X3):
     """``(n, C, L)`` -> ``(n, 2 C)`` float64: every channel's log standard deviation, then
     ``asinh(mean / standard deviation)``, over each sequence's own steps: the level and
@@ -140,8 +147,7 @@ def level_and_scale(X3):
     array([[0.   , 1.444],
            [2.303, 1.444]])
     """
-    mean, std = (np.nanmean, np.nanstd) if is_padded(X3) else (np.mean, np.std)
-    center, spread = mean(X3, axis=-1), std(X3, axis=-1)  # (n, C)
+    center, spread = (moment[..., 0] for moment in _own_moments(X3))  # (n, C)
     spread = np.maximum(spread, 1e-12 * (1 + np.abs(center)))
     return np.hstack([np.log(spread), np.arcsinh(center / spread)])
 
@@ -159,9 +165,8 @@ def input_views(X3, differences, normalize=False):
     standardizes alike: :class:`SSMFeatureMap` keeps them as features).
     """
     if normalize:  # over each sequence's own steps (NaN padding stays NaN)
-        mean, std = ((np.nanmean, np.nanstd) if is_padded(X3) else (np.mean, np.std))
-        center = mean(X3, axis=-1, keepdims=True)
-        X3 = (X3 - center) / scale_or_one(std(X3, axis=-1, keepdims=True), center)
+        center, spread = _own_moments(X3)
+        X3 = (X3 - center) / scale_or_one(spread, center)
     if not check_differences(differences):
         return X3
     return np.concatenate([X3, np.diff(X3, axis=-1, prepend=X3[..., :1])], axis=1)
