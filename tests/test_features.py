@@ -154,6 +154,33 @@ def test_feature_map_pools_the_differenced_outputs_of_the_difference_channels():
     np.testing.assert_allclose(features, expected, rtol=2e-4, atol=2e-5)  # float32 filtering
 
 
+def test_bias_sample_of_differenced_channels_is_their_first_difference_at_the_sampled_steps(
+        monkeypatch):
+    """differences=2: the biases of the differenced channels are read from the first
+    differences of the outputs (0 at the first step) at the steps the outputs' own sample
+    reads, every stride-th one (a stride above 1 here)."""
+    monkeypatch.setattr(features_module, "_BIAS_SAMPLE_TOTAL", 60)
+    monkeypatch.setattr(features_module, "_BIAS_SAMPLE_PER_CHANNEL", (10, 10))
+    read = {}
+    original = features_module.weighted_quantile_midpoints
+
+    def capturing(values, weights, levels):
+        read["values"] = values.clone()
+        return original(values, weights, levels)
+
+    monkeypatch.setattr(features_module, "weighted_quantile_midpoints", capturing)
+    X = np.random.RandomState(3).normal(size=(5, 1, 30))
+    bank = SSMFeatureMap(make_params("S4D-LegS", 4, 8, random_state=0), differences=2).fit(X)
+    stride = -(-5 * 30 // bias_sample_size(bank.n_pooled))
+    assert stride == 15
+    with torch.no_grad():
+        y = bank.module_.bank(torch.as_tensor(bank.views(X), dtype=torch.float32))
+    changes = torch.diff(y[:, 2:], dim=-1, prepend=y[:, 2:, :1])  # channels 2, 3
+    expected = torch.cat([y[..., ::stride], changes[..., ::stride]], dim=1)  # (5, 6, 2)
+    torch.testing.assert_close(read["values"], expected.transpose(0, 1).reshape(6, -1),
+                               rtol=1e-5, atol=1e-5)  # float32 filtering, block by block
+
+
 def test_feature_map_rows_do_not_depend_on_their_batch(monkeypatch, assert_features_close):
     """A row's features do not depend on the other rows of its batch, to rounding (which
     another row position, block size or thread count changes)."""
