@@ -15,6 +15,7 @@ from sktdi.core.conv import Workspace
 from sktdi.core.pooling import (
     _blockwise_backward,
     _compiled_backward,
+    _count_runs,
     _SmoothCounts,
     _threshold_counts,
     first_difference,
@@ -291,6 +292,44 @@ def test_compiled_backward_equals_the_blockwise_one(dtype, longest_runs, spread)
     for got, want in zip(compiled, blockwise, strict=True):
         assert got.dtype == want.dtype and torch.isfinite(got).all()
         torch.testing.assert_close(got, want, **tolerance)
+
+
+@pytest.mark.parametrize("mode", ["count", "longest", "ends"])
+@pytest.mark.parametrize("types", [(np.float32, np.int16), (np.float64, np.int32)])
+def test_counting_kernel_of_every_mode_counts_every_sequence_own_steps(mode, types):
+    """Each mode's compiled kernel gives the steps above every bias, (with longest runs)
+    the longest run of them, (with ends) the step that ends the first longest run, and
+    the extremes, over every sequence's own steps, its last channels also differenced
+    (0 at the first step): what a plain loop over the steps gives."""
+    rng = np.random.default_rng(0)
+    dtype, counter = types  # the outputs' and the counters' types
+    values = rng.standard_normal((4, 30, 5)).astype(dtype)  # (B, L, H0), steps first
+    values[1, 3:9, 0] = 2.0  # a long run above the biases
+    lengths = np.array([30, 7, 1, 22])
+    biases = rng.standard_normal((3, 7)).astype(dtype)  # (q, H0 + E)
+    longest_runs, track_ends = mode != "count", mode == "ends"
+    count, longest, end, maxima, minima = _count_runs(
+        values, biases, lengths, longest_runs, track_ends, np.zeros(1, counter), 2)
+    assert count.dtype == longest.dtype == counter and maxima.dtype == dtype
+    for b, L in enumerate(lengths):
+        steps = values[b, :L]
+        changes = np.diff(steps[:, 3:], axis=0, prepend=steps[:1, 3:])
+        rows = np.concatenate([steps, changes], axis=1)  # (L, H0 + E)
+        above = rows[:, None, :] > biases  # (L, q, H)
+        np.testing.assert_array_equal(count[b], above.sum(0))
+        np.testing.assert_array_equal(maxima[b], rows.max(0))
+        np.testing.assert_array_equal(minima[b], rows.min(0))
+        run = best = ends = np.zeros(above.shape[1:], dtype=int)
+        for t in range(L):
+            run = (run + 1) * above[t]
+            ends = np.where(run > best, t, ends)
+            best = np.maximum(best, run)
+        if longest_runs:
+            np.testing.assert_array_equal(longest[b], best)
+        if track_ends:
+            np.testing.assert_array_equal(end[b], ends)
+    assert longest_runs or not longest.any()
+    assert track_ends or not end.any()
 
 
 def test_pooled_statistics_are_the_same_with_and_without_gradients():
