@@ -127,6 +127,14 @@ regressors' penalties::
     python benchmarks/bench_variants.py --stem variants_views --resume --variants \
         "+ second difference view, d_model=288, n_biases=4" \
         "+ second difference view, d_model=384, n_biases=3"
+
+``variants_second_difference.md`` holds the weights of the second difference's features,
+on all six seeds at once (their confirmation figures had been seen ad hoc before)::
+
+    python benchmarks/bench_variants.py --stem variants_second_difference \
+        --seeds 0 1 2 3 4 5 --variants default "second-difference features x0.7" \
+        "second-difference features x0.5" \
+        "second-difference features weighted by leave-one-out"
 """
 
 import argparse
