@@ -21,7 +21,14 @@ from sklearn.utils.validation import check_is_fitted
 from ._compat import HasMethods, Interval, StrOptions, _check_sample_weight, _fit_context
 from ._validation import MISSING, ParameterCheckingMeta, validate_sequences
 from ._warnings import SequenceLayoutWarning
-from .core import DEFAULT_STATISTICS, INIT_NAMES, STATISTICS, SSMFeatureMap, make_params
+from .core import (
+    DEFAULT_STATISTICS,
+    DIFFERENCE_WEIGHT,
+    INIT_NAMES,
+    STATISTICS,
+    SSMFeatureMap,
+    make_params,
+)
 from .initializer import SpectralInitializer
 from .readout import REGRESSION_ALPHAS, RidgeReadout
 from .selection import (
@@ -288,8 +295,10 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ParameterCheckingMeta):
         cv = self.cv if alphas is None else None
         if alphas is None:
             alphas = self._default_alphas if self.alphas is None else self.alphas
-        readout = RidgeReadout(alphas, self._classification, cv,
-                               feature_weights=feature_map.feature_weights_)
+        # the classifiers penalize the second difference's statistics more (DIFFERENCE_WEIGHT)
+        weights = feature_map.feature_weights(
+            DIFFERENCE_WEIGHT if self._classification else 1.0)
+        readout = RidgeReadout(alphas, self._classification, cv, feature_weights=weights)
         return readout.fit(features, y, sample_weight, groups, classes)
 
     def _record_training_features(self, features, sample_weight=None):
@@ -351,7 +360,12 @@ _SHARED_PARAMS_DOC = """
         points of mean accuracy above 1 at 10 / 30 / 100% of the training splits on the
         selection seeds, and +1.9 / +0.5 / +0.0 on the confirmation seeds; it scored up
         to 1.6 points below on JapaneseVowels and up to 2.7 on PickupGestureWiimoteZ
-        (``benchmarks/results/variants_outputs.md``). False reads the channels alone.
+        (``benchmarks/results/variants_outputs.md``). The classifiers' readout therefore
+        penalizes the statistics of the second difference about twice as much as the
+        others (weight ``DIFFERENCE_WEIGHT`` = 0.7, :meth:`SSMFeatureMap.feature_weights
+        <sktdi.core.SSMFeatureMap.feature_weights>`), which gives most of those points
+        back (``benchmarks/results/variants_second_difference.md``). False reads the
+        channels alone.
     normalize : bool or "keep-level", default=False (classifiers), "keep-level" (regressors)
         True standardizes every channel of every sequence on its own first: for
         collections whose sequences differ in scale by orders of magnitude (counts,

@@ -12,9 +12,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from sktdi import SpectralInitializer, SSMFeatureClassifier, SSMFeatureRegressor
+from sktdi.core import DIFFERENCE_WEIGHT
 from sktdi.datasets import make_spectral_task
 from sktdi.feature_estimators import bank_time_scales
-from sktdi.readout import DEFAULT_ALPHAS, REGRESSION_ALPHAS
+from sktdi.readout import DEFAULT_ALPHAS, REGRESSION_ALPHAS, RidgeReadout
 from sktdi.selection import auto_candidates, fit_ridge_readout, select_candidate
 
 SMALL = {"d_model": 32, "random_state": 0}
@@ -312,3 +313,23 @@ def test_regressors_keep_the_level_that_normalizing_removes():
     assert lost.score(X[50:], level[50:]) < 0.5
     assert kept.feature_map_.feature_names()[-2:] == ["x0_log_std", "x0_mean_per_std"]
     assert SSMFeatureClassifier().normalize is False
+
+
+@pytest.mark.parametrize("Estimator", [SSMFeatureClassifier, SSMFeatureRegressor])
+def test_classifiers_penalize_the_second_difference_statistics_more(Estimator):
+    """The classifiers' readout weighs the statistics of the differenced outputs by
+    DIFFERENCE_WEIGHT (their standardization divided by it), the regressors' by 1."""
+    X, y = make_spectral_task(30, 64, bands=((0.2, 0.3),), random_state=1)
+    target = y if Estimator is SSMFeatureClassifier else y + np.random.RandomState(0).normal(
+        size=len(y))
+    model = Estimator(d_model=8, random_state=0).fit(X, target)
+    features = model.feature_map_.transform(X[:, None])
+    plain = RidgeReadout(model.readout_.alphas, model._classification).fit(features, target)
+    names = model.feature_map_.feature_names()
+    differenced = np.array([name.startswith("dssm") for name in names])
+    level = np.array([name.startswith("x") for name in names])
+    weight = DIFFERENCE_WEIGHT if Estimator is SSMFeatureClassifier else 1.0
+    assert differenced.any() and 0 < DIFFERENCE_WEIGHT < 1
+    ratio = plain.scale_ / model.readout_.scale_
+    np.testing.assert_allclose(ratio[differenced], weight, rtol=1e-12)
+    np.testing.assert_allclose(ratio[~differenced & ~level], 1.0, rtol=1e-12)

@@ -275,6 +275,30 @@ def test_keep_level_appends_each_channels_level_and_scale_to_the_normalized_feat
     assert plain.feature_weights_ is None and plain.n_levels_ == 0
 
 
+@pytest.mark.parametrize("normalize", [False, "keep-level"])
+def test_feature_weights_give_the_differenced_outputs_statistics_their_weight(normalize):
+    """The difference weight reaches exactly the statistics named ``dssm``, the level
+    weight the level and scale features; weights of 1 everywhere are None."""
+    X = np.random.RandomState(2).normal(size=(10, 2, 30))
+    params = make_params("S4D-LegS", 6, 8, random_state=0)
+    bank = SSMFeatureMap(params, differences=2, normalize=normalize).fit(X)
+    names = bank.feature_names()
+    weights = bank.feature_weights(0.5)
+    assert weights.shape == (bank.n_features,) == (len(names),)
+    differenced = np.array([name.startswith("dssm") for name in names])
+    level = np.array([name.startswith("x") for name in names])
+    assert differenced.sum() == 3 * (2 * bank.n_biases + 3)  # 3 differenced channels
+    np.testing.assert_array_equal(weights[differenced], 0.5)
+    np.testing.assert_array_equal(weights[level], LEVEL_WEIGHT)
+    np.testing.assert_array_equal(weights[~differenced & ~level], 1.0)
+    if normalize is False:
+        assert bank.feature_weights(1.0) is None and bank.feature_weights_ is None
+    assert SSMFeatureMap(params, differences=1).fit(X).feature_weights(0.5) is None
+    for bad in (0.0, -1.0, np.inf, np.nan):
+        with pytest.raises(ValueError, match="difference_weight"):
+            bank.feature_weights(bad)
+
+
 def test_level_and_scale_shift_with_the_units_and_keep_the_shape():
     X = np.random.RandomState(1).normal(size=(5, 3, 30)) + 2.0
     scaled = level_and_scale(1000.0 * X)

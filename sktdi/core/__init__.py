@@ -12,7 +12,13 @@ both estimator families), :mod:`~sktdi.core.features` (the training-free feature
 
 from .bank import PooledStatistics, SSMBank, SSMFeatures
 from .conv import chunked_ssm_conv, chunked_ssm_conv_encoded, fft_conv
-from .features import SSMFeatureMap, input_views, level_and_scale, view_standardization
+from .features import (
+    DIFFERENCE_WEIGHT,
+    SSMFeatureMap,
+    input_views,
+    level_and_scale,
+    view_standardization,
+)
 from .inits import ALIASING_OPTIONS, INIT_NAMES, hippo_legs_diagonal, make_params
 from .kernel import (
     NYQUIST,
@@ -28,7 +34,8 @@ from .params import SSMParams, count_aliased_modes
 from .pooling import DEFAULT_STATISTICS, STATISTICS, pooled_statistics
 
 __all__ = [
-    "ALIASING_OPTIONS", "DEFAULT_STATISTICS", "INIT_NAMES", "NYQUIST", "STATISTICS",
+    "ALIASING_OPTIONS", "DEFAULT_STATISTICS", "DIFFERENCE_WEIGHT", "INIT_NAMES", "NYQUIST",
+    "STATISTICS",
     "DiagonalSSM", "PooledStatistics", "SSMBank", "SSMBlock", "SSMFeatureMap",
     "SSMFeatures", "SSMNetwork", "SSMParams", "chunked_ssm_conv", "chunked_ssm_conv_encoded",
     "closed_form_response", "count_aliased_modes", "discrete_frequency", "discretize",

@@ -53,7 +53,7 @@ from .pooling import (
 )
 
 __all__ = [
-    "DEFAULT_STATISTICS", "LEVEL_WEIGHT", "SMOOTH_WIDTH", "STATISTICS",
+    "DEFAULT_STATISTICS", "DIFFERENCE_WEIGHT", "LEVEL_WEIGHT", "SMOOTH_WIDTH", "STATISTICS",
     "SSMFeatureMap", "bias_levels", "bias_sample_size", "check_normalize", "input_views",
     "level_and_scale", "pooled_statistics", "scale_or_one", "view_standardization",
     "weighted_quantile_midpoints",
@@ -92,6 +92,15 @@ _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # (benchmarks/results/variants_level.md: "level x4096"): the only one better than
 # normalize=False in all six cells there.
 LEVEL_WEIGHT = 64.0
+# The classifiers' weight of the statistics of the differenced outputs (``differences=2``:
+# the filters on the second difference) among the readout's standardized features: their
+# coefficients are penalized 1 / 0.7**2, about twice, as much as the others'. Chosen
+# among 1, 0.7, 0.5 and a weight chosen by leave-one-out on the selection seeds
+# (benchmarks/results/variants_second_difference.md): it met the most targets there (the
+# worst problem against the best peer at every size, the JapaneseVowels and
+# PickupGestureWiimoteZ bounds), at the smallest cost in the univariate mean (0.34 points
+# at 10%). The regressors keep 1: there it cost CardanoSentiment 0.10 of R^2 at 30%.
+DIFFERENCE_WEIGHT = 0.7
 
 
 # A spread below this fraction of the mean's size is the rounding of a constant: the mean
@@ -256,8 +265,9 @@ class SSMFeatureMap:
         channels with ``normalize="keep-level"``, else 0.
     feature_weights_ : ndarray (n_features,) or None
         Weights of the features in the readout's penalty (``LEVEL_WEIGHT`` for the level
-        and scale features, 1 for the rest); None without level features. These
-        attributes exist after :meth:`fit`.
+        and scale features, 1 for the rest); None without level features
+        (:meth:`feature_weights` gives other weights to the differenced outputs'
+        statistics). These attributes exist after :meth:`fit`.
 
     Examples
     --------
@@ -312,11 +322,42 @@ class SSMFeatureMap:
 
     @property
     def feature_weights_(self):
-        if not self.n_levels_:
+        return self.feature_weights()
+
+    def feature_weights(self, difference_weight=1.0):
+        """Weights of the features in the readout's penalty (a weight ``w`` penalizes a
+        standardized feature's coefficient ``1 / w**2`` as much; once fitted).
+
+        Parameters
+        ----------
+        difference_weight : float, default=1.0
+            Weight of the statistics of the differenced outputs (``differences=2``).
+
+        Returns
+        -------
+        weights : ndarray (n_features,) or None
+            ``LEVEL_WEIGHT`` for the level and scale features, ``difference_weight`` for
+            the differenced outputs' statistics, 1 for the rest; None where all are 1.
+        """
+        if not np.isfinite(difference_weight) or difference_weight <= 0:
+            raise ValueError(f"difference_weight must be positive and finite; got "
+                             f"{difference_weight!r}.")
+        differenced = self.n_differenced and difference_weight != 1.0
+        if not (self.n_levels_ or differenced):
             return None
         weights = np.ones(self.n_features)
+        if differenced:
+            weights[:self.n_pooled_features][self._differenced_columns()] = difference_weight
         weights[self.n_pooled_features:] = LEVEL_WEIGHT
         return weights
+
+    def _differenced_columns(self):
+        """Which pooled statistics read a differenced output: (n_pooled_features,) bool,
+        in the order of :meth:`feature_names`."""
+        H, E = self.params.n_channels, self.n_differenced
+        channel = np.arange(H + E) >= H
+        return np.concatenate([np.repeat(channel, self.n_biases) if stat in PER_BIAS
+                               else channel for stat in self.statistics])
 
     @property
     def biases_(self):
