@@ -53,7 +53,9 @@ Several kinds of variant change something the parameters cannot reach:
   lower leave-one-out error.
 * *second-difference features x w* weigh the features of the differenced outputs (the
   ``dssm`` columns: the filters on the second difference) by ``w`` in the readout's
-  penalty (penalized ``1 / w**2`` as much as the others); *by leave-one-out*, the readout
+  penalty (penalized ``1 / w**2`` as much as the others), in place of the estimator's own
+  weight (``DIFFERENCE_WEIGHT`` for the classifiers, 1 for the regressors); *by
+  leave-one-out*, the readout
   is fitted with ``w`` = 1, 0.7, 0.5 and 0.3 and the one of the lowest leave-one-out
   error is kept.
 
@@ -69,7 +71,10 @@ variants against ``differences=True``. The regressors' default became
 ``normalize="keep-level"`` after ``variants_level.md``, where it is the variant "normalize=True,
 + level x4096" (the same features, weighted by 64 instead of repeated 4,096 times), and the
 default row is ``normalize=False``; the "normalize" variants of files made before then
-compare with ``normalize=False`` too.
+compare with ``normalize=False`` too. Since edaf204 the classifiers' readout weighs the
+second difference's statistics by ``DIFFERENCE_WEIGHT`` (0.7; ``variants_second_difference.md``,
+where it is the variant "second-difference features x0.7"); files made before compare
+with the weight 1.
 
 The *alphas* variants replace the readout's penalties (1e-3..1e3 is the classifiers'
 default, 1e-3..1e5 the regressors', ``REGRESSION_ALPHAS``); the variants that name
@@ -129,7 +134,9 @@ regressors' penalties::
         "+ second difference view, d_model=384, n_biases=3"
 
 ``variants_second_difference.md`` holds the weights of the second difference's features,
-on all six seeds at once (their confirmation figures had been seen ad hoc before)::
+on all six seeds at once (their confirmation figures had been seen ad hoc before), at
+64ba8c1, where the weight was 1 (the variants set it, for the classifiers and the
+regressors alike); "x0.7" became the classifiers' ``DIFFERENCE_WEIGHT`` (edaf204)::
 
     python benchmarks/bench_variants.py --stem variants_second_difference \
         --seeds 0 1 2 3 4 5 --variants default "second-difference features x0.7" \
@@ -447,25 +454,21 @@ def _second_difference_weight(group):  # the dssm features weighted by w, or w c
     from sktdi.core import features
     from sktdi.feature_estimators import _BaseSSMFeatures
 
-    feature_weights = features.SSMFeatureMap.feature_weights_.fget
+    feature_weights = features.SSMFeatureMap.feature_weights
     fit_readout = _BaseSSMFeatures._fit_readout
 
-    def weighted(w):
-        def weights(feature_map):
-            base = feature_weights(feature_map)
-            out = np.ones(feature_map.n_features) if base is None else base.copy()
-            names = feature_map.feature_names()
-            out[[name.startswith("dssm") for name in names]] *= w
-            return out
-        return property(weights)
+    def weighted(w):  # the readout's weights with w for the differenced outputs, always
+        def weights(feature_map, difference_weight=1.0):
+            return feature_weights(feature_map, w)
+        return weights
 
     if group != "leave-one-out":
-        return [(features.SSMFeatureMap, "feature_weights_", weighted(group))]
+        return [(features.SSMFeatureMap, "feature_weights", weighted(group))]
 
     def lowest_error(self, feature_map, *args, **kwargs):
         best = None
         for w in SECOND_DIFFERENCE_WEIGHTS:
-            with mock.patch.object(features.SSMFeatureMap, "feature_weights_", weighted(w)):
+            with mock.patch.object(features.SSMFeatureMap, "feature_weights", weighted(w)):
                 readout = fit_readout(self, feature_map, *args, **kwargs)
             if best is None or readout.best_score_ > best.best_score_:
                 best = readout
