@@ -291,9 +291,20 @@ def markdown_table(table, models, scale=100.0, digits=1):
     return "\n".join(lines)
 
 
+# Scores are means of accuracies (test counts over test sizes): a gap that lies exactly on a
+# target's line is computed a few units of rounding to either side of it (3 seeds of 115
+# against 121 correct out of 150 give -0.040000000000000036, not -0.04).
+ROUNDING = 1e-9
+
+
+def at_least(value, bound):
+    """Whether ``value`` reaches ``bound``, up to the rounding of means of scores."""
+    return value >= bound - ROUNDING
+
+
 def _gap_line(add, target, size, ours, theirs, need):
     add(target, size, f"{ours * 100:.2f} vs {theirs * 100:.2f} ({(ours - theirs) * 100:+.2f})",
-        ours - theirs >= need)
+        at_least(ours - theirs, need))
 
 
 def verdict_features(rows, timing, add):
@@ -315,7 +326,7 @@ def verdict_features(rows, timing, add):
             bound = -0.04 if fraction < 1 else -0.03
             worst = min(gaps)
             add(f"worst problem vs the best of the three peers, {bound * 100:+.0f} points", size,
-                f"{worst[0] * 100:+.1f} ({worst[1]})", worst[0] >= bound)
+                f"{worst[0] * 100:+.1f} ({worst[1]})", at_least(worst[0], bound))
     for problem, (seeds, reference, commit) in REFERENCE.items():
         cells = mean_table([r for r in rows if int(r["seed"]) in seeds], "panel",
                            "selection" if seeds[0] in SELECTION_SEEDS else "confirmation",
@@ -332,7 +343,7 @@ def verdict_features(rows, timing, add):
             best = max(PEERS[1:], key=cell.get)
             add(f"{problem} R^2: SSMFeatureRegressor vs MultiRocket-Hydra and QUANT",
                 f"{fraction:.0%}", f"{cell['SSMFeature']:.3f} vs {best} {cell[best]:.3f}",
-                cell["SSMFeature"] >= cell[best])
+                at_least(cell["SSMFeature"], cell[best]))
     for problem in dict.fromkeys(r["problem"] for r in timing):
         ratio = timing_ratio(timing, problem, "ssmfeature", "minirocket", predict=True)
         add("SSMFeature fit + predict at most MiniRocket's (1 thread each)", problem,
@@ -358,7 +369,7 @@ def verdict_trained(rows, timing, add):
                 if (c := table.get((p, fraction))) and {"SSM", "SSMFeature"} <= set(c)]
         worst = min(gaps)
         add("no problem more than 2 points below SSMFeature", size,
-            f"{worst[0] * 100:+.1f} ({worst[1]})", worst[0] >= -0.02)
+            f"{worst[0] * 100:+.1f} ({worst[1]})", at_least(worst[0], -0.02))
         if fraction < 1 and "SSM S4D-LegS" in cell:
             _gap_line(add, "univariate mean: SSM (TDI) vs SSM S4D-LegS (report)", size,
                       cell["SSM"], cell["SSM S4D-LegS"], -np.inf)
@@ -366,7 +377,7 @@ def verdict_trained(rows, timing, add):
         if problem in REGRESSION and {"SSM", "SSMFeature"} <= set(cell):
             add(f"{problem} R^2: SSMRegressor vs SSMFeatureRegressor", f"{fraction:.0%}",
                 f"{cell['SSM']:.3f} vs {cell['SSMFeature']:.3f}",
-                cell["SSM"] >= cell["SSMFeature"])
+                at_least(cell["SSM"], cell["SSMFeature"]))
     synthetic = mean_table(rows, "synthetic", "confirmation",
                            ["SSM S4D-Lin", "SSM auto", "SSM", "SSMFeature"])
     for (_, size), cell in sorted(synthetic.items()):
