@@ -226,8 +226,9 @@ def run_timing(problems, verbose):
     algebra (sktdi's readout, MiniRocket's ``RidgeClassifierCV``).
 
     The pairs run in a fresh process whose torch is set to 1 thread before it computes
-    anything. In this process torch has already run on 2 threads; after
-    ``set_num_threads(1)`` OpenMP's idle second thread went on spinning through every
+    anything. In the calling process torch has started OpenMP's pool on 2 threads (the
+    panel's fits; even ``torch.get_num_threads()`` starts it); timed there after
+    ``set_num_threads(1)``, the pool's idle second thread went on spinning through every
     torch operation, and sktdi's fit + predict on ACSF1 took 1.4 to 1.6 times as long,
     until some later operation let the thread sleep, while MiniRocket (numba, no torch)
     kept its time."""
@@ -238,6 +239,7 @@ def run_timing(problems, verbose):
 
 
 def _timing_at_one_thread(problems, verbose):
+    """:func:`_timing_pairs` at 1 thread, in the fresh process of :func:`run_timing`."""
     import torch
     from threadpoolctl import threadpool_limits
 
