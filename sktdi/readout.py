@@ -12,6 +12,14 @@ kept, as scikit-learn's :class:`~sklearn.linear_model.RidgeCV` keeps it). With `
 the rows are read in blocks, so nothing of size ``n x n`` and no float64 copy of the
 features is made: memory stays near that of the features themselves.
 
+Beyond ``LOO_EXAMPLES`` examples the eigendecomposition would cost ``min(n, p)**3``
+whatever the rows, so the penalty is chosen on that many examples spread evenly over the
+rest (their own leave-one-out, as above) and the readout is fitted at it on all of them
+through one Cholesky factor, which also gives every example's exact leave-one-out
+residual at that penalty: ``h_i = |L^-1 z_i|**2`` with ``Z^T Z + a I = L L^T`` (``n > p``),
+or ``1 - h_i = a (K^-1)_ii`` with ``K = Z Z^T + a I`` (``n <= p``), plus the intercept's
+share. Time then grows linearly in ``n``.
+
 Weights count like copies of an example; copies of one example (``groups``) are fitted as
 one example with their summed weight, so that leaving an example out leaves no copy of it
 in; and the weights are scaled to mean 1, so that weights multiplied by a constant give the
@@ -20,13 +28,14 @@ they stand).
 """
 
 import numpy as np
+from scipy.linalg import cho_factor, cho_solve, solve_triangular
 from scipy.optimize import minimize
 from scipy.special import expit, log_softmax, softmax
 from sklearn.metrics import r2_score
 from sklearn.model_selection import check_cv
 
-__all__ = ["CONSTANT_RTOL", "DEFAULT_ALPHAS", "REGRESSION_ALPHAS", "SCORE_RTOL",
-           "RidgeReadout"]
+__all__ = ["CONSTANT_RTOL", "DEFAULT_ALPHAS", "LOO_EXAMPLES", "REGRESSION_ALPHAS",
+           "SCORE_RTOL", "RidgeReadout"]
 
 # Penalties of the ridge readout, as in MiniRocket; the features are standardized first.
 DEFAULT_ALPHAS = tuple(np.logspace(-3, 3, 10))
@@ -39,6 +48,11 @@ REGRESSION_ALPHAS = tuple(np.logspace(-3, 5, 14))
 # Features whose spread is below this fraction of the median feature's are rounding noise
 # (the smallest genuine spread on the benchmark panel is 7e-4 of the median).
 CONSTANT_RTOL = 1e-4
+# Examples on which the leave-one-out chooses the penalty: with more, that many spread
+# evenly over them (the eigendecomposition of 2,048 took 1 s on two cores, of 4,992
+# features' Gram matrix 10 s; a penalty is a ratio of noise to signal, which does not
+# depend on n).
+LOO_EXAMPLES = 2048
 # Rows per block when the features are read in blocks (n > p): 2**22 float64 values.
 _BLOCK_ELEMENTS = 2**22
 # Leave-one-out residuals of every penalty kept at once up to this many values (256 MiB);
@@ -82,7 +96,9 @@ class RidgeReadout:
     intercept_ : ndarray of shape (n_targets,)
     alpha_ : float
         The chosen penalty: the largest one whose score is within ``SCORE_RTOL`` (a
-        relative 1e-4) of the best.
+        relative 1e-4) of the best. With more than ``LOO_EXAMPLES`` examples (and no
+        ``cv``), the scores are those of a readout fitted on ``LOO_EXAMPLES`` of them,
+        spread evenly in the order of their first row.
     best_score_ : float
         Its validation score (higher is better): minus the weighted mean squared
         leave-one-out error (of the codes for classes), or with ``cv`` the mean fold score.
@@ -226,6 +242,9 @@ class RidgeReadout:
         return codes[:, 1:] if self.classes_.size == 2 else codes
 
     def _fit_leave_one_out(self, features, rows, targets, alphas):
+        if len(rows) > LOO_EXAMPLES:
+            self._fit_at_sampled_penalty(features, rows, targets, alphas)
+            return
         weights = self.weights_
         root = np.sqrt(weights)[:, None]
         center = weights @ targets / weights.sum()
@@ -249,6 +268,38 @@ class RidgeReadout:
         self.best_score_ = -float(totals[chosen])
         self.coef_ = basis.coefficients(self.alpha_).T
         self.intercept_ = center
+
+    def _fit_at_sampled_penalty(self, features, rows, targets, alphas):
+        """Many examples: the penalty chosen on ``LOO_EXAMPLES`` of them, the readout and
+        every example's leave-one-out residual at it from one Cholesky factor."""
+        chosen = self._sampled_penalty(features, rows, targets, alphas)
+        weights = self.weights_
+        root = np.sqrt(weights)[:, None]
+        center = weights @ targets / weights.sum()
+        fit = _Penalized(features, rows, self.mean_, self.scale_, root,
+                         root * (targets - center), alphas[chosen], weights / weights.sum())
+        residual = fit.residuals / root  # unscaled leave-one-out residuals (n, k)
+        self.alpha_ = float(alphas[chosen])
+        self.loo_errors_ = np.mean(residual**2, axis=1)
+        self.loo_decision_ = targets - residual
+        self.best_score_ = -float(weights @ self.loo_errors_ / weights.sum())
+        self.coef_ = fit.coefficients.T
+        self.intercept_ = center
+
+    def _sampled_penalty(self, features, rows, targets, alphas):
+        """Index of the penalty that the leave-one-out of a readout fitted on
+        ``LOO_EXAMPLES`` examples, spread evenly over all (in the order of their first row),
+        chooses: the same standardization's scale, their own mean, their weights scaled to
+        mean 1."""
+        sample = np.unique(np.linspace(0, len(rows) - 1, LOO_EXAMPLES).round().astype(int))
+        weights = self.weights_[sample] / self.weights_[sample].mean()
+        root = np.sqrt(weights)[:, None]
+        center = weights @ targets[sample] / weights.sum()
+        mean = _standardization(features, rows[sample], weights)[0]
+        basis = _Basis(features, rows[sample], mean, self.scale_, root,
+                       root * (targets[sample] - center))
+        totals = basis.leave_one_out(alphas, weights / weights.sum(), keep=())[0]
+        return _strongest_near_best(-totals, alphas)
 
     @property
     def loo_misclassified_(self):
@@ -357,6 +408,15 @@ def _standardized(features, rows, mean, scale):
     return (np.asarray(features[rows], dtype=np.float64) - mean) / scale
 
 
+def _scaled_blocks(features, rows, mean, scale, root):
+    """``(first row, block of Z)`` over blocks of ``rows``, in float64: the features
+    standardized and scaled by ``root`` (``sqrt w``, one row per row)."""
+    start = 0
+    for block, _ in _blocks(features, rows):
+        yield start, root[start:start + len(block)] * ((block - mean) / scale)
+        start += len(block)
+
+
 class _Basis:
     """The eigendecomposition behind every penalty, for the rows ``rows`` of
     ``features`` standardized with ``mean``, ``scale``, scaled by ``root`` (``sqrt w``),
@@ -387,12 +447,7 @@ class _Basis:
         self.s = np.clip(s, 0.0, None)
 
     def _scaled_blocks(self):
-        """``(first row, Z block)`` over blocks of rows, in float64."""
-        start = 0
-        for block, _ in _blocks(self.features, self.rows):
-            root = self.root[start:start + len(block)]
-            yield start, root * ((block - self.mean) / self.scale)
-            start += len(block)
+        return _scaled_blocks(self.features, self.rows, self.mean, self.scale, self.root)
 
     def leave_one_out(self, alphas, leverage, keep=None):
         """``(totals, residuals)``: for every penalty the sum of the squared scaled
@@ -430,6 +485,48 @@ class _Basis:
         if self.dual:
             return self.Z.T @ (self.U @ (self.Q / (self.s + alpha)[:, None]))
         return self.V @ (self.P / (self.s + alpha)[:, None])
+
+
+class _Penalized:
+    """The readout at one penalty ``alpha`` through one Cholesky factor, for the same
+    ``Z`` and ``T`` as :class:`_Basis`: ``coefficients`` (p, k) on the standardized
+    features and every example's scaled leave-one-out ``residuals`` (n, k), with the
+    intercept's share ``leverage`` (n,) of every hat diagonal.
+
+    With ``n <= p`` rows the ``n x n`` kernel ``K = Z Z^T + alpha I`` is factored:
+    ``t - fitted = alpha K^-1 t`` and ``1 - h_i = alpha (K^-1)_ii - leverage_i``. With more
+    rows the Gram matrix ``Z^T Z + alpha I = L L^T`` is accumulated by blocks of rows, and
+    a second pass reads every row's fitted value and ``h_i = |L^-1 z_i|**2 + leverage_i``.
+    """
+
+    def __init__(self, features, rows, mean, scale, root, T, alpha, leverage):
+        if len(rows) <= features.shape[1]:
+            Z = root * _standardized(features, rows, mean, scale)
+            kernel = Z @ Z.T
+            kernel[np.diag_indices_from(kernel)] += alpha
+            factor = cho_factor(kernel, lower=True, overwrite_a=True, check_finite=False)
+            solved = cho_solve(factor, T, check_finite=False)  # K^-1 T
+            inverse = solve_triangular(factor[0], np.eye(len(rows)), lower=True,
+                                       check_finite=False)  # L^-1, (K^-1)_ii its columns'
+            kept = alpha * np.sum(inverse**2, axis=0) - leverage  # 1 - h_i
+            self.coefficients = Z.T @ solved
+            self.residuals = alpha * solved / kept[:, None]
+            return
+        p = features.shape[1]
+        gram, ZT = np.zeros((p, p)), np.zeros((p, T.shape[1]))
+        for begin, block in _scaled_blocks(features, rows, mean, scale, root):
+            gram += block.T @ block
+            ZT += block.T @ T[begin:begin + len(block)]
+        gram[np.diag_indices_from(gram)] += alpha
+        factor = cho_factor(gram, lower=True, overwrite_a=True, check_finite=False)
+        self.coefficients = cho_solve(factor, ZT, check_finite=False)
+        self.residuals = np.empty_like(T)
+        for begin, block in _scaled_blocks(features, rows, mean, scale, root):
+            stop = begin + len(block)
+            hat = np.sum(solve_triangular(factor[0], block.T, lower=True,
+                                          check_finite=False)**2, axis=0)
+            self.residuals[begin:stop] = ((T[begin:stop] - block @ self.coefficients)
+                                          / (1.0 - hat - leverage[begin:stop])[:, None])
 
 
 def _strongest_near_best(scores, alphas):

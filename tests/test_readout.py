@@ -8,13 +8,14 @@ import pytest
 from scipy.optimize import check_grad
 from scipy.special import expit, softmax
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.linear_model import RidgeClassifierCV, RidgeCV
+from sklearn.linear_model import Ridge, RidgeClassifierCV, RidgeCV
 from sklearn.metrics import log_loss
 from sklearn.preprocessing import StandardScaler
 
+import sktdi.readout
 from sktdi import SSMFeatureClassifier
 from sktdi.datasets import make_spectral_task
-from sktdi.readout import DEFAULT_ALPHAS, RidgeReadout, _calibration_loss
+from sktdi.readout import DEFAULT_ALPHAS, SCORE_RTOL, RidgeReadout, _calibration_loss
 
 
 def _features(n, p, seed=0):
@@ -70,6 +71,53 @@ def test_copies_are_one_example_with_their_weight():
     np.testing.assert_allclose(merged.coef_, weighted.coef_, rtol=1e-9)
     np.testing.assert_allclose(merged.loo_errors_, weighted.loo_errors_, rtol=1e-9)
     assert merged.examples_.max() == 39  # 40 examples, whatever the copies
+
+
+@pytest.mark.parametrize("n, p", [(70, 90), (200, 12)], ids=["n<p", "n>p"])
+@pytest.mark.parametrize("classification", [False, True])
+def test_many_examples_are_fitted_at_one_penalty_with_exact_leave_one_out(
+        monkeypatch, n, p, classification):
+    """Beyond LOO_EXAMPLES examples, the readout at the chosen penalty (one Cholesky
+    factor) is the readout that the eigendecomposition gives at that penalty, and so are
+    every example's leave-one-out decision values, copies and weights included."""
+    F, t = _features(n, p, seed=5)
+    y = np.digitize(t, np.quantile(t, [1 / 3, 2 / 3])) if classification else t
+    copies = np.repeat(np.arange(n), np.where(np.arange(n) % 4 == 0, 2, 1))
+    weights = np.random.RandomState(6).uniform(0.5, 2.0, size=copies.size)
+    exact = RidgeReadout(alphas=[3.0], classification=classification).fit(
+        F[copies], y[copies], sample_weight=weights, groups=copies)
+    monkeypatch.setattr(sktdi.readout, "LOO_EXAMPLES", 25)
+    sampled = RidgeReadout(alphas=[3.0], classification=classification).fit(
+        F[copies], y[copies], sample_weight=weights, groups=copies)
+    for name in ("coef_", "intercept_", "loo_decision_", "loo_errors_", "weights_"):
+        np.testing.assert_allclose(getattr(sampled, name), getattr(exact, name),
+                                   rtol=1e-8, atol=1e-10, err_msg=name)
+    assert sampled.best_score_ == pytest.approx(exact.best_score_, rel=1e-8)
+    if classification:
+        np.testing.assert_allclose(sampled.calibration_, exact.calibration_, rtol=1e-5)
+
+
+def test_many_examples_choose_the_penalty_by_the_leave_one_out_of_a_sample(monkeypatch):
+    """The penalty is that of refits without each of LOO_EXAMPLES examples spread
+    evenly over all: the full standardization's scale, the sample's own mean."""
+    n, sample_size = 300, 40
+    F, t = _features(n, 15, seed=15)
+    everyone = RidgeReadout().fit(F, t).alpha_
+    monkeypatch.setattr(sktdi.readout, "LOO_EXAMPLES", sample_size)
+    ours = RidgeReadout().fit(F, t)
+    assert ours.alpha_ != everyone  # here the sample's choice differs from all rows'
+    sample = np.unique(np.linspace(0, n - 1, sample_size).round().astype(int))
+    Z = (F[sample] - F[sample].mean(axis=0)) / ours.scale_
+    errors = np.zeros(len(DEFAULT_ALPHAS))
+    for i, alpha in enumerate(DEFAULT_ALPHAS):
+        for left_out in range(len(sample)):
+            kept = np.arange(len(sample)) != left_out
+            refit = Ridge(alpha=alpha).fit(Z[kept], t[sample][kept])
+            errors[i] += (refit.predict(Z[[left_out]])[0] - t[sample][left_out]) ** 2
+    best = errors.min()
+    near = np.flatnonzero(errors <= best * (1 + SCORE_RTOL))
+    assert ours.alpha_ == pytest.approx(DEFAULT_ALPHAS[near.max()])
+    assert ours.loo_errors_.shape == (n,)
 
 
 def test_bad_penalties_and_too_few_examples_are_refused():
