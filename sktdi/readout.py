@@ -29,6 +29,7 @@ they stand).
 
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve, solve_triangular
+from scipy.linalg.blas import dsyrk
 from scipy.optimize import minimize
 from scipy.special import expit, log_softmax, softmax
 from sklearn.metrics import r2_score
@@ -411,10 +412,13 @@ def _standardized(features, rows, mean, scale):
 def _scaled_blocks(features, rows, mean, scale, root):
     """``(first row, block of Z)`` over blocks of ``rows``, in float64: the features
     standardized and scaled by ``root`` (``sqrt w``, one row per row)."""
-    start = 0
-    for block, _ in _blocks(features, rows):
-        yield start, root[start:start + len(block)] * ((block - mean) / scale)
-        start += len(block)
+    size = max(1, _BLOCK_ELEMENTS // max(1, features.shape[1]))
+    for begin in range(0, len(rows), size):
+        index = rows[begin:begin + size]
+        block = np.subtract(features[index], mean, dtype=np.float64)  # one float64 array
+        block /= scale
+        block *= root[begin:begin + len(index)]
+        yield begin, block
 
 
 class _Basis:
@@ -438,11 +442,8 @@ class _Basis:
             s, self.U = np.linalg.eigh(self.Z @ self.Z.T)
             self.Q = self.U.T @ T  # (n, k)
         else:  # Z^T Z = V diag(s) V^T
-            gram, ZT = np.zeros((p, p)), np.zeros((p, T.shape[1]))
-            for begin, block in self._scaled_blocks():
-                gram += block.T @ block
-                ZT += block.T @ T[begin:begin + len(block)]
-            s, self.V = np.linalg.eigh(gram)
+            gram, ZT = _gram(features, rows, mean, scale, root, T)
+            s, self.V = np.linalg.eigh(gram)  # reads the lower triangle
             self.P = self.V.T @ ZT  # V^T Z^T T: (p, k)
         self.s = np.clip(s, 0.0, None)
 
@@ -487,6 +488,19 @@ class _Basis:
         return self.V @ (self.P / (self.s + alpha)[:, None])
 
 
+def _gram(features, rows, mean, scale, root, T):
+    """``(Z^T Z, Z^T T)`` accumulated over blocks of rows. The Gram matrix is Fortran-ordered
+    with only its lower triangle filled, in place (BLAS ``syrk``), so that neither a
+    product per block nor a copy for LAPACK doubles its memory."""
+    p = features.shape[1]
+    gram, ZT = np.zeros((p, p), order="F"), np.zeros((p, T.shape[1]))
+    for begin, block in _scaled_blocks(features, rows, mean, scale, root):
+        # block.T is the Fortran view of the C-ordered block: gram += block.T @ block
+        dsyrk(1.0, block.T, beta=1.0, c=gram, trans=0, lower=1, overwrite_c=1)
+        ZT += block.T @ T[begin:begin + len(block)]
+    return gram, ZT
+
+
 class _Penalized:
     """The readout at one penalty ``alpha`` through one Cholesky factor, for the same
     ``Z`` and ``T`` as :class:`_Basis`: ``coefficients`` (p, k) on the standardized
@@ -512,11 +526,7 @@ class _Penalized:
             self.coefficients = Z.T @ solved
             self.residuals = alpha * solved / kept[:, None]
             return
-        p = features.shape[1]
-        gram, ZT = np.zeros((p, p)), np.zeros((p, T.shape[1]))
-        for begin, block in _scaled_blocks(features, rows, mean, scale, root):
-            gram += block.T @ block
-            ZT += block.T @ T[begin:begin + len(block)]
+        gram, ZT = _gram(features, rows, mean, scale, root, T)
         gram[np.diag_indices_from(gram)] += alpha
         factor = cho_factor(gram, lower=True, overwrite_a=True, check_finite=False)
         self.coefficients = cho_solve(factor, ZT, check_finite=False)
