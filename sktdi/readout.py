@@ -243,48 +243,30 @@ class RidgeReadout:
         return codes[:, 1:] if self.classes_.size == 2 else codes
 
     def _fit_leave_one_out(self, features, rows, targets, alphas):
-        if len(rows) > LOO_EXAMPLES:
-            self._fit_at_sampled_penalty(features, rows, targets, alphas)
-            return
         weights = self.weights_
         root = np.sqrt(weights)[:, None]
         center = weights @ targets / weights.sum()
-        basis = _Basis(features, rows, self.mean_, self.scale_, root,
-                       root * (targets - center))
+        T = root * (targets - center)
         leverage = weights / weights.sum()  # the unpenalized intercept's share
-        # every penalty's residuals kept when they are few, else recomputed for the chosen
-        everything = len(rows) * targets.shape[1] * len(alphas) <= _KEPT_RESIDUALS
-        totals, residuals = basis.leave_one_out(alphas, leverage,
-                                                None if everything else ())
-        # weighted mean over examples and targets of the unscaled squared residuals
-        totals = totals / (weights.sum() * targets.shape[1])
-        chosen = _strongest_near_best(-totals, alphas)
-        if chosen not in residuals:
-            residuals = basis.leave_one_out(alphas[chosen:chosen + 1], leverage)[1]
-            residuals = {chosen: residuals[0]}
-        residual = residuals[chosen] / root  # unscaled leave-one-out residuals (n, k)
+        # a score is minus the weighted mean over examples and targets of the unscaled
+        # squared residuals: the sum of the scaled ones over this
+        total = weights.sum() * targets.shape[1]
+        if len(rows) > LOO_EXAMPLES:  # one Cholesky factor, at the penalty of a sample
+            chosen = self._sampled_penalty(features, rows, targets, alphas)
+            fit = _Penalized(features, rows, self.mean_, self.scale_, root, T,
+                             alphas[chosen], leverage)
+            scaled, coef = fit.residuals, fit.coefficients
+            error = np.sum(scaled**2) / total
+        else:
+            basis = _Basis(features, rows, self.mean_, self.scale_, root, T)
+            chosen, scaled, error = _chosen_penalty(basis, alphas, leverage, total)
+            coef = basis.coefficients(alphas[chosen])
+        residual = scaled / root  # unscaled leave-one-out residuals (n, k)
         self.alpha_ = float(alphas[chosen])
         self.loo_errors_ = np.mean(residual**2, axis=1)
         self.loo_decision_ = targets - residual
-        self.best_score_ = -float(totals[chosen])
-        self.coef_ = basis.coefficients(self.alpha_).T
-        self.intercept_ = center
-
-    def _fit_at_sampled_penalty(self, features, rows, targets, alphas):
-        """Many examples: the penalty chosen on ``LOO_EXAMPLES`` of them, the readout and
-        every example's leave-one-out residual at it from one Cholesky factor."""
-        chosen = self._sampled_penalty(features, rows, targets, alphas)
-        weights = self.weights_
-        root = np.sqrt(weights)[:, None]
-        center = weights @ targets / weights.sum()
-        fit = _Penalized(features, rows, self.mean_, self.scale_, root,
-                         root * (targets - center), alphas[chosen], weights / weights.sum())
-        residual = fit.residuals / root  # unscaled leave-one-out residuals (n, k)
-        self.alpha_ = float(alphas[chosen])
-        self.loo_errors_ = np.mean(residual**2, axis=1)
-        self.loo_decision_ = targets - residual
-        self.best_score_ = -float(weights @ self.loo_errors_ / weights.sum())
-        self.coef_ = fit.coefficients.T
+        self.best_score_ = -float(error)
+        self.coef_ = coef.T
         self.intercept_ = center
 
     def _sampled_penalty(self, features, rows, targets, alphas):
@@ -396,9 +378,14 @@ def _standardization(features, rows, weights):
     return mean, np.where(constant, 1.0, scale)
 
 
+def _block_rows(features):
+    """Rows per block of ``features`` read in blocks (``_BLOCK_ELEMENTS`` values)."""
+    return max(1, _BLOCK_ELEMENTS // max(1, features.shape[1]))
+
+
 def _blocks(features, rows, weights=None):
     """``(features[rows] in float64, weights)`` in blocks of rows."""
-    size = max(1, _BLOCK_ELEMENTS // max(1, features.shape[1]))
+    size = _block_rows(features)
     for begin in range(0, len(rows), size):
         index = rows[begin:begin + size]
         block = np.asarray(features[index], dtype=np.float64)
@@ -412,7 +399,7 @@ def _standardized(features, rows, mean, scale):
 def _scaled_blocks(features, rows, mean, scale, root):
     """``(first row, block of Z)`` over blocks of ``rows``, in float64: the features
     standardized and scaled by ``root`` (``sqrt w``, one row per row)."""
-    size = max(1, _BLOCK_ELEMENTS // max(1, features.shape[1]))
+    size = _block_rows(features)
     for begin in range(0, len(rows), size):
         index = rows[begin:begin + size]
         block = np.subtract(features[index], mean, dtype=np.float64)  # one float64 array
@@ -447,9 +434,6 @@ class _Basis:
             self.P = self.V.T @ ZT  # V^T Z^T T: (p, k)
         self.s = np.clip(s, 0.0, None)
 
-    def _scaled_blocks(self):
-        return _scaled_blocks(self.features, self.rows, self.mean, self.scale, self.root)
-
     def leave_one_out(self, alphas, leverage, keep=None):
         """``(totals, residuals)``: for every penalty the sum of the squared scaled
         leave-one-out residuals ``(t - fitted) / (1 - h)``, and the residuals themselves
@@ -478,7 +462,8 @@ class _Basis:
         if self.dual:
             yield 0, self.U, self.T
             return
-        for begin, block in self._scaled_blocks():
+        for begin, block in _scaled_blocks(self.features, self.rows, self.mean, self.scale,
+                                           self.root):
             yield begin, block @ self.V, self.T[begin:begin + len(block)]
 
     def coefficients(self, alpha):
@@ -537,6 +522,21 @@ class _Penalized:
                                           check_finite=False)**2, axis=0)
             self.residuals[begin:stop] = ((T[begin:stop] - block @ self.coefficients)
                                           / (1.0 - hat - leverage[begin:stop])[:, None])
+
+
+def _chosen_penalty(basis, alphas, leverage, total):
+    """``(index, scaled residuals (n, k), error)`` of the penalty that the leave-one-out of
+    ``basis`` chooses, its error being the sum of the squared scaled residuals over
+    ``total``. Every penalty's residuals are kept in the one pass over the rows when they
+    are few, else the chosen one's are computed again."""
+    n, k = basis.T.shape
+    everything = n * k * len(alphas) <= _KEPT_RESIDUALS
+    totals, residuals = basis.leave_one_out(alphas, leverage, None if everything else ())
+    totals = totals / total
+    chosen = _strongest_near_best(-totals, alphas)
+    if chosen not in residuals:
+        residuals = {chosen: basis.leave_one_out(alphas[chosen:chosen + 1], leverage)[1][0]}
+    return chosen, residuals[chosen], totals[chosen]
 
 
 def _strongest_near_best(scores, alphas):
