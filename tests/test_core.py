@@ -19,6 +19,7 @@ from sktdi.core import (
     power_spectrum,
     vandermonde_kernel,
 )
+from sktdi.core.conv import _copy_from_chunks
 from sktdi.spectral import _discrete, frequency_response, model_power_spectrum, ssm_kernel
 
 N_STATES = 16
@@ -417,3 +418,20 @@ def test_channel_mix_is_the_linear_map_and_glu_at_every_step():
     y = torch.randn(3, 4, 10, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     by_linear = torch.nn.functional.glu(block.mix(y.transpose(1, 2)), dim=-1).transpose(1, 2)
     torch.testing.assert_close(block.channel_mix(y), by_linear, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("L", [1, 29, 32, 61])
+def test_chunk_layout_copies_into_a_channel_slice_of_steps_first_outputs(L):
+    # 37 channels: two whole tiles of the compiled copy and a remainder; the last chunk
+    # cut to L; the neighbouring channels and later steps untouched
+    T, H, batch = 16, 37, 3
+    n_chunks = -(-L // T)
+    gen = torch.Generator().manual_seed(7)
+    chunks = torch.randn(n_chunks, batch, H, T, generator=gen)
+    storage = torch.full((batch, L + 3, H + 5), torch.nan)
+    out = storage.transpose(1, 2)[:, 2:2 + H, :L]  # (B, H, L): a slice, steps first
+    _copy_from_chunks(chunks.numpy(), out.transpose(1, 2).numpy())
+    expected = chunks.permute(1, 2, 0, 3).reshape(batch, H, n_chunks * T)[..., :L]
+    assert torch.equal(out, expected)
+    assert storage[..., :2].isnan().all() and storage[..., 2 + H:].isnan().all()
+    assert storage[:, L:].isnan().all()

@@ -9,6 +9,7 @@ kernel itself comes from :mod:`sktdi.core.kernel`.
 Activations are ``(B, H, L)`` (batch, channels, time).
 """
 
+import numba
 import torch
 
 from .kernel import vandermonde_kernel
@@ -436,7 +437,8 @@ def _finish_chunks(y, entering, a_T, out_of_state, L, out=None, workspace=None):
 
 def _finish_into(y, entering, a_T, out_of_state, L, out, workspace=None):
     """:func:`_finish_chunks` written into ``out`` (B, H, L): one copy from the chunk
-    layout, whole chunks first, then the last, shorter one (no gradient)."""
+    layout (no gradient); on the CPU by :func:`_copy_from_chunks`, elsewhere whole chunks
+    first, then the last, shorter one."""
     n_chunks, _, H, T = y.shape
     if n_chunks > 1:
         states = None if workspace is None else workspace.get("states", entering.shape,
@@ -448,9 +450,49 @@ def _finish_into(y, entering, a_T, out_of_state, L, out, workspace=None):
         later = y[1:].view(-1, H, T).transpose(0, 1)  # (H, (C - 1) B, T)
         entered = states[1:].reshape(-1, H, states.shape[-1]).transpose(0, 1)
         later.baddbmm_(entered, out_of_state)
+    if out.device.type == "cpu":
+        _copy_from_chunks(y.numpy(), out.transpose(1, 2).numpy())
+        return out
     whole = L // T
     if whole:
         out[..., :whole * T].unflatten(-1, (whole, T)).copy_(y[:whole].permute(1, 2, 0, 3))
     if whole * T < L:
         out[..., whole * T:].copy_(y[whole, ..., :L - whole * T])
+    return out
+
+
+# Channels moved together by _copy_from_chunks: each step's row of the output takes
+# _TILE adjacent values at once (16 float32, one 64-byte cache line), read from _TILE rows
+# of a chunk that stay in the cache.
+_TILE = 16
+
+
+@numba.njit(cache=True, nogil=True)
+def _copy_from_chunks(chunks, out):  # pragma: no cover - compiled
+    """``out[b, c T + t, h] = chunks[c, b, h, t]`` for every step ``c T + t < L``: the
+    chunk layout (C, B, H, T) into ``out`` (B, L, H) of any strides (a channel slice of
+    the bank's steps-first outputs, on the CPU).
+
+    A transposition, tile by tile. torch's strided copy reads one value per output
+    element from a different row; here every output row gets ``_TILE`` adjacent channels
+    from rows of the chunk already in the cache. Fit + predict of the default classifier,
+    alternated with torch's copy in one process at 1 thread (ad hoc, medians of 9 and 11
+    pairs), took 0.96 and 0.97 times as long on ArrowHead, 0.92 and 0.95 on OSULeaf,
+    0.87 and 0.95 on ACSF1 (1,460 steps); tiles of 8 channels, 0.97 to 1.00.
+    """
+    n_chunks, batch, H, T = chunks.shape
+    L = out.shape[1]
+    tiled = H - H % _TILE
+    for b in range(batch):
+        for c in range(n_chunks):
+            chunk = chunks[c, b]  # (H, T)
+            steps = min(T, L - c * T)
+            for first in range(0, tiled, _TILE):
+                for t in range(steps):
+                    row = out[b, c * T + t]
+                    for k in range(_TILE):
+                        row[first + k] = chunk[first + k, t]
+            for h in range(tiled, H):
+                for t in range(steps):
+                    out[b, c * T + t, h] = chunk[h, t]
     return out
