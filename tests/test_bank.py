@@ -13,6 +13,7 @@ from sktdi.core import pooling as pooling_module
 from sktdi.core.bank import PooledStatistics, SSMFeatures
 from sktdi.core.conv import Workspace
 from sktdi.core.pooling import (
+    DEFAULT_STATISTICS,
     _blockwise_backward,
     _compiled_backward,
     _count_runs,
@@ -298,9 +299,10 @@ def test_compiled_backward_equals_the_blockwise_one(dtype, longest_runs, spread)
 @pytest.mark.parametrize("types", [(np.float32, np.int16), (np.float64, np.int32)])
 def test_counting_kernel_of_every_mode_counts_every_sequence_own_steps(mode, types):
     """Each mode's compiled kernel gives the steps above every bias, (with longest runs)
-    the longest run of them, (with ends) the step that ends the first longest run, and
-    the extremes, over every sequence's own steps, its last channels also differenced
-    (0 at the first step): what a plain loop over the steps gives."""
+    the longest run of them, (with ends) the step that ends the first longest run and the
+    first steps of the extremes, and the extremes, over every sequence's own steps, its
+    last channels also differenced (0 at the first step): what a plain loop over the
+    steps gives."""
     rng = np.random.default_rng(0)
     dtype, counter = types  # the outputs' and the counters' types
     values = rng.standard_normal((4, 30, 5)).astype(dtype)  # (B, L, H0), steps first
@@ -308,7 +310,8 @@ def test_counting_kernel_of_every_mode_counts_every_sequence_own_steps(mode, typ
     lengths = np.array([30, 7, 1, 22])
     biases = rng.standard_normal((3, 7)).astype(dtype)  # (q, H0 + E)
     longest_runs, track_ends = mode != "count", mode == "ends"
-    count, longest, end, maxima, minima = _count_runs(
+    values[0, 10, 1] = values[0, :, 1].max()  # a tie: the first maximizer's step counts
+    count, longest, end, maxima, minima, at_max, at_min = _count_runs(
         values, biases, lengths, longest_runs, track_ends, np.zeros(1, counter), 2)
     assert count.dtype == longest.dtype == counter and maxima.dtype == dtype
     for b, L in enumerate(lengths):
@@ -328,8 +331,10 @@ def test_counting_kernel_of_every_mode_counts_every_sequence_own_steps(mode, typ
             np.testing.assert_array_equal(longest[b], best)
         if track_ends:
             np.testing.assert_array_equal(end[b], ends)
+            np.testing.assert_array_equal(at_max[b], rows.argmax(0))
+            np.testing.assert_array_equal(at_min[b], rows.argmin(0))
     assert longest_runs or not longest.any()
-    assert track_ends or not end.any()
+    assert track_ends or not (end.any() or at_max.any() or at_min.any())
 
 
 def test_pooled_statistics_are_the_same_with_and_without_gradients():
@@ -404,3 +409,30 @@ def test_padded_statistics_read_every_sequence_alone_with_or_without_gradients(s
     for b, steps in enumerate(lengths.tolist()):
         alone = pooled_statistics(y[b:b + 1, :, :steps], biases, statistics)[0]
         np.testing.assert_allclose(plain[b].numpy(), alone.numpy(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_gradient_path_reads_the_compiled_pass_as_torch_reductions(monkeypatch, dtype):
+    """With a gradient on the CPU, the counts, the runs and the extremes with their steps
+    come from one compiled pass (_counts_and_steps). Values and gradients (of the outputs,
+    the biases and the widths' smooth forms) are those of torch's reductions, padding,
+    differenced channels and a constant channel (ties everywhere) included."""
+    y = torch.randn(5, 6, 40, generator=GEN, dtype=dtype)  # (B, H, L)
+    y[1, 2] = 0.5  # every step a maximizer and a minimizer
+    lengths = torch.tensor([40, 12, 1, 33, 40])
+    biases = torch.randn(8, 3, generator=GEN, dtype=dtype)  # H + E = 8 pooled channels
+    widths = torch.full((8,), 0.3, dtype=dtype)
+    weights = torch.randn(5, 8 * 3 * 2 + 8 * 3, generator=GEN, dtype=dtype)
+
+    def values_and_gradients():
+        outputs, thresholds = (y.clone().requires_grad_(), biases.clone().requires_grad_())
+        got = pooled_statistics(outputs, thresholds, DEFAULT_STATISTICS, lengths, widths,
+                                differenced=2)
+        return (got.detach(), *torch.autograd.grad((got * weights).sum(),
+                                                   (outputs, thresholds)))
+
+    compiled = values_and_gradients()
+    monkeypatch.setattr(pooling_module, "_counts_and_steps", lambda *args: None)
+    reduced = values_and_gradients()
+    for got, want in zip(compiled, reduced, strict=True):
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
