@@ -173,18 +173,20 @@ def pooled_statistics(y, biases, statistics, lengths=None, widths=None, differen
     # max and min with indices and the backward pass's argmax took 17 ms, the whole
     # pass 7 ms, and the trained fit took 0.91 times as long with the pass (ad hoc)
     counted = None
-    if differentiable and y.device.type == "cpu":
+    if (differentiable and y.device.type == "cpu"
+            and not PER_BIAS.union(_READ_STEPS).isdisjoint(statistics)):
         counted = _counts_and_steps(
             y, biases if PER_BIAS.intersection(statistics) else biases[:, :0], lengths)
     if not compiled and PER_BIAS.intersection(statistics):
         longest_runs = "lspv" in statistics
-        if widths is None or not differentiable:
-            count, longest = _threshold_counts(low(), biases, longest_runs)[:2]
-            count = count.to(y.dtype)
-            longest = None if longest is None else longest.to(y.dtype)
-        else:
+        if widths is not None and differentiable:
             count, longest = _SmoothCounts.apply(
                 low(), biases, widths, longest_runs, None if counted is None else counted[:4])
+        else:
+            count, longest = (_threshold_counts(low(), biases, longest_runs)[:2]
+                              if counted is None else counted[:2])
+            count = count.to(y.dtype)
+            longest = None if longest is None else longest.to(y.dtype)
         per_bias = {"ppv": count, "lspv": longest}
     if differentiable and not set(_READ_STEPS).isdisjoint(statistics):
         extremes = None if counted is None else counted[4:]
