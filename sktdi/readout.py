@@ -365,8 +365,9 @@ def _standardization(features, rows, weights):
         mean += w @ block
     mean /= total
     variance = np.zeros(features.shape[1])
-    for block, w in _blocks(features, rows, weights):
-        variance += w @ (block - mean) ** 2
+    for block, w in _blocks(features, rows, weights):  # the block is ours to change
+        block -= mean
+        variance += w @ np.square(block, out=block)
     variance /= total
     scale = np.sqrt(variance)
     # as StandardScaler: a feature constant up to float64 rounding is constant
@@ -383,29 +384,44 @@ def _block_rows(features):
     return max(1, _BLOCK_ELEMENTS // max(1, features.shape[1]))
 
 
-def _blocks(features, rows, weights=None):
-    """``(features[rows] in float64, weights)`` in blocks of rows."""
-    size = _block_rows(features)
+def _block_buffers(features, rows):
+    """``(first row, rows of the block, its float64 buffer)`` over blocks of ``rows``.
+    Every block is read into the same buffer, so that one block is held at a time, not
+    the last one and the next: a reader must be done with a block before it asks for
+    the next one."""
+    size = max(1, min(_block_rows(features), len(rows)))
+    buffer = np.empty((size, features.shape[1]))
     for begin in range(0, len(rows), size):
         index = rows[begin:begin + size]
-        block = np.asarray(features[index], dtype=np.float64)
-        yield block, (None if weights is None else weights[begin:begin + size])
+        yield begin, index, buffer[:len(index)]
 
 
-def _standardized(features, rows, mean, scale):
-    return (np.asarray(features[rows], dtype=np.float64) - mean) / scale
+def _blocks(features, rows, weights=None):
+    """``(features[rows] in float64, weights)`` in blocks of rows (one buffer: see
+    :func:`_block_buffers`)."""
+    for begin, index, block in _block_buffers(features, rows):
+        np.copyto(block, features[index])
+        yield block, (None if weights is None else weights[begin:begin + len(index)])
+
+
+def _standardized(features, rows, mean, scale, root=None, out=None):
+    """The features of ``rows`` standardized (and scaled by ``root``, ``sqrt w``, one row
+    per row), in float64: one array (``out`` when given), changed in place, so that no
+    float64 temporary of its size is made."""
+    Z = np.subtract(features[rows], mean, out=out, dtype=np.float64)
+    Z /= scale
+    if root is not None:
+        Z *= root
+    return Z
 
 
 def _scaled_blocks(features, rows, mean, scale, root):
     """``(first row, block of Z)`` over blocks of ``rows``, in float64: the features
-    standardized and scaled by ``root`` (``sqrt w``, one row per row)."""
-    size = _block_rows(features)
-    for begin in range(0, len(rows), size):
-        index = rows[begin:begin + size]
-        block = np.subtract(features[index], mean, dtype=np.float64)  # one float64 array
-        block /= scale
-        block *= root[begin:begin + len(index)]
-        yield begin, block
+    standardized and scaled by ``root`` (``sqrt w``, one row per row); one buffer (see
+    :func:`_block_buffers`)."""
+    for begin, index, block in _block_buffers(features, rows):
+        yield begin, _standardized(features, index, mean, scale,
+                                   root[begin:begin + len(index)], out=block)
 
 
 class _Basis:
@@ -425,7 +441,7 @@ class _Basis:
         n, p = len(rows), features.shape[1]
         self.dual = n <= p
         if self.dual:  # Z Z^T = U diag(s) U^T
-            self.Z = root * _standardized(features, rows, mean, scale)
+            self.Z = _standardized(features, rows, mean, scale, root)
             s, self.U = np.linalg.eigh(self.Z @ self.Z.T)
             self.Q = self.U.T @ T  # (n, k)
         else:  # Z^T Z = V diag(s) V^T
@@ -500,7 +516,7 @@ class _Penalized:
 
     def __init__(self, features, rows, mean, scale, root, T, alpha, leverage):
         if len(rows) <= features.shape[1]:
-            Z = root * _standardized(features, rows, mean, scale)
+            Z = _standardized(features, rows, mean, scale, root)
             kernel = Z @ Z.T
             kernel[np.diag_indices_from(kernel)] += alpha
             factor = cho_factor(kernel, lower=True, overwrite_a=True, check_finite=False)
@@ -518,9 +534,13 @@ class _Penalized:
         self.residuals = np.empty_like(T)
         for begin, block in _scaled_blocks(features, rows, mean, scale, root):
             stop = begin + len(block)
-            hat = np.sum(solve_triangular(factor[0], block.T, lower=True,
-                                          check_finite=False)**2, axis=0)
-            self.residuals[begin:stop] = ((T[begin:stop] - block @ self.coefficients)
+            fitted = block @ self.coefficients
+            # L^-1 z_i for every row, solved and squared in the block's own memory
+            # (block.T is its Fortran-ordered view): no second float64 block
+            solved = solve_triangular(factor[0], block.T, lower=True, overwrite_b=True,
+                                      check_finite=False)
+            hat = np.sum(np.square(solved, out=solved), axis=0)
+            self.residuals[begin:stop] = ((T[begin:stop] - fitted)
                                           / (1.0 - hat - leverage[begin:stop])[:, None])
 
 

@@ -120,6 +120,33 @@ def test_many_examples_choose_the_penalty_by_the_leave_one_out_of_a_sample(monke
     assert ours.loo_errors_.shape == (n,)
 
 
+def test_blocks_of_rows_are_read_into_one_buffer_at_a_time(monkeypatch):
+    """With more examples than features the readout reads the features in float64 blocks
+    of rows: every block is read into one buffer, so that the Gram matrix's accumulation
+    holds one block at a time (plus the float32 rows it is read from), not the last
+    block and the next."""
+    import tracemalloc
+
+    n, p = 3000, 200
+    monkeypatch.setattr(sktdi.readout, "_BLOCK_ELEMENTS", 2**17)  # 655 rows, 1 MiB
+    F = np.random.RandomState(3).normal(size=(n, p)).astype(np.float32)
+    rows, root = np.arange(n), np.ones((n, 1))
+    mean, scale = F.mean(axis=0, dtype=np.float64), F.std(axis=0, dtype=np.float64)
+    blocks = list(sktdi.readout._scaled_blocks(F, rows, mean, scale, root))
+    assert len(blocks) == 5 and all(np.shares_memory(blocks[0][1], b) for _, b in blocks)
+    block_bytes = sktdi.readout._block_rows(F) * p * 8
+    tracemalloc.start()
+    try:
+        gram, ZT = sktdi.readout._gram(F, rows, mean, scale, root, np.ones((n, 1)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # one float64 block and its float32 rows: 1.5 blocks; two blocks would be 2.5
+    assert peak < gram.nbytes + ZT.nbytes + 1.8 * block_bytes
+    Z = (F - mean) / scale
+    np.testing.assert_allclose(np.tril(gram), np.tril(Z.T @ Z), rtol=1e-9, atol=1e-6)
+
+
 def test_bad_penalties_and_too_few_examples_are_refused():
     F, t = _features(10, 3)
     with pytest.raises(ValueError, match="alphas must be positive"):
