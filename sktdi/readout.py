@@ -8,9 +8,10 @@ penalty ``a`` gives the fitted values ``U diag(s / (s + a)) U^T t`` and the diag
 the hat matrix ``h_i = sum_k U_ik**2 s_k / (s_k + a) + w_i / sum(w)`` (the last term is the
 unpenalized intercept), so every example's leave-one-out residual is
 ``(t_i - fitted_i) / (1 - h_i)``: that of a ridge refitted without it (the standardization
-kept, as scikit-learn's :class:`~sklearn.linear_model.RidgeCV` keeps it). With ``n > p``
-the rows are read in blocks, so nothing of size ``n x n`` and no float64 copy of the
-features is made: memory stays near that of the features themselves.
+kept, as scikit-learn's :class:`~sklearn.linear_model.RidgeCV` keeps it). The features are
+read in float64 blocks (of columns for ``Z Z^T``, of rows otherwise), so no float64 copy of
+them is made, and with ``n > p`` nothing of size ``n x n``: memory stays near that of the
+features themselves and one ``min(n, p)``-square matrix.
 
 Beyond ``LOO_EXAMPLES`` examples the eigendecomposition would cost ``min(n, p)**3``
 whatever the rows, so the penalty is chosen on that many examples spread evenly over the
@@ -28,8 +29,9 @@ they stand).
 """
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve, solve_triangular
+from scipy.linalg import cho_solve, solve_triangular
 from scipy.linalg.blas import dsyrk
+from scipy.linalg.lapack import dpotrf, dtrtri
 from scipy.optimize import minimize
 from scipy.special import expit, log_softmax, softmax
 from sklearn.metrics import r2_score
@@ -146,8 +148,8 @@ class RidgeReadout:
         Parameters
         ----------
         features : ndarray of shape (n_samples, n_features)
-            float32 or float64; read in blocks, never copied in float64 when
-            ``n_samples > n_features``.
+            float32 or float64; read in blocks, never copied whole in float64 (but for
+            a ``cv`` fold's held-out rows).
         y : ndarray of shape (n_samples,) or (n_samples, n_targets)
             Class labels (``classification``) or targets.
         sample_weight : ndarray of shape (n_samples,), default=None
@@ -429,9 +431,10 @@ class _Basis:
     ``features`` standardized with ``mean``, ``scale``, scaled by ``root`` (``sqrt w``),
     and the targets ``T`` (already centred and scaled).
 
-    With ``n <= p`` rows the ``n x n`` kernel ``Z Z^T`` is decomposed; with more rows the
-    ``p x p`` Gram matrix ``Z^T Z`` and ``Z^T T`` are accumulated block by block of rows,
-    so that ``Z`` is never held whole in float64 (nor anything ``n x n``).
+    With ``n <= p`` rows the ``n x n`` kernel ``Z Z^T`` is decomposed, accumulated block
+    by block of columns; with more rows the ``p x p`` Gram matrix ``Z^T Z`` and ``Z^T T``
+    are accumulated block by block of rows. Either way ``Z`` is never held whole in
+    float64 (nor, with more rows, anything ``n x n``).
     """
 
     def __init__(self, features, rows, mean, scale, root, T):
@@ -441,8 +444,7 @@ class _Basis:
         n, p = len(rows), features.shape[1]
         self.dual = n <= p
         if self.dual:  # Z Z^T = U diag(s) U^T
-            self.Z = _standardized(features, rows, mean, scale, root)
-            s, self.U = np.linalg.eigh(self.Z @ self.Z.T)
+            s, self.U = np.linalg.eigh(_kernel(features, rows, mean, scale, root))  # lower
             self.Q = self.U.T @ T  # (n, k)
         else:  # Z^T Z = V diag(s) V^T
             gram, ZT = _gram(features, rows, mean, scale, root, T)
@@ -485,7 +487,8 @@ class _Basis:
     def coefficients(self, alpha):
         """Ridge coefficients on the standardized features (p, k)."""
         if self.dual:
-            return self.Z.T @ (self.U @ (self.Q / (self.s + alpha)[:, None]))
+            return _transposed_product(self.features, self.rows, self.mean, self.scale,
+                                       self.root, self.U @ (self.Q / (self.s + alpha)[:, None]))
         return self.V @ (self.P / (self.s + alpha)[:, None])
 
 
@@ -502,6 +505,33 @@ def _gram(features, rows, mean, scale, root, T):
     return gram, ZT
 
 
+def _kernel(features, rows, mean, scale, root):
+    """The kernel ``Z Z^T`` (n x n, Fortran-ordered, only its lower triangle filled),
+    accumulated over blocks of columns of ``Z`` (BLAS ``syrk``), so that ``Z`` is never
+    held whole in float64."""
+    n, p = len(rows), features.shape[1]
+    kernel = np.zeros((n, n), order="F")
+    width = max(1, min(p, _BLOCK_ELEMENTS // max(1, n)))
+    buffer = np.empty((n, width))
+    for begin in range(0, p, width):
+        columns = slice(begin, min(begin + width, p))
+        block = buffer[:, :columns.stop - begin]
+        np.subtract(features[rows, columns], mean[columns], out=block, dtype=np.float64)
+        block /= scale[columns]
+        block *= root
+        # block.T is the Fortran view of the block: kernel += block @ block.T
+        dsyrk(1.0, block.T, beta=1.0, c=kernel, trans=1, lower=1, overwrite_c=1)
+    return kernel
+
+
+def _transposed_product(features, rows, mean, scale, root, V):
+    """``Z^T V`` (p, k), over blocks of rows of ``Z``."""
+    product = np.zeros((features.shape[1], V.shape[1]))
+    for begin, block in _scaled_blocks(features, rows, mean, scale, root):
+        product += block.T @ V[begin:begin + len(block)]
+    return product
+
+
 class _Penalized:
     """The readout at one penalty ``alpha`` through one Cholesky factor, for the same
     ``Z`` and ``T`` as :class:`_Basis`: ``coefficients`` (p, k) on the standardized
@@ -516,20 +546,21 @@ class _Penalized:
 
     def __init__(self, features, rows, mean, scale, root, T, alpha, leverage):
         if len(rows) <= features.shape[1]:
-            Z = _standardized(features, rows, mean, scale, root)
-            kernel = Z @ Z.T
+            kernel = _kernel(features, rows, mean, scale, root)
             kernel[np.diag_indices_from(kernel)] += alpha
-            factor = cho_factor(kernel, lower=True, overwrite_a=True, check_finite=False)
+            factor = _cholesky(kernel)
             solved = cho_solve(factor, T, check_finite=False)  # K^-1 T
-            inverse = solve_triangular(factor[0], np.eye(len(rows)), lower=True,
-                                       check_finite=False)  # L^-1, (K^-1)_ii its columns'
-            kept = alpha * np.sum(inverse**2, axis=0) - leverage  # 1 - h_i
-            self.coefficients = Z.T @ solved
+            # L^-1 in the factor's own memory; (K^-1)_ii is the sum of its column's squares
+            inverse, info = dtrtri(factor[0], lower=1, overwrite_c=1)
+            if info != 0:
+                raise np.linalg.LinAlgError("the ridge kernel's factor is singular")
+            kept = alpha * np.einsum("ij,ij->j", inverse, inverse) - leverage  # 1 - h_i
+            self.coefficients = _transposed_product(features, rows, mean, scale, root, solved)
             self.residuals = alpha * solved / kept[:, None]
             return
         gram, ZT = _gram(features, rows, mean, scale, root, T)
         gram[np.diag_indices_from(gram)] += alpha
-        factor = cho_factor(gram, lower=True, overwrite_a=True, check_finite=False)
+        factor = _cholesky(gram)
         self.coefficients = cho_solve(factor, ZT, check_finite=False)
         self.residuals = np.empty_like(T)
         for begin, block in _scaled_blocks(features, rows, mean, scale, root):
@@ -542,6 +573,15 @@ class _Penalized:
             hat = np.sum(np.square(solved, out=solved), axis=0)
             self.residuals[begin:stop] = ((T[begin:stop] - fitted)
                                           / (1.0 - hat - leverage[begin:stop])[:, None])
+
+
+def _cholesky(matrix):
+    """``(L, True)`` with ``matrix = L L^T`` (from its lower triangle), in the matrix's own
+    memory (Fortran-ordered), the upper triangle zeroed: what ``cho_solve`` takes."""
+    factor, info = dpotrf(matrix, lower=1, clean=1, overwrite_a=1)
+    if info != 0:
+        raise np.linalg.LinAlgError("the penalized ridge matrix is not positive definite")
+    return factor, True
 
 
 def _chosen_penalty(basis, alphas, leverage, total):

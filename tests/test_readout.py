@@ -147,6 +147,32 @@ def test_blocks_of_rows_are_read_into_one_buffer_at_a_time(monkeypatch):
     np.testing.assert_allclose(np.tril(gram), np.tril(Z.T @ Z), rtol=1e-9, atol=1e-6)
 
 
+def test_the_kernel_is_accumulated_over_blocks_of_columns(monkeypatch):
+    """With fewer examples than features, the ``n x n`` kernel ``Z Z^T`` is accumulated
+    over float64 blocks of columns: no float64 copy of the whole features."""
+    import tracemalloc
+
+    n, p = 300, 3000
+    monkeypatch.setattr(sktdi.readout, "_BLOCK_ELEMENTS", 2**15)  # 109 columns
+    rng = np.random.RandomState(4)
+    F = rng.normal(size=(n, p)).astype(np.float32)
+    rows, root = np.arange(n), rng.uniform(0.5, 1.5, size=(n, 1))
+    mean, scale = F.mean(axis=0, dtype=np.float64), F.std(axis=0, dtype=np.float64)
+    block_bytes = n * (2**15 // n) * 8
+    tracemalloc.start()
+    try:
+        kernel = sktdi.readout._kernel(F, rows, mean, scale, root)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # a float64 block, the float32 columns it is read from and indexing temporaries;
+    # a float64 copy of the whole features would be 10 times the kernel
+    assert peak < kernel.nbytes + 3 * block_bytes
+    Z = root * (F - mean) / scale
+    np.testing.assert_allclose(np.tril(kernel), np.tril(Z @ Z.T), rtol=1e-9, atol=1e-6)
+    assert not np.any(np.triu(kernel, 1))  # the lower triangle only, as LAPACK reads it
+
+
 def test_bad_penalties_and_too_few_examples_are_refused():
     F, t = _features(10, 3)
     with pytest.raises(ValueError, match="alphas must be positive"):
