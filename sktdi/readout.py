@@ -148,8 +148,7 @@ class RidgeReadout:
         Parameters
         ----------
         features : ndarray of shape (n_samples, n_features)
-            float32 or float64; read in blocks, never copied whole in float64 (but for
-            a ``cv`` fold's held-out rows).
+            float32 or float64; read in blocks, never copied whole in float64.
         y : ndarray of shape (n_samples,) or (n_samples, n_targets)
             Class labels (``classification``) or targets.
         sample_weight : ndarray of shape (n_samples,), default=None
@@ -315,9 +314,9 @@ class RidgeReadout:
             center = weights @ targets[train] / weights.sum()
             basis = _Basis(features, rows[train], self.mean_, self.scale_, root,
                            root * (targets[train] - center))
-            test_features = _standardized(features, rows[test], self.mean_, self.scale_)
             for i, alpha in enumerate(alphas):
-                decision = test_features @ basis.coefficients(alpha) + center
+                decision = _decision(features, rows[test], basis.coefficients(alpha),
+                                     self.mean_, self.scale_, center)
                 scores[i] += _fold_score(decision, targets[test], labels[test],
                                          self.classification, self.weights_[test])
         chosen = _strongest_near_best(scores, alphas)
@@ -336,10 +335,8 @@ class RidgeReadout:
     def decision_function(self, features):
         """Readout of every target: ``(n, k)``, 1-D for two classes or a 1-D target.
         Read in blocks of rows, in float64."""
-        coef = (self.coef_ / self.scale_).T  # (p, k): the standardization folded in
-        offset = self.intercept_ - self.mean_ @ coef
-        scores = np.concatenate([block @ coef + offset for block, _ in _blocks(
-            features, np.arange(len(features)))] or [np.empty((0, coef.shape[1]))])
+        scores = _decision(features, np.arange(len(features)), self.coef_.T, self.mean_,
+                           self.scale_, self.intercept_)
         return scores[:, 0] if self._one_column else scores
 
     def predict(self, features):
@@ -404,6 +401,16 @@ def _blocks(features, rows, weights=None):
     for begin, index, block in _block_buffers(features, rows):
         np.copyto(block, features[index])
         yield block, (None if weights is None else weights[begin:begin + len(index)])
+
+
+def _decision(features, rows, coef, mean, scale, intercept):
+    """``(n, k)``: the readout ``coef`` (p, k, on the standardized features) and
+    ``intercept`` of the rows ``rows`` of ``features``, with the standardization folded
+    into the coefficients, read in float64 blocks of rows."""
+    folded = coef / scale[:, None]
+    offset = intercept - mean @ folded
+    return np.concatenate([block @ folded + offset for block, _ in _blocks(features, rows)]
+                          or [np.empty((0, coef.shape[1]))])
 
 
 def _standardized(features, rows, mean, scale, root=None, out=None):
