@@ -404,24 +404,24 @@ def _blocks(features, rows, weights=None):
 
 
 def _decision(features, rows, coef, mean, scale, intercept):
-    """``(n, k)``: the readout ``coef`` (p, k, on the standardized features) and
-    ``intercept`` of the rows ``rows`` of ``features``, with the standardization folded
-    into the coefficients, read in float64 blocks of rows."""
+    """The decisions ``(n, k)`` of the readout ``coef`` (p, k, on the standardized
+    features) plus ``intercept`` for the rows ``rows`` of ``features``: the
+    standardization is folded into the coefficients, and the rows are read in float64
+    blocks."""
     folded = coef / scale[:, None]
     offset = intercept - mean @ folded
     return np.concatenate([block @ folded + offset for block, _ in _blocks(features, rows)]
                           or [np.empty((0, coef.shape[1]))])
 
 
-def _standardized(features, rows, mean, scale, root=None, out=None):
-    """The features of ``rows`` standardized (and scaled by ``root``, ``sqrt w``, one row
-    per row), in float64: one array (``out`` when given), changed in place, so that no
+def _standardized(features, rows, mean, scale, root, out):
+    """The features of ``rows`` standardized and scaled by ``root`` (``sqrt w``, one row
+    per row), written into the float64 buffer ``out`` and changed there, so that no
     float64 temporary of its size is made."""
-    Z = np.subtract(features[rows], mean, out=out, dtype=np.float64)
-    Z /= scale
-    if root is not None:
-        Z *= root
-    return Z
+    np.subtract(features[rows], mean, out=out, dtype=np.float64)
+    out /= scale
+    out *= root
+    return out
 
 
 def _scaled_blocks(features, rows, mean, scale, root):
@@ -522,10 +522,8 @@ def _kernel(features, rows, mean, scale, root):
     buffer = np.empty((n, width))
     for begin in range(0, p, width):
         columns = slice(begin, min(begin + width, p))
-        block = buffer[:, :columns.stop - begin]
-        np.subtract(features[rows, columns], mean[columns], out=block, dtype=np.float64)
-        block /= scale[columns]
-        block *= root
+        block = _standardized(features[:, columns], rows, mean[columns], scale[columns],
+                              root, out=buffer[:, :columns.stop - begin])
         # block.T is the Fortran view of the block: kernel += block @ block.T
         dsyrk(1.0, block.T, beta=1.0, c=kernel, trans=1, lower=1, overwrite_c=1)
     return kernel
