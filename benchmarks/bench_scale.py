@@ -3,7 +3,7 @@ peak memory.
 
 Run from the repository root (with the package installed), with nothing else running::
 
-    python benchmarks/bench_scale.py                 # ~10 min on 2 cores
+    python benchmarks/bench_scale.py                 # ~5 min on 2 cores
     python benchmarks/bench_scale.py --quick         # smoke run, to /tmp
 
 Protocol
@@ -11,8 +11,8 @@ Protocol
 Synthetic two-class sequences of 100 steps (a sinusoid of frequency 0.05 or 0.07 cycles
 per step, random phase, in white noise of standard deviation 1), 1,000, 10,000 and
 100,000 of them. ``SSMFeatureClassifier()`` with its defaults and ``random_state=0`` is fitted
-once per size, each in a fresh process limited to 2 threads (torch, BLAS and OpenMP), so
-that every peak is that fit's own.
+twice per size (see below), each time in a fresh process limited to 2 threads (torch, BLAS
+and OpenMP), so that every peak is that fit's own.
 
 Measured per size: the wall time of ``fit``; the process's resident memory before the fit
 (Python, torch, the data) and its peak during the fit (the kernel's high-water mark
@@ -24,7 +24,8 @@ target is at most about twice the float32 feature matrix (no float64 copy of it,
 
 Every size is measured twice, each in its own process: as the process's first fit, and
 after a warm-up fit on 500 other sequences. The first fit also pays for the libraries'
-first use (about 150 MiB: compiled kernels loaded, thread pools and their buffers), which
+first use (100 to 115 MiB at e35fde6: the compiler behind the compiled kernels, thread
+pools and their buffers), which
 a second fit in the same process does not pay again; the warm figure is the fit's own
 memory, the one that grows with ``n``.
 
