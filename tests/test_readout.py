@@ -120,13 +120,29 @@ def test_many_examples_choose_the_penalty_by_the_leave_one_out_of_a_sample(monke
     assert ours.loo_errors_.shape == (n,)
 
 
+def _traced_peak(compute):
+    """``(result, peak)``: what ``compute()`` returns and the peak of the memory that NumPy
+    allocated while it ran, above what was allocated before (tracemalloc)."""
+    import tracemalloc
+
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        result = compute()
+        return result, tracemalloc.get_traced_memory()[1] - before
+    finally:
+        if started:
+            tracemalloc.stop()
+
+
 def test_blocks_of_rows_are_read_into_one_buffer_at_a_time(monkeypatch):
     """With more examples than features the readout reads the features in float64 blocks
     of rows: every block is read into one buffer, so that the Gram matrix's accumulation
     holds one block at a time (plus the float32 rows it is read from), not the last
     block and the next."""
-    import tracemalloc
-
     n, p = 3000, 200
     monkeypatch.setattr(sktdi.readout, "_BLOCK_ELEMENTS", 2**17)  # 655 rows, 1 MiB
     F = np.random.RandomState(3).normal(size=(n, p)).astype(np.float32)
@@ -135,12 +151,8 @@ def test_blocks_of_rows_are_read_into_one_buffer_at_a_time(monkeypatch):
     blocks = list(sktdi.readout._scaled_blocks(F, rows, mean, scale, root))
     assert len(blocks) == 5 and all(np.shares_memory(blocks[0][1], b) for _, b in blocks)
     block_bytes = sktdi.readout._block_rows(F) * p * 8
-    tracemalloc.start()
-    try:
-        gram, ZT = sktdi.readout._gram(F, rows, mean, scale, root, np.ones((n, 1)))
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    (gram, ZT), peak = _traced_peak(
+        lambda: sktdi.readout._gram(F, rows, mean, scale, root, np.ones((n, 1))))
     # one float64 block and its float32 rows: 1.5 blocks; two blocks would be 2.5
     assert peak < gram.nbytes + ZT.nbytes + 1.8 * block_bytes
     Z = (F - mean) / scale
@@ -150,8 +162,6 @@ def test_blocks_of_rows_are_read_into_one_buffer_at_a_time(monkeypatch):
 def test_the_kernel_is_accumulated_over_blocks_of_columns(monkeypatch):
     """With fewer examples than features, the ``n x n`` kernel ``Z Z^T`` is accumulated
     over float64 blocks of columns: no float64 copy of the whole features."""
-    import tracemalloc
-
     n, p = 300, 3000
     monkeypatch.setattr(sktdi.readout, "_BLOCK_ELEMENTS", 2**15)  # 109 columns
     rng = np.random.RandomState(4)
@@ -159,12 +169,7 @@ def test_the_kernel_is_accumulated_over_blocks_of_columns(monkeypatch):
     rows, root = np.arange(n), rng.uniform(0.5, 1.5, size=(n, 1))
     mean, scale = F.mean(axis=0, dtype=np.float64), F.std(axis=0, dtype=np.float64)
     block_bytes = n * (2**15 // n) * 8
-    tracemalloc.start()
-    try:
-        kernel = sktdi.readout._kernel(F, rows, mean, scale, root)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    kernel, peak = _traced_peak(lambda: sktdi.readout._kernel(F, rows, mean, scale, root))
     # a float64 block, the float32 columns it is read from and indexing temporaries;
     # a float64 copy of the whole features would be 10 times the kernel
     assert peak < kernel.nbytes + 3 * block_bytes
