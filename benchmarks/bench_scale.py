@@ -24,8 +24,8 @@ target is at most about twice the float32 feature matrix (no float64 copy of it,
 
 Every size is measured twice, each in its own process: as the process's first fit, and
 after a warm-up fit on 500 other sequences. The first fit also pays for the libraries'
-first use (100 to 115 MiB at e35fde6: the compiler behind the compiled kernels, thread
-pools and their buffers), which
+first use (about 100 MiB, the difference between the two growths: the compiler behind
+the compiled kernels, thread pools and their buffers), which
 a second fit in the same process does not pay again; the warm figure is the fit's own
 memory, the one that grows with ``n``.
 
