@@ -41,8 +41,10 @@ from .padding import (
     fill_padding,
     is_padded,
     padding_and_lengths,
+    resample_sequences,
     sequence_lengths,
 )
+from .params import concatenate_channels
 from .pooling import (
     DEFAULT_STATISTICS,
     PER_BIAS,
@@ -54,7 +56,8 @@ from .pooling import (
 
 __all__ = [
     "DEFAULT_STATISTICS", "DIFFERENCE_WEIGHT", "LEVEL_WEIGHT", "SMOOTH_WIDTH", "STATISTICS",
-    "SSMFeatureMap", "bias_levels", "bias_sample_size", "check_normalize", "input_views",
+    "OwnAndResampledFeatureMap", "SSMFeatureMap", "bias_levels", "bias_sample_size",
+    "check_normalize", "input_views",
     "level_and_scale", "pooled_statistics", "scale_or_one", "view_standardization",
     "weighted_quantile_midpoints",
 ]
@@ -600,3 +603,77 @@ def _rows_of(outputs, rows):
         taken = y[inside]
         yield (first, taken, None if lengths is None else lengths[inside])
         first += taken.shape[0]
+
+
+class OwnAndResampledFeatureMap:
+    """Two fitted feature maps side by side: one reads every sequence over its own steps,
+    the other every sequence linearly resampled to one ``length``
+    (:func:`~sktdi.core.padding.resample_sequences`).
+
+    For sequences of unequal lengths. Over its own steps, a bank reads every sequence at
+    the steps it was sampled at, so a gesture made twice as fast excites other filters;
+    resampled, every sequence spans the same steps, so the same bank reads the course of
+    the whole sequence, whatever its duration. Each reading gets its own bank (its own
+    TDI, standardization and biases), fitted on what it reads; the features are the own
+    reading's, then the resampled reading's.
+
+    Parameters
+    ----------
+    own : SSMFeatureMap
+        Fitted on the sequences as they are.
+    resampled : SSMFeatureMap
+        Fitted on the sequences resampled to ``length`` steps.
+    length : int
+        Steps of every resampled sequence.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktdi.core import SSMFeatureMap, make_params
+    >>> from sktdi.core.features import OwnAndResampledFeatureMap
+    >>> from sktdi.core.padding import resample_sequences
+    >>> X = np.random.RandomState(0).normal(size=(20, 1, 50))
+    >>> X[:10, :, 30:] = np.nan  # half the sequences end after 30 steps
+    >>> own = SSMFeatureMap(make_params("S4D-LegS", 4, 8, random_state=0)).fit(X)
+    >>> resampled = SSMFeatureMap(make_params("S4D-LegS", 4, 8, random_state=0)).fit(
+    ...     resample_sequences(X, 40))
+    >>> both = OwnAndResampledFeatureMap(own, resampled, 40)
+    >>> both.transform(X).shape, both.params.n_channels
+    ((20, 104), 8)
+    """
+
+    def __init__(self, own, resampled, length):
+        self.own = own
+        self.resampled = resampled
+        self.length = int(length)
+
+    @property
+    def params(self):
+        """The two banks as one layer: the own reading's channels, then the resampled
+        reading's."""
+        return concatenate_channels([self.own.params, self.resampled.params])
+
+    @property
+    def n_features(self):
+        return self.own.n_features + self.resampled.n_features
+
+    def feature_weights(self, difference_weight=1.0):
+        """Both maps' :meth:`SSMFeatureMap.feature_weights`, one after the other (None
+        where all are 1)."""
+        parts = [part.feature_weights(difference_weight) for part in (self.own, self.resampled)]
+        if all(weights is None for weights in parts):
+            return None
+        return np.concatenate([np.ones(part.n_features) if weights is None else weights
+                               for part, weights in zip((self.own, self.resampled), parts,
+                                                        strict=True)])
+
+    def feature_names(self):
+        """The own reading's names, then the resampled reading's, prefixed
+        ``resampled_``."""
+        return (self.own.feature_names()
+                + [f"resampled_{name}" for name in self.resampled.feature_names()])
+
+    def transform(self, X3):
+        """Both readings' features of ``(n, C, L)`` sequences: ``(n, n_features)``."""
+        return np.hstack([self.own.transform(X3),
+                          self.resampled.transform(resample_sequences(X3, self.length))])

@@ -11,8 +11,8 @@ and takes the plain paths (``lengths=None``) unchanged.
 import numpy as np
 import torch
 
-__all__ = ["distinct_sequences", "fill_padding", "is_padded", "padding_and_lengths",
-           "sequence_lengths", "step_mask"]
+__all__ = ["distinct_sequences", "fill_padding", "is_padded", "median_length",
+           "padding_and_lengths", "resample_sequences", "sequence_lengths", "step_mask"]
 
 
 def sequence_lengths(X3):
@@ -77,6 +77,63 @@ def padding_and_lengths(X3):
     if not is_padded(X3):
         return X3, None
     return fill_padding(X3), sequence_lengths(X3)
+
+
+def median_length(lengths, weights=None):
+    """The median of sequence ``lengths``, as a whole number of steps (rounded down), at
+    least 1; a weight ``k`` counts like ``k`` copies of its sequence.
+
+    With equal weights it is ``int(np.median(lengths))``: the mean of the two middle
+    lengths of an even number.
+
+    Examples
+    --------
+    >>> from sktdi.core.padding import median_length
+    >>> median_length([10, 30, 20, 40])
+    25
+    >>> median_length([10, 30, 20, 40], weights=[1, 1, 1, 3])
+    35
+    """
+    lengths = np.asarray(lengths, dtype=np.float64)
+    weights = np.ones(len(lengths)) if weights is None else np.asarray(weights, np.float64)
+    order = np.argsort(lengths, kind="stable")
+    cumulative = np.cumsum(weights[order])
+    half = cumulative[-1] / 2
+    # the lower and the upper median: where the weight reaches half, and passes it
+    lower = np.searchsorted(cumulative, half, side="left")
+    upper = min(np.searchsorted(cumulative, half, side="right"), len(order) - 1)
+    return max(1, int((lengths[order[lower]] + lengths[order[upper]]) / 2))
+
+
+def resample_sequences(X3, length):
+    """Every sequence of ``(n, C, L)`` over its own steps (before any NaN padding),
+    linearly interpolated to ``length`` steps: ``(n, C, length)``, one length for all.
+
+    The first and the last step are kept; step ``j`` reads the sequence at the fraction
+    ``j / (length - 1)`` of its own duration (as aeon's ``Resizer`` does). A sequence of
+    one step becomes a constant.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktdi.core.padding import resample_sequences
+    >>> X3 = np.array([[[0.0, 2.0, 4.0]], [[1.0, 3.0, np.nan]]])
+    >>> resample_sequences(X3, 5)
+    array([[[0. , 1. , 2. , 3. , 4. ]],
+    <BLANKLINE>
+           [[1. , 1.5, 2. , 2.5, 3. ]]])
+    """
+    n, _, L = X3.shape
+    own = sequence_lengths(X3) if is_padded(X3) else np.full(n, L)
+    filled = fill_padding(X3)
+    fraction = np.linspace(0.0, 1.0, length) if length > 1 else np.zeros(1)
+    position = fraction * (own[:, None] - 1)  # (n, length), in the sequence's own steps
+    left = np.minimum(np.floor(position).astype(np.intp), np.maximum(own[:, None] - 2, 0))
+    right = np.minimum(left + 1, own[:, None] - 1)
+    weight = (position - left)[:, None, :]  # (n, 1, length)
+    start = np.take_along_axis(filled, left[:, None, :], axis=-1)  # (n, C, length)
+    end = np.take_along_axis(filled, right[:, None, :], axis=-1)
+    return start + weight * (end - start)
 
 
 def step_mask(lengths, L, device=None):

@@ -13,7 +13,7 @@ import torch
 
 from .kernel import discretize, is_aliased
 
-__all__ = ["SSMParams", "count_aliased_modes"]
+__all__ = ["SSMParams", "concatenate_channels", "count_aliased_modes"]
 
 
 @dataclass
@@ -133,6 +133,25 @@ class SSMParams:
         return self.discretization == other.discretization and all(
             np.array_equal(getattr(self, k), getattr(other, k)) for k in "A B C dt D".split()
         )
+
+
+def concatenate_channels(layers):
+    """One layer with the channels of every layer of ``layers`` in turn (the same states
+    per channel and the same discretization).
+
+    Examples
+    --------
+    >>> from sktdi.core import make_params
+    >>> from sktdi.core.params import concatenate_channels
+    >>> layer = concatenate_channels([make_params("S4D-Lin", 3, 4), make_params("S4D-Inv", 2, 4)])
+    >>> layer.n_channels, layer.n_states
+    (5, 4)
+    """
+    layers = list(layers)
+    if len({layer.discretization for layer in layers}) != 1:
+        raise ValueError("layers of different discretizations cannot be concatenated.")
+    return SSMParams(*(np.concatenate([getattr(layer, name) for layer in layers])
+                       for name in ("A", "B", "C", "dt", "D")), layers[0].discretization)
 
 
 def count_aliased_modes(params):
