@@ -58,6 +58,10 @@ Several kinds of variant change something the parameters cannot reach:
   leave-one-out*, the readout
   is fitted with ``w`` = 1, 0.7, 0.5 and 0.3 and the one of the lowest leave-one-out
   error is kept.
+* ``resample=None`` reads sequences of unequal lengths over their own steps with the
+  whole bank, instead of half of it reading them resampled to their median length (the
+  classifier's default ``resample="median"``; the regressors' default is None, and equal
+  lengths are read alike either way).
 
 The default is the package's: since 32a8658 ``differences=2``, which pools the first
 difference of the outputs of the channels that read the difference views as channels of
@@ -244,6 +248,7 @@ VARIANTS = {
     # the default, or differences=1 where its readout's leave-one-out error is lower
     "differences by leave-one-out": ({}, "choose differences", 0),
     # the second difference's features penalized more (weight w < 1), or w chosen
+    "resample=None": ({"resample": None}, None, 0),
     "second-difference features x0.7": ({}, "second-difference weight", 0.7),
     "second-difference features x0.5": ({}, "second-difference weight", 0.5),
     "second-difference features weighted by leave-one-out": (

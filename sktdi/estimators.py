@@ -186,6 +186,11 @@ class _BaseSSM(_BaseSSMFeatures):
         return self.init if isinstance(self.init, str) and self.init in INIT_NAMES else (
             self.base)
 
+    def _resampled_length(self, X3, sample_weight):
+        """None: the trained network reads every sequence over its own steps (it has no
+        second bank for resampled sequences)."""
+        return None
+
     def _fit_candidate(self, init, seed, base_options, X3, y, sample_weight):
         self._seed = seed  # the deeper layers' draws follow the bank's seed
         return super()._fit_candidate(init, seed, base_options, X3, y, sample_weight)

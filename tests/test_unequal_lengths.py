@@ -19,10 +19,14 @@ from sktdi.core import (
     PooledStatistics,
     SSMBank,
     SSMBlock,
+    SSMFeatureMap,
     SSMFeatures,
     make_params,
     pooled_statistics,
 )
+from sktdi.core.features import OwnAndResampledFeatureMap
+from sktdi.core.padding import median_length, resample_sequences
+from sktdi.core.params import concatenate_channels
 from sktdi.datasets import pad_sequences
 from sktdi.spectral import induced_kernel_spectrum, task_power_spectrum
 
@@ -136,13 +140,17 @@ def test_prediction_accepts_lengths_not_seen_at_fit(Estimator):
 
 def test_initializer_transform_takes_what_predict_takes():
     """A 2-D training array whose last columns are padding only: the estimator and its
-    initializer both keep the array's width."""
+    initializer both keep the array's width, and the initializer gives the features of
+    the bank that reads every sequence over its own steps (the whole bank with
+    ``resample=None``)."""
     X, y = _band_sequences(low=30, high=49)
     wide = _padded(X, width=60)
-    estimator = SSMFeatureClassifier(**SMALL).fit(wide, y)
-    assert estimator.n_features_in_ == 60 == estimator.initializer_.n_features_in_
-    np.testing.assert_allclose(estimator.initializer_.transform(wide),
-                               estimator.feature_map_.transform(as_3d(wide)), rtol=1e-12)
+    for resample in ("median", None):
+        estimator = SSMFeatureClassifier(resample=resample, **SMALL).fit(wide, y)
+        assert estimator.n_features_in_ == 60 == estimator.initializer_.n_features_in_
+        own = estimator.feature_map_ if resample is None else estimator.feature_map_.own
+        np.testing.assert_allclose(estimator.initializer_.transform(wide),
+                                   own.transform(as_3d(wide)), rtol=1e-12)
 
 
 def test_equal_length_lists_and_arrays_agree():
@@ -352,3 +360,112 @@ def test_partial_fit_on_lists_of_other_lengths(Estimator):
     assert estimator.n_iter_ == 2 and estimator.predict(more).shape == (10,)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         estimator.partial_fit(more, y_more[:5])
+
+
+# ------------------------------------------------------------------- resampled reading
+def test_resample_sequences_interpolates_each_sequences_own_steps():
+    """Every sequence over its own steps, as np.interp reads it, whatever its padding; a
+    sequence of one step becomes a constant, and one length to itself is the identity."""
+    rng = np.random.RandomState(0)
+    lengths = [1, 2, 7, 30, 45]
+    X = [rng.normal(size=(3, L)) for L in lengths]
+    X3 = pad_sequences(X)
+    for length in (1, 5, 30, 90):
+        resampled = resample_sequences(X3, length)
+        assert resampled.shape == (len(X), 3, length) and not np.isnan(resampled).any()
+        for x, row in zip(X, resampled, strict=True):
+            own = np.linspace(0, 1, x.shape[1])
+            at = np.linspace(0, 1, length) if length > 1 else np.zeros(1)
+            expected = np.array([np.interp(at, own, channel) for channel in x])
+            np.testing.assert_allclose(row, expected, rtol=1e-12, atol=1e-12)
+    equal = rng.normal(size=(4, 2, 20))
+    np.testing.assert_allclose(resample_sequences(equal, 20), equal, rtol=1e-12, atol=1e-12)
+
+
+def test_median_length_counts_a_weight_like_copies():
+    rng = np.random.RandomState(0)
+    for n in (1, 2, 5, 8):
+        lengths = rng.randint(3, 90, size=n)
+        assert median_length(lengths) == int(np.median(lengths))
+        weights = rng.randint(0, 4, size=n)
+        weights[0] = max(weights[0], 1)  # some weight
+        assert median_length(lengths, weights) == int(np.median(np.repeat(lengths, weights)))
+    assert median_length([1, 1]) == 1
+
+
+def test_concatenate_channels_keeps_every_layers_channels_in_turn():
+    first = make_params("S4D-Lin", 3, 4, random_state=0)
+    second = make_params("S4D-LegS", 2, 4, random_state=1)
+    both = concatenate_channels([first, second])
+    assert both.n_channels == 5 and both.n_states == 4
+    for name in ("A", "B", "C", "dt", "D"):
+        np.testing.assert_array_equal(getattr(both, name)[3:], getattr(second, name))
+    bilinear = make_params("S4D-Lin", 2, 4, discretization="bilinear")
+    with pytest.raises(ValueError, match="discretization"):
+        concatenate_channels([first, bilinear])
+
+
+def test_half_the_feature_bank_reads_the_sequences_resampled_to_their_median_length():
+    X, y = _band_sequences(low=14, high=60)
+    clf = SSMFeatureClassifier(**{**SMALL, "d_model": 9}).fit(X, y)
+    feature_map = clf.feature_map_
+    assert isinstance(feature_map, OwnAndResampledFeatureMap)
+    assert feature_map.length == int(np.median([len(x) for x in X]))
+    assert feature_map.own.params.n_channels == 5
+    assert feature_map.resampled.params.n_channels == 4
+    assert clf.params_.n_channels == 9
+    np.testing.assert_array_equal(clf.params_.A[5:], feature_map.resampled.params.A)
+    X3 = _padded(X, channels=True)
+    features = feature_map.transform(X3)
+    np.testing.assert_array_equal(features, np.hstack([
+        feature_map.own.transform(X3),
+        feature_map.resampled.transform(resample_sequences(X3, feature_map.length))]))
+    names = feature_map.feature_names()
+    assert len(names) == features.shape[1] == feature_map.n_features
+    assert names[-1].startswith("resampled_") and not names[0].startswith("resampled_")
+    weights = feature_map.feature_weights(0.7)  # the second difference's, in both halves
+    assert weights.shape == (feature_map.n_features,)
+    assert set(np.unique(weights)) == {0.7, 1.0}
+    assert clf.score(X, y) > 0.9
+
+
+def test_resample_none_equal_lengths_and_trained_models_keep_one_bank():
+    X, y = _band_sequences()
+    assert isinstance(SSMFeatureClassifier(resample=None, **SMALL).fit(X, y).feature_map_,
+                      SSMFeatureMap)
+    assert isinstance(SSMFeatureRegressor(**SMALL).fit(X, y.astype(float)).feature_map_,
+                      SSMFeatureMap)  # the regressors' default is None
+    assert isinstance(SSMClassifier(**TRAINED).fit(X, y).feature_map_, SSMFeatureMap)
+    assert "resample" not in SSMClassifier().get_params()
+    equal, y_equal = _band_sequences(low=40, high=41)
+    default = SSMFeatureClassifier(**SMALL).fit(equal, y_equal)
+    whole = SSMFeatureClassifier(resample=None, **SMALL).fit(equal, y_equal)
+    assert isinstance(default.feature_map_, SSMFeatureMap)
+    np.testing.assert_array_equal(default.decision_function(equal),
+                                  whole.decision_function(equal))
+
+
+def test_the_regressor_can_read_the_resampled_sequences_too():
+    X, y = _band_sequences()
+    reg = SSMFeatureRegressor(resample="median", **SMALL).fit(X, y.astype(float))
+    assert isinstance(reg.feature_map_, OwnAndResampledFeatureMap)
+    assert reg.predict(X).shape == (len(X),)
+
+
+def test_sample_weights_count_like_copies_in_the_resampled_length():
+    X, y = _band_sequences(low=14, high=60)
+    weights = np.tile([1, 2, 0], len(X) // 3)
+    weighted = SSMFeatureClassifier(**SMALL).fit(X, y, sample_weight=weights)
+    copies = [x for x, w in zip(X, weights, strict=True) for _ in range(w)]
+    copied = SSMFeatureClassifier(**SMALL).fit(copies, np.repeat(y, weights))
+    assert weighted.feature_map_.length == copied.feature_map_.length == median_length(
+        [len(x) for x in copies])
+    np.testing.assert_allclose(weighted.decision_function(X), copied.decision_function(X),
+                               rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("resample", ["mean", "max", True, 3])
+def test_an_unknown_resample_is_a_named_error(resample):
+    X, y = _band_sequences()
+    with pytest.raises(ValueError, match="resample"):
+        SSMFeatureClassifier(resample=resample, **SMALL).fit(X, y)
