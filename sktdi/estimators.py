@@ -44,20 +44,22 @@ from .core import (
     count_aliased_modes,
     make_params,
 )
-from .core.features import level_and_scale, scale_or_one
-from .core.padding import padding_and_lengths
+from .core.features import OwnAndResampledFeatureMap, level_and_scale, scale_or_one
+from .core.padding import padding_and_lengths, resample_sequences
+from .feature_estimators import (
+    _RESAMPLE_DOC,
+    CLIP_FEATURES,
+    DEFAULT_STATISTICS,
+    _BaseSSMFeatures,
+    _indented,
+    _SSMClassifierMixin,
+    _SSMRegressorMixin,
+)
 from .feature_estimators import (
     _SHARED_ATTRS_DOC as _FEATURE_ATTRS_DOC,
 )
 from .feature_estimators import (
     _SHARED_PARAMS_DOC as _FEATURE_PARAMS_DOC,
-)
-from .feature_estimators import (
-    CLIP_FEATURES,
-    DEFAULT_STATISTICS,
-    _BaseSSMFeatures,
-    _SSMClassifierMixin,
-    _SSMRegressorMixin,
 )
 from .initializer import align_deeper_layers
 from .readout import leave_one_out_loss
@@ -124,13 +126,14 @@ class _BaseSSM(_BaseSSMFeatures):
         learning_rate_init=1e-3, ssm_learning_rate=1e-3, max_iter=10, shuffle=True,
         random_state=None, tol=1e-4, verbose=False, warm_start=False, early_stopping=True,
         validation_fraction=0.2, n_iter_no_change=1, device="auto", dtype="float32",
-        missing="error",
+        missing="error", resample="median",
     ):
         super().__init__(
             init, base=base, n_states=n_states, d_model=d_model, init_options=init_options,
             discretization=discretization, time_scales=time_scales, differences=differences,
             normalize=normalize, statistics=statistics, n_biases=n_biases, alphas=alphas,
-            cv=cv, random_state=random_state, verbose=verbose, missing=missing,
+            cv=cv, resample=resample, random_state=random_state, verbose=verbose,
+            missing=missing,
         )
         self.n_layers = n_layers
         self.align_layers = align_layers
@@ -161,7 +164,7 @@ class _BaseSSM(_BaseSSMFeatures):
         rng = np.random.RandomState(self._seed)
         blocks = []
         for _ in range(self.n_layers - 1):
-            layer = make_params(self._deeper_base(), self.d_model, self.n_states,
+            layer = make_params(self._deeper_base(), params.n_channels, self.n_states,
                                 random_state=rng.randint(_SEED_MAX),
                                 discretization=self.discretization,
                                 **(self.init_options or {}))
@@ -186,11 +189,6 @@ class _BaseSSM(_BaseSSMFeatures):
         return self.init if isinstance(self.init, str) and self.init in INIT_NAMES else (
             self.base)
 
-    def _resampled_length(self, X3, sample_weight):
-        """None: the trained network reads every sequence over its own steps (it has no
-        second bank for resampled sequences)."""
-        return None
-
     def _fit_candidate(self, init, seed, base_options, X3, y, sample_weight):
         self._seed = seed  # the deeper layers' draws follow the bank's seed
         return super()._fit_candidate(init, seed, base_options, X3, y, sample_weight)
@@ -199,12 +197,43 @@ class _BaseSSM(_BaseSSMFeatures):
         features = super()._fit_start(X3, y, sample_weight, classes)
         self.params_init_ = self.feature_map_.params
         first = [] if self.initializer_ is None else [self.initializer_]
-        self.layer_initializers_ = first + getattr(self.feature_map_, "deeper_initializers",
+        self.layer_initializers_ = first + getattr(self._trained_map(), "deeper_initializers",
                                                    [])
-        self.n_aliased_modes_ = sum(count_aliased_modes(layer.to_params()) for layer in (
-            self.feature_map_.module_.bank.ssm,
-            *(block.ssm for block in self.feature_map_.module_.blocks)))
+        self.n_aliased_modes_ = sum(count_aliased_modes(layer.to_params())
+                                    for module in self._modules_of_the_bank()
+                                    for layer in (module.bank.ssm,
+                                                  *(block.ssm for block in module.blocks)))
         return features
+
+    def _trained_map(self):
+        """The feature map whose module the network trains: the whole ``feature_map_``, or
+        with ``resample`` its half on the sequences' own steps (the resampled half stays
+        as fitted, and its features enter the network's head as fixed inputs)."""
+        if isinstance(self.feature_map_, OwnAndResampledFeatureMap):
+            return self.feature_map_.own
+        return self.feature_map_
+
+    def _modules_of_the_bank(self):
+        """The torch modules of every feature map of ``feature_map_``."""
+        if isinstance(self.feature_map_, OwnAndResampledFeatureMap):
+            return [self.feature_map_.own.module_, self.feature_map_.resampled.module_]
+        return [self.feature_map_.module_]
+
+    def _fixed_features(self, X3):
+        """``(n, k)`` float64 features of ``X3`` that the network reads as they are, after
+        its pooled statistics: the level and scale features, then the resampled half's
+        features (with ``resample``); None where there are none."""
+        trained = self._trained_map()
+        parts = [level_and_scale(X3)] if trained.n_levels_ else []
+        if trained is not self.feature_map_:
+            resampled = self.feature_map_.resampled
+            parts.append(resampled.transform(resample_sequences(X3, self.feature_map_.length)))
+        return np.hstack(parts).astype(np.float64) if parts else None
+
+    def _n_fixed_features(self):
+        trained = self._trained_map()
+        extra = 0 if trained is self.feature_map_ else self.feature_map_.resampled.n_features
+        return trained.n_levels_ + extra
 
     # ------------------------------------------------------------------ fitting
     def _fit(self, X, y, sample_weight, incremental=False, classes=None):
@@ -301,7 +330,7 @@ class _BaseSSM(_BaseSSMFeatures):
             self.model_ = self._network()
         else:
             self.readout_, features = self._refit_readout(X3, y, sample_weight, groups)
-        self.feature_map_.params = self.model_.features.bank.ssm.to_params()
+        self._trained_map().params = self.model_.features.bank.ssm.to_params()
         self.kept_training_ = bool(kept)
         self.alpha_ = self.readout_.alpha_
         self.model_.set_readout(self.readout_)
@@ -331,7 +360,7 @@ class _BaseSSM(_BaseSSMFeatures):
             self.kept_training_ = True
         groups = duplicate_groups(X3, y)
         self._train((X3, y, sample_weight, groups), None, 1, incremental=True)
-        self.feature_map_.params = self.model_.features.bank.ssm.to_params()
+        self._trained_map().params = self.model_.features.bank.ssm.to_params()
         self.readout_, features = self._refit_readout(X3, y, sample_weight, groups)
         self.alpha_ = self.readout_.alpha_
         self.model_.set_readout(self.readout_)
@@ -367,8 +396,8 @@ class _BaseSSM(_BaseSSMFeatures):
 
     def _network(self):
         """The start as one network: the feature map's module and the readout as head."""
-        network = SSMNetwork(self.feature_map_.module_, self.readout_.coef_.shape[0],
-                             self.feature_map_.n_levels_)
+        network = SSMNetwork(self._trained_map().module_, self.readout_.coef_.shape[0],
+                             self._n_fixed_features())
         network.set_readout(self.readout_)
         return network.to(device=self.device_).eval()  # the bank's SSM stays in float64
 
@@ -381,7 +410,8 @@ class _BaseSSM(_BaseSSMFeatures):
     # ------------------------------------------------------------------ training
     def _examples(self, X3, y, sample_weight, groups):
         """The distinct examples as tensors on the training device: ``(views, lengths,
-        levels, targets, weights)``, the standardized views, their level features (None
+        levels, targets, weights)``, the standardized views, the fixed inputs of the head
+        (:meth:`_fixed_features`; None
         without), the loss's targets (``+-1`` codes or targets) and the weights of the
         copies summed (mean 1). A copy left in would make a leave-one-out error a training
         error."""
@@ -393,8 +423,8 @@ class _BaseSSM(_BaseSSMFeatures):
         keep = np.unique(np.where(present, groups, -1)) >= 0
         first, summed = first[keep], summed[keep]
         dtype = _DTYPES[self.dtype]
-        views, lengths = padding_and_lengths(self.feature_map_.views(X3[first]))
-        levels = level_and_scale(X3[first]) if self.feature_map_.n_levels_ else None
+        views, lengths = padding_and_lengths(self._trained_map().views(X3[first]))
+        levels = self._fixed_features(X3[first])
         return (torch.as_tensor(views, dtype=dtype, device=self.device_),
                 None if lengths is None else torch.as_tensor(lengths, device=self.device_),
                 None if levels is None else torch.as_tensor(levels, dtype=dtype,
@@ -544,7 +574,7 @@ class _BaseSSM(_BaseSSMFeatures):
         self._optimizer = None  # its moment estimates saw the non-finite gradients
         restored = (f"the parameters from the end of iteration {self.n_iter_}" if self.n_iter_
                     else "the initial parameters")
-        self.feature_map_.params = self.model_.features.bank.ssm.to_params()
+        self._trained_map().params = self.model_.features.bank.ssm.to_params()
         raise FloatingPointError(
             f"Training met {what} in iteration {self.n_iter_ + 1}; {restored} were "
             "restored. Lower learning_rate_init or ssm_learning_rate, or scale the input."
@@ -556,7 +586,8 @@ class _BaseSSM(_BaseSSMFeatures):
             return None
         # on the grid of the task spectrum: the rows the start was fitted on, whose longest
         # sequence can be shorter than the longest of all rows
-        S_trained = model_power_spectrum(self.params_, self.initializer_.seq_len_)
+        S_trained = model_power_spectrum(self._trained_map().params,
+                                         self.initializer_.seq_len_)
         return {
             "init": self.initializer_.loss_,
             "trained": spectral_matching_loss(S_trained, self.initializer_.task_spectrum_),
@@ -570,7 +601,10 @@ class _BaseSSM(_BaseSSMFeatures):
             state = dict(state)
             model = copy.deepcopy(self.model_).cpu()
             feature_map = copy.copy(self.feature_map_)
-            feature_map.module_ = model.features
+            trained = feature_map
+            if isinstance(feature_map, OwnAndResampledFeatureMap):
+                trained = feature_map.own = copy.copy(feature_map.own)
+            trained.module_ = model.features
             state.update(model_=model, feature_map_=feature_map, _optimizer=None)
             if "_target_scale_t" in state:
                 state["_target_scale_t"] = state["_target_scale_t"].cpu()
@@ -600,6 +634,20 @@ def _cut_to_longest(X, lengths):
         return X, None
     return X[..., :int(lengths.max())], lengths
 
+
+_TRAINED_RESAMPLED_HALF = (
+    "In training, the resampled half stays as it was fitted: its features enter the "
+    "network's head as fixed inputs, as the level features do, and the half on the "
+    "sequences' own steps trains (``spectral_alignment_`` is that half's).")
+_CLASSIFIER_RESAMPLE_DOC = _RESAMPLE_DOC.format(
+    default='"median"', measured=_indented(
+        _TRAINED_RESAMPLED_HALF + " The default of the training-free classifier "
+        "(:class:`~sktdi.SSMFeatureClassifier`), where it was chosen, so that the trained "
+        "classifier starts from it."))
+_REGRESSOR_RESAMPLE_DOC = _RESAMPLE_DOC.format(
+    default="None", measured=_indented(
+        _TRAINED_RESAMPLED_HALF + " The regressors' default is None, as the training-free "
+        "regressor's: the public panel's regression problems are of one length."))
 
 _TRAINING_PARAMS_DOC = """
     n_layers : int, default=1
@@ -722,7 +770,7 @@ class SSMClassifier(_SSMClassifierMixin, _BaseSSM):
     sequences say it helps.
 
     Parameters
-    ----------{_FEATURE_PARAMS_DOC}{_TRAINING_PARAMS_DOC}
+    ----------{_FEATURE_PARAMS_DOC}{_TRAINING_PARAMS_DOC}{_CLASSIFIER_RESAMPLE_DOC}
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -822,7 +870,7 @@ class SSMRegressor(_SSMRegressorMixin, _BaseSSM):
     target for the optimizer) and keeps it only where held-out sequences say it helps.
 
     Parameters
-    ----------{_FEATURE_PARAMS_DOC}{_TRAINING_PARAMS_DOC}
+    ----------{_FEATURE_PARAMS_DOC}{_TRAINING_PARAMS_DOC}{_REGRESSOR_RESAMPLE_DOC}
     clip_features : bool, default=True
         Clip every feature to its training range before the readout predicts
         (:class:`SSMFeatureRegressor`).
@@ -863,7 +911,7 @@ class SSMRegressor(_SSMRegressorMixin, _BaseSSM):
         batch_size="auto", learning_rate_init=1e-3, ssm_learning_rate=1e-3, max_iter=10,
         shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
         early_stopping=True, validation_fraction=0.2, n_iter_no_change=1, device="auto",
-        dtype="float32", missing="error",
+        dtype="float32", missing="error", resample=None,
     ):
         super().__init__(
             init, base=base, n_states=n_states, d_model=d_model, n_layers=n_layers,
@@ -875,7 +923,7 @@ class SSMRegressor(_SSMRegressorMixin, _BaseSSM):
             max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
             verbose=verbose, warm_start=warm_start, early_stopping=early_stopping,
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
-            device=device, dtype=dtype, missing=missing,
+            device=device, dtype=dtype, missing=missing, resample=resample,
         )
         self.clip_features = clip_features
 

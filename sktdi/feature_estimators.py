@@ -113,13 +113,14 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ParameterCheckingMeta):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "missing": [StrOptions(set(MISSING))],
+        "resample": [StrOptions({"median"}), None],
     }
 
     def __init__(
         self, init="tdi", *, base="S4D-LegS", n_states=16, d_model=256, init_options=None,
         discretization="zoh", time_scales="auto", differences=2, normalize=False,
-        statistics=DEFAULT_STATISTICS, n_biases=5, alphas=None, cv=None, random_state=None,
-        verbose=False, missing="error",
+        statistics=DEFAULT_STATISTICS, n_biases=5, alphas=None, cv=None, resample="median",
+        random_state=None, verbose=False, missing="error",
     ):
         self.init = init
         self.base = base
@@ -134,6 +135,7 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ParameterCheckingMeta):
         self.n_biases = n_biases
         self.alphas = alphas
         self.cv = cv
+        self.resample = resample
         self.random_state = random_state
         self.verbose = verbose
         self.missing = missing
@@ -500,7 +502,8 @@ _RESAMPLE_DOC = """
 
 def _indented(text):
     """``text`` as docstring lines of a parameter's description."""
-    return textwrap.fill(text, 88, initial_indent=" " * 8, subsequent_indent=" " * 8)
+    return textwrap.fill(text, 88, initial_indent=" " * 8, subsequent_indent=" " * 8,
+                         break_on_hyphens=False)
 
 
 _CLASSIFIER_RESAMPLE_DOC = _RESAMPLE_DOC.format(
@@ -650,23 +653,6 @@ class SSMFeatureClassifier(_SSMClassifierMixin, _BaseSSMFeatures):
     True
     """
 
-    _parameter_constraints: dict = {**_BaseSSMFeatures._parameter_constraints,
-                                    "resample": [StrOptions({"median"}), None]}
-
-    def __init__(
-        self, init="tdi", *, base="S4D-LegS", n_states=16, d_model=256, init_options=None,
-        discretization="zoh", time_scales="auto", differences=2, normalize=False,
-        statistics=DEFAULT_STATISTICS, n_biases=5, alphas=None, cv=None, resample="median",
-        random_state=None, verbose=False, missing="error",
-    ):
-        super().__init__(
-            init, base=base, n_states=n_states, d_model=d_model, init_options=init_options,
-            discretization=discretization, time_scales=time_scales, differences=differences,
-            normalize=normalize, statistics=statistics, n_biases=n_biases, alphas=alphas,
-            cv=cv, random_state=random_state, verbose=verbose, missing=missing,
-        )
-        self.resample = resample
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the bank's statistics and the ridge readout.
@@ -783,8 +769,7 @@ class SSMFeatureRegressor(_SSMRegressorMixin, _BaseSSMFeatures):
     """
 
     _parameter_constraints: dict = {**_BaseSSMFeatures._parameter_constraints,
-                                    "clip_features": ["boolean"],
-                                    "resample": [StrOptions({"median"}), None]}
+                                    "clip_features": ["boolean"]}
 
     def __init__(
         self, init="tdi", *, base="S4D-LegS", n_states=16, d_model=256, init_options=None,
@@ -797,10 +782,10 @@ class SSMFeatureRegressor(_SSMRegressorMixin, _BaseSSMFeatures):
             init, base=base, n_states=n_states, d_model=d_model, init_options=init_options,
             discretization=discretization, time_scales=time_scales, differences=differences,
             normalize=normalize, statistics=statistics, n_biases=n_biases, alphas=alphas,
-            cv=cv, random_state=random_state, verbose=verbose, missing=missing,
+            cv=cv, resample=resample, random_state=random_state, verbose=verbose,
+            missing=missing,
         )
         self.clip_features = clip_features
-        self.resample = resample
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

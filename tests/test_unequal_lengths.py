@@ -429,20 +429,45 @@ def test_half_the_feature_bank_reads_the_sequences_resampled_to_their_median_len
     assert clf.score(X, y) > 0.9
 
 
-def test_resample_none_equal_lengths_and_trained_models_keep_one_bank():
+def test_resample_none_and_equal_lengths_keep_one_bank():
     X, y = _band_sequences()
     assert isinstance(SSMFeatureClassifier(resample=None, **SMALL).fit(X, y).feature_map_,
                       SSMFeatureMap)
     assert isinstance(SSMFeatureRegressor(**SMALL).fit(X, y.astype(float)).feature_map_,
                       SSMFeatureMap)  # the regressors' default is None
-    assert isinstance(SSMClassifier(**TRAINED).fit(X, y).feature_map_, SSMFeatureMap)
-    assert "resample" not in SSMClassifier().get_params()
+    assert isinstance(SSMClassifier(resample=None, **TRAINED).fit(X, y).feature_map_,
+                      SSMFeatureMap)
     equal, y_equal = _band_sequences(low=40, high=41)
     default = SSMFeatureClassifier(**SMALL).fit(equal, y_equal)
     whole = SSMFeatureClassifier(resample=None, **SMALL).fit(equal, y_equal)
     assert isinstance(default.feature_map_, SSMFeatureMap)
     np.testing.assert_array_equal(default.decision_function(equal),
                                   whole.decision_function(equal))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("settings", [{}, {"n_layers": 2}], ids=["one layer", "deep"])
+def test_the_trained_network_trains_the_own_half_and_reads_the_resampled_half_fixed(
+        settings):
+    """The network's output is the estimator's decision function (the resampled half's
+    features as fixed inputs of its head); training moves the half on the own steps only,
+    and the resampled half is the start's."""
+    X, y = _band_sequences(n=40, low=14, high=60)
+    clf = SSMClassifier(**{**TRAINED, "d_model": 8}, early_stopping=False,
+                        learning_rate_init=0.05, **settings).fit(X, y)
+    feature_map = clf.feature_map_
+    assert isinstance(feature_map, OwnAndResampledFeatureMap)
+    assert clf.model_.features is feature_map.own.module_
+    resampled = {id(p) for p in feature_map.resampled.module_.parameters()}
+    assert not resampled & {id(p) for p in clf.model_.parameters()}
+    assert clf.params_.n_channels == clf.params_init_.n_channels == 8
+    np.testing.assert_array_equal(clf.params_.A[4:], clf.params_init_.A[4:])
+    X3 = _padded(X, channels=True)
+    views, lengths, fixed, _, _ = clf._examples(X3, y, None, np.arange(len(y)))
+    assert fixed.shape[1] == feature_map.resampled.n_features
+    with torch.no_grad():
+        network = clf.model_(views, lengths, fixed).double().numpy().ravel()
+    np.testing.assert_allclose(network, clf.decision_function(X), rtol=1e-4, atol=1e-5)
 
 
 def test_the_regressor_can_read_the_resampled_sequences_too():
