@@ -450,8 +450,10 @@ def test_resample_none_and_equal_lengths_keep_one_bank():
 def test_the_trained_network_trains_the_own_half_and_reads_the_resampled_half_fixed(
         settings):
     """The network's output is the estimator's decision function (the resampled half's
-    features as fixed inputs of its head); training moves the half on the own steps only,
-    and the resampled half is the start's."""
+    features as fixed inputs of its head), and the network holds the parameters of the
+    half on the own steps only: the optimizer, which reads the network's parameters,
+    cannot move the resampled half, whose layer in ``params_`` is the start's. (Whether
+    training is kept here does not matter to that; in this fit it is not.)"""
     X, y = _band_sequences(n=40, low=14, high=60)
     clf = SSMClassifier(**{**TRAINED, "d_model": 8}, early_stopping=False,
                         learning_rate_init=0.05, **settings).fit(X, y)
