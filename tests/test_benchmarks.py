@@ -19,3 +19,36 @@ def test_a_gap_exactly_on_the_line_holds_and_one_test_sequence_more_behind_does_
     assert bench_panel.at_least(ours - theirs, -0.04)
     fewer = _mean([37 / 50, 39 / 50, 38 / 50])  # one test sequence less
     assert not bench_panel.at_least(fewer - theirs, -0.04)
+
+
+def test_every_timed_model_starts_at_one_torch_thread_even_after_minirocket():
+    """Whatever torch's threads were before the round, and whatever MiniRocket's fit leaves
+    behind (aeon gives numba, and through the OpenMP runtime they share torch, its former
+    thread count back), every sktdi model is timed at 1 torch thread."""
+    import numpy as np
+    import torch
+
+    seen = {}
+
+    class Recording:
+        def __init__(self, name):
+            self.name = name
+
+        def fit(self, X, y):
+            seen[self.name] = torch.get_num_threads()
+            return self
+
+        def score(self, X, y):
+            return 1.0
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((8, 1, 20)), np.repeat([0, 1], 4)
+    factories = bench_panel.model_factories("classification")
+    factories.update({m: (lambda seed, m=m: Recording(m)) for m in ("SSMFeature", "SSM")})
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        bench_panel._timed_round(factories, 0, (X, y, X, y))
+    finally:
+        torch.set_num_threads(before)
+    assert seen == {"SSMFeature": 1, "SSM": 1}
