@@ -228,7 +228,7 @@ class _BaseSSM(_BaseSSMFeatures):
         if trained is not self.feature_map_:
             resampled = self.feature_map_.resampled
             parts.append(resampled.transform(resample_sequences(X3, self.feature_map_.length)))
-        return np.hstack(parts).astype(np.float64) if parts else None
+        return np.hstack(parts).astype(np.float64, copy=False) if parts else None
 
     def _n_fixed_features(self):
         trained = self._trained_map()
