@@ -27,7 +27,8 @@ zero-pads unequal lengths), ridge on the standardized raw values, ``SSMFeatureCl
 task of ``sktdi curves`` at 24 and 32 training sequences. Timing (``--timing-only``, on an
 otherwise idle machine): for every classification problem, fit + predict of MiniRocket,
 of the default ``SSMFeatureClassifier`` and of the default ``SSMClassifier`` on the whole
-training split, five alternating rounds at 1 thread (torch's, MiniRocket's ``n_jobs``, and
+training split, five alternating rounds at 1 thread (torch's, set again before every model
+since MiniRocket's transform resets it (:func:`_timed_round`), MiniRocket's ``n_jobs``, and
 every BLAS and OpenMP pool through threadpoolctl) in a fresh process (:func:`run_timing`
 says why) after an untimed round, medians of the ratios.
 
@@ -278,11 +279,10 @@ def _timing_pairs(problems, verbose):
 def _timed_round(factories, seed, data):
     """Model -> (fit seconds, predict seconds) of every ``TIMED`` model, one after another.
 
-    torch is set to 1 thread before every model: aeon's MiniRocket sets numba's threads to
-    its ``n_jobs`` and, after its fit, back to what they were (2 on this machine) through
-    the OpenMP runtime that numba's threading layer shares with torch, so the models timed
-    after it ran on 2 torch threads (ad hoc: ``torch.get_num_threads()`` read 2 after every
-    MiniRocket round)."""
+    torch is set to 1 thread before every model: after MiniRocket's transform (numba on
+    its OpenMP threading layer, whose thread count aeon sets to ``n_jobs`` for the call
+    and then back), ``torch.get_num_threads()`` read 2 (ad hoc, after every MiniRocket
+    round), so the models timed after it ran on 2 torch threads."""
     import torch
 
     times = {}

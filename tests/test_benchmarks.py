@@ -22,9 +22,9 @@ def test_a_gap_exactly_on_the_line_holds_and_one_test_sequence_more_behind_does_
 
 
 def test_every_timed_model_starts_at_one_torch_thread_even_after_minirocket():
-    """Whatever torch's threads were before the round, and whatever MiniRocket's fit leaves
-    behind (aeon gives numba, and through the OpenMP runtime they share torch, its former
-    thread count back), every sktdi model is timed at 1 torch thread."""
+    """Whatever torch's threads were before the round, and whatever MiniRocket leaves
+    behind (after its transform torch read 2 threads), every sktdi model is timed at 1
+    torch thread."""
     import numpy as np
     import torch
 
