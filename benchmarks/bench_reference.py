@@ -30,26 +30,21 @@ COLUMNS = ["problem", "seed", "role", "fraction", "n_train", "score"]
 
 
 def run(problems, seeds, verbose=True):
-    """Rows of test accuracy of the default ``SSMFeatureClassifier``: problem x seed x
-    fraction of the training split."""
-    from sktdi import SSMFeatureClassifier
-
+    """Rows of test accuracy of the default ``SSMFeatureClassifier`` (the panel's
+    "SSMFeature" model, fitted by ``bench_panel.run_panel``): problem x seed x fraction of
+    the training split."""
+    unknown = [name for name in problems if panel.PANEL.get(name) != "classification"]
+    if unknown:
+        raise ValueError(f"not classification problems of the panel: {unknown}.")
     rows = []
-    for name in problems:
-        if panel.PANEL.get(name) != "classification":
-            raise ValueError(f"{name!r} is not a classification problem of the panel.")
-        X_train, y_train, X_test, y_test = panel.load_problem(name)
-        for seed in seeds:
-            role = "selection" if seed in panel.SELECTION_SEEDS else "confirmation"
-            subsets = panel.training_subsets(y_train, "classification", seed, panel.FRACTIONS)
-            for fraction, train in subsets.items():
-                model = SSMFeatureClassifier(random_state=seed)
-                model.fit(panel.take(X_train, train), y_train[train])
-                score = model.score(X_test, y_test)
-                rows.append({"problem": name, "seed": seed, "role": role,
-                             "fraction": fraction, "n_train": len(train), "score": score})
-                if verbose:
-                    print(f"{name} seed {seed} {fraction:.0%}: {score:.4f}", flush=True)
+
+    def on_row(row):
+        rows.append(row)
+        if verbose:
+            print(f"{row['problem']} seed {row['seed']} {row['fraction']:.0%}: "
+                  f"{row['score']:.4f}", flush=True)
+
+    panel.run_panel(problems, seeds, ["SSMFeature"], set(), on_row)
     return rows
 
 

@@ -247,8 +247,9 @@ VARIANTS = {
     "differences=1": ({"differences": 1}, None, 0),
     # the default, or differences=1 where its readout's leave-one-out error is lower
     "differences by leave-one-out": ({}, "choose differences", 0),
-    # the second difference's features penalized more (weight w < 1), or w chosen
+    # unequal lengths read over their own steps by the whole bank (no resampled half)
     "resample=None": ({"resample": None}, None, 0),
+    # the second difference's features penalized more (weight w < 1), or w chosen
     "second-difference features x0.7": ({}, "second-difference weight", 0.7),
     "second-difference features x0.5": ({}, "second-difference weight", 0.5),
     "second-difference features weighted by leave-one-out": (
