@@ -45,7 +45,7 @@ from .core import (
     make_params,
 )
 from .core.features import OwnAndResampledFeatureMap, level_and_scale, scale_or_one
-from .core.padding import padding_and_lengths, resample_sequences
+from .core.padding import padding_and_lengths
 from .feature_estimators import (
     _RESAMPLE_DOC,
     CLIP_FEATURES,
@@ -226,8 +226,7 @@ class _BaseSSM(_BaseSSMFeatures):
         trained = self._trained_map()
         parts = [level_and_scale(X3)] if trained.n_levels_ else []
         if trained is not self.feature_map_:
-            resampled = self.feature_map_.resampled
-            parts.append(resampled.transform(resample_sequences(X3, self.feature_map_.length)))
+            parts.append(self.feature_map_.resampled_features(X3))
         return np.hstack(parts).astype(np.float64, copy=False) if parts else None
 
     def _n_fixed_features(self):
@@ -411,10 +410,9 @@ class _BaseSSM(_BaseSSMFeatures):
     def _examples(self, X3, y, sample_weight, groups):
         """The distinct examples as tensors on the training device: ``(views, lengths,
         levels, targets, weights)``, the standardized views, the fixed inputs of the head
-        (:meth:`_fixed_features`; None
-        without), the loss's targets (``+-1`` codes or targets) and the weights of the
-        copies summed (mean 1). A copy left in would make a leave-one-out error a training
-        error."""
+        (:meth:`_fixed_features`; None without), the loss's targets (``+-1`` codes or
+        targets) and the weights of the copies summed (mean 1). A copy left in would make a
+        leave-one-out error a training error."""
         weights = np.ones(len(X3)) if sample_weight is None else sample_weight
         present = weights > 0
         _, first, index = np.unique(np.where(present, groups, -1), return_index=True,

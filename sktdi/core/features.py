@@ -673,7 +673,10 @@ class OwnAndResampledFeatureMap:
         return (self.own.feature_names()
                 + [f"resampled_{name}" for name in self.resampled.feature_names()])
 
+    def resampled_features(self, X3):
+        """The resampled reading's features of ``(n, C, L)`` sequences."""
+        return self.resampled.transform(resample_sequences(X3, self.length))
+
     def transform(self, X3):
         """Both readings' features of ``(n, C, L)`` sequences: ``(n, n_features)``."""
-        return np.hstack([self.own.transform(X3),
-                          self.resampled.transform(resample_sequences(X3, self.length))])
+        return np.hstack([self.own.transform(X3), self.resampled_features(X3)])
