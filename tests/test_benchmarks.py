@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import bench_paired  # noqa: E402
 import bench_panel  # noqa: E402
 
 
@@ -52,3 +53,36 @@ def test_every_timed_model_starts_at_one_torch_thread_even_after_minirocket():
     finally:
         torch.set_num_threads(before)
     assert seen == {"SSMFeature": 1, "SSM": 1}
+
+
+def test_paired_comparison_tells_a_real_gap_from_noise():
+    """bench_paired.py: a model that errs on 40 of 200 test sequences against one that
+    errs on 5 of them differ beyond doubt; two models wrong on different but equally many
+    sequences do not, and the interval of their difference spans zero."""
+    import numpy as np
+
+    y = np.zeros(200, dtype=int)
+    ours = y.copy()
+    ours[:5] = 1
+    worse = y.copy()
+    worse[100:140] = 1
+    assert bench_paired.paired_test("classification", y, ours, worse) < 1e-6
+    low, high = bench_paired.bootstrap_interval("classification", y, ours, worse, 2000, 0)
+    assert high < 0  # the peer's accuracy minus ours
+    other = y.copy()
+    other[50:55] = 1
+    assert bench_paired.paired_test("classification", y, ours, other) > 0.99  # 5 against 5
+    low, high = bench_paired.bootstrap_interval("classification", y, ours, other, 2000, 0)
+    assert low < 0 < high
+
+
+def test_paired_regression_test_is_a_t_test_on_squared_errors():
+    import numpy as np
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal(40)
+    ours, theirs = y + 0.5 * rng.standard_normal(40), y + 0.6 * rng.standard_normal(40)
+    expected = stats.ttest_rel((theirs - y) ** 2, (ours - y) ** 2).pvalue
+    assert np.isclose(bench_paired.paired_test("regression", y, ours, theirs), expected)
+    assert bench_paired.paired_test("regression", y, ours, ours) == 1.0
