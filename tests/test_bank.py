@@ -25,6 +25,14 @@ from sktdi.core.pooling import (
 GEN = torch.Generator().manual_seed(0)
 
 
+@pytest.fixture(autouse=True)
+def _draws_of_their_own():
+    """Every test draws from ``GEN`` seeded afresh, so its data does not depend on which
+    tests ran before it in the process (pytest-xdist shares them out differently from run
+    to run)."""
+    GEN.manual_seed(0)
+
+
 def _direct(bank, views):
     """Every channel's view, scaled and shifted, convolved with its kernel (+ D u):
     (B, H, L), by FFT with the materialised kernel."""
@@ -65,7 +73,8 @@ def test_bank_outputs_are_the_same_with_and_without_gradients(L):
         written = bank(views)
     concatenated = bank(views)
     assert concatenated.requires_grad and not written.requires_grad
-    torch.testing.assert_close(written, concatenated.detach(), rtol=1e-6, atol=1e-6)
+    # two float32 paths: equal to float32 rounding, which another CPU does differently
+    torch.testing.assert_close(written, concatenated.detach(), rtol=1e-5, atol=1e-5)
 
 
 def test_reused_buffers_give_the_same_outputs():
@@ -289,10 +298,19 @@ def test_compiled_backward_equals_the_blockwise_one(dtype, longest_runs, spread)
                   torch.where(found, end + 1, peak))
     compiled = _compiled_backward(y, biases, widths, grad_count, grad_longest, window)
     blockwise = _blockwise_backward(y, biases, widths, grad_count, grad_longest, window)
-    tolerance = {"rtol": 1e-5, "atol": 1e-5} if dtype == torch.float32 else {}
-    for got, want in zip(compiled, blockwise, strict=True):
-        assert got.dtype == want.dtype and torch.isfinite(got).all()
-        torch.testing.assert_close(got, want, **tolerance)
+    # Both against the sums in float64. A bias's gradient adds hundreds of terms of either
+    # sign, which float32 sums to a precision relative to the terms' magnitudes, not to
+    # the result (relative to the result, a test at 1e-5 failed on 0.3 to 3% of draws).
+    wide = [t.double() for t in (y, biases, widths, grad_count, grad_longest)]
+    exact = _blockwise_backward(*wide, window)
+    magnitude = _blockwise_backward(*wide[:3], wide[3].abs(), wide[4].abs(), window)
+    for got, other, want, size in zip(compiled, blockwise, exact, magnitude, strict=True):
+        assert got.dtype == other.dtype == dtype and torch.isfinite(got).all()
+        tolerance = {}  # float64: assert_close's own
+        if dtype == torch.float32:
+            tolerance = {"rtol": 1e-5, "atol": 1e-4 * float(size.abs().max())}
+        for path in (got, other):
+            torch.testing.assert_close(path.double(), want, **tolerance)
 
 
 @pytest.mark.parametrize("mode", ["count", "longest", "ends"])

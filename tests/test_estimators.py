@@ -64,10 +64,13 @@ def test_too_few_sequences_to_judge_training_give_the_training_free_estimator(si
 
 @pytest.mark.parametrize("Estimator, Free", [(SSMClassifier, SSMFeatureClassifier),
                                              (SSMRegressor, SSMFeatureRegressor)])
-def test_the_network_at_its_start_predicts_as_the_training_free_estimator(Estimator, Free):
+def test_the_network_at_its_start_predicts_as_the_training_free_estimator(Estimator, Free,
+                                                                         assert_features_close):
     """The torch network (bank, statistics, standardization, the readout as its head)
-    gives the training-free estimator's decision values, to float32 rounding, dropout
-    or not (the bank has none)."""
+    gives the training-free estimator's features, to float32 rounding, dropout or not
+    (the bank has none), and on the same features its decision values. Compared apart:
+    an output within rounding of a bias can move a count, and with it a decision value,
+    on another CPU."""
     X, y = make_spectral_task(30, 64, task="classification" if Free is SSMFeatureClassifier
                               else "regression", random_state=2)
     model = Estimator(**SMALL, dropout=0.5).fit(X, y)  # too few to train: the start
@@ -78,11 +81,29 @@ def test_the_network_at_its_start_predicts_as_the_training_free_estimator(Estima
         levels = torch.as_tensor(level_and_scale(X[:, None, :]), dtype=torch.float32)
     assert (levels is not None) == (Free is SSMFeatureRegressor)
     model.model_.train()  # dropout on, where there is any
+    features = free.feature_map_.transform(X[:, None, :])
     with torch.no_grad():
+        pooled = model.model_.features(views, None)
+        # the rest of the network (levels, standardization, head) on the estimator's own
+        # pooled statistics
+        model.model_.features = _Returning(features[:, :pooled.shape[1]])
         network = model.model_(views, None, levels).double().numpy()
-    expected = free.readout_.decision_function(free.feature_map_.transform(X[:, None, :]))
+    own = pooled.numpy() if levels is None else torch.cat([pooled, levels], dim=1).numpy()
+    assert_features_close(own, features, free.feature_map_.feature_names(), X.shape[1])
+    expected = free.readout_.decision_function(features)
     np.testing.assert_allclose(network.reshape(expected.shape), expected, rtol=1e-4,
                                atol=1e-5)
+
+
+class _Returning(torch.nn.Module):
+    """A stand-in for the network's features: returns the given ones, whatever the input."""
+
+    def __init__(self, features):
+        super().__init__()
+        self.values = torch.as_tensor(features)
+
+    def forward(self, views, lengths=None):
+        return self.values
 
 
 # ------------------------------------------------------------------ training
