@@ -48,10 +48,10 @@ def paired_test(task, y_true, ours, theirs):
     """p-value of no difference between two models' predictions of the same sequences."""
     from scipy import stats
 
+    if np.array_equal(ours, theirs):  # the same predictions (the t-test has no variance)
+        return 1.0
     if task == "regression":
         differences = (theirs - y_true) ** 2 - (ours - y_true) ** 2
-        if not np.any(differences):
-            return 1.0
         return float(stats.ttest_1samp(differences, 0.0).pvalue)
     only_ours = int(np.sum((ours == y_true) & (theirs != y_true)))
     only_theirs = int(np.sum((ours != y_true) & (theirs == y_true)))
@@ -152,9 +152,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not 0 < args.fraction <= 1:
         parser.error(f"--fraction must be in (0, 1]; got {args.fraction}.")
-    unknown = sorted(set(args.peers) - set(panel.model_factories("classification")))
+    models = list(panel.model_factories("classification"))
+    unknown = sorted(set(args.peers) - set(models))
     if unknown:
-        parser.error(f"unknown peers {unknown}; choose from {list(panel.PEERS)}.")
+        parser.error(f"unknown peers {unknown}; choose from {models}.")
     unknown = sorted(set(args.problems) - set(panel.PANEL))
     if unknown:
         parser.error(f"not panel problems: {unknown}; choose from {sorted(panel.PANEL)}.")
