@@ -51,8 +51,7 @@ def paired_test(task, y_true, ours, theirs):
     if np.array_equal(ours, theirs):  # the same predictions (the t-test has no variance)
         return 1.0
     if task == "regression":
-        differences = (theirs - y_true) ** 2 - (ours - y_true) ** 2
-        return float(stats.ttest_1samp(differences, 0.0).pvalue)
+        return float(stats.ttest_rel((theirs - y_true) ** 2, (ours - y_true) ** 2).pvalue)
     only_ours = int(np.sum((ours == y_true) & (theirs != y_true)))
     only_theirs = int(np.sum((ours != y_true) & (theirs == y_true)))
     if only_ours + only_theirs == 0:
@@ -61,16 +60,17 @@ def paired_test(task, y_true, ours, theirs):
 
 
 def bootstrap_interval(task, y_true, ours, theirs, n_resamples, seed):
-    """95% interval of ``score(theirs) - score(ours)`` over paired resamples of the test
-    sequences."""
-    rng = np.random.default_rng(seed)
-    n = len(y_true)
-    differences = np.empty(n_resamples)
-    for i in range(n_resamples):
-        rows = rng.integers(0, n, n)
-        differences[i] = (score(task, y_true[rows], theirs[rows])
-                          - score(task, y_true[rows], ours[rows]))
-    return tuple(float(q) for q in np.percentile(differences, [2.5, 97.5]))
+    """95% percentile interval of ``score(theirs) - score(ours)`` over paired resamples of
+    the test sequences (:func:`scipy.stats.bootstrap`)."""
+    from scipy import stats
+
+    def difference(y, a, b):
+        return score(task, y, b) - score(task, y, a)
+
+    result = stats.bootstrap((y_true, ours, theirs), difference, paired=True,
+                             vectorized=False, n_resamples=n_resamples, method="percentile",
+                             random_state=seed)
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
 def run(problems, seeds, fraction, peers, n_resamples, verbose=True):
