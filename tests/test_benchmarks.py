@@ -4,6 +4,8 @@ scores, so a gap on a target's line must count as on it, whatever the rounding."
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import bench_paired  # noqa: E402
 import bench_panel  # noqa: E402
@@ -20,6 +22,23 @@ def test_a_gap_exactly_on_the_line_holds_and_one_test_sequence_more_behind_does_
     assert bench_panel.at_least(ours - theirs, -0.04)
     fewer = _mean([37 / 50, 39 / 50, 38 / 50])  # one test sequence less
     assert not bench_panel.at_least(fewer - theirs, -0.04)
+
+
+def test_reference_figures_are_means_over_each_role_confirmation_first(tmp_path):
+    from _common import write_csv
+
+    rows = [{"problem": "P", "seed": seed, "role": "selection" if seed < 3 else "confirmation",
+             "fraction": fraction, "n_train": 1, "score": score}
+            for seed, fraction, score in [(0, 0.1, 0.5), (1, 0.1, 0.7), (3, 0.1, 0.9),
+                                          (4, 0.1, 0.8), (0, 1.0, 1.0), (1, 1.0, 0.9),
+                                          (3, 1.0, 0.6), (4, 1.0, 0.7)]]
+    path = tmp_path / "reference.csv"
+    write_csv(path, rows, ["problem", "seed", "role", "fraction", "n_train", "score"])
+    figures = bench_panel.reference_figures(path)
+    assert list(figures["P"]) == [(3, 4), (0, 1)]
+    assert figures["P"][(3, 4)][0.1] == pytest.approx(0.85)
+    assert figures["P"][(0, 1)][1.0] == pytest.approx(0.95)
+    assert set(figures["P"][(0, 1)]) == {0.1, 1.0}  # no fit at 30% in this file
 
 
 def test_every_timed_model_starts_at_one_torch_thread_even_after_minirocket():
