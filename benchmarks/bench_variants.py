@@ -58,6 +58,10 @@ Several kinds of variant change something the parameters cannot reach:
   leave-one-out*, the readout
   is fitted with ``w`` = 1, 0.7, 0.5 and 0.3 and the one of the lowest leave-one-out
   error is kept.
+* *+ input quantiles x w* appends QUANT's features of the input (without its forest):
+  quantiles at 9 levels of every channel, of the sequence and of its first difference,
+  over the whole sequence, its halves, quarters and eighths, every other one less the
+  interval's mean (``dyadic_quantiles``); weighted ``w`` in the readout's penalty.
 * ``resample=None`` reads sequences of unequal lengths over their own steps with the
   whole bank, instead of half of it reading them resampled to their median length (the
   classifier's default ``resample="median"``; the regressors' default is None, and equal
@@ -146,6 +150,12 @@ regressors alike); "x0.7" became the classifiers' ``DIFFERENCE_WEIGHT`` (edaf204
         --seeds 0 1 2 3 4 5 --variants default "second-difference features x0.7" \
         "second-difference features x0.5" \
         "second-difference features weighted by leave-one-out"
+
+``variants_quantiles.md`` holds the input quantiles (QUANT's idea, the one of #24's list that
+no earlier file measured)::
+
+    python benchmarks/bench_variants.py --stem variants_quantiles --variants default \
+        "+ input quantiles x0.3" "+ input quantiles x1" "+ input quantiles x3"
 """
 
 import argparse
@@ -254,7 +264,12 @@ VARIANTS = {
     "second-difference features x0.5": ({}, "second-difference weight", 0.5),
     "second-difference features weighted by leave-one-out": (
         {}, "second-difference weight", "leave-one-out"),
+    "+ input quantiles x0.3": ({}, "input quantiles", 0.3),
+    "+ input quantiles x1": ({}, "input quantiles", 1.0),
+    "+ input quantiles x3": ({}, "input quantiles", 3.0),
 }
+# The input quantiles' dyadic depth (1 + 2 + 4 + 8 intervals) and levels (QUANT's idea).
+QUANTILE_DEPTH, QUANTILE_LEVELS = 3, np.linspace(0.0, 1.0, 9)
 # Weights the "by leave-one-out" variant of the second difference's features chooses from.
 SECOND_DIFFERENCE_WEIGHTS = (1.0, 0.7, 0.5, 0.3)
 COLUMNS = ["variant", "problem", "task", "seed", "role", "fraction", "n_train", "score",
@@ -529,6 +544,61 @@ def _level(group):  # every channel's level and scale appended, ``group`` times
             (feature_map, "transform", new_transform)]
 
 
+def dyadic_quantiles(X3):
+    """(n, C * 2 * 15 * 9): QUANT's idea on the input: quantiles of every channel, of the
+    sequence and of its first difference, over the whole sequence, its halves, quarters and
+    eighths (over each sequence's own steps), every other one less the interval's mean."""
+    rows = []
+    for x in np.asarray(X3, np.float64):  # (C, L), NaN padding at the end
+        x = x[:, :max(1, int(np.sum(~np.isnan(x[0]))))]
+        parts = []
+        for view in (x, np.diff(x, axis=-1, prepend=x[:, :1])):
+            steps = view.shape[-1]
+            for depth in range(QUANTILE_DEPTH + 1):
+                edges = np.linspace(0, steps, 2 ** depth + 1).astype(int)
+                for start, end in zip(edges[:-1], edges[1:], strict=True):
+                    part = view[:, start:max(end, start + 1)]
+                    q = np.quantile(part, QUANTILE_LEVELS, axis=-1)  # (levels, C)
+                    q[1::2] -= part.mean(axis=-1)
+                    parts.append(q.T)
+        rows.append(np.concatenate(parts, axis=1).ravel())
+    return np.array(rows)
+
+
+def _input_quantiles(group):  # dyadic_quantiles appended, weighted ``group`` in the penalty
+    from sktdi.core import features
+
+    feature_map = features.SSMFeatureMap
+    fit_transform, transform = feature_map.fit_transform, feature_map.transform
+    feature_weights = feature_map.feature_weights
+
+    def appended(self, F, X3):
+        Q = dyadic_quantiles(X3).astype(F.dtype)
+        self._n_quantiles = Q.shape[1]
+        return np.hstack([F, Q])
+
+    def new_fit_transform(self, X3, sample_weight=None):
+        self._inside = True  # fit_transform may call transform: append once
+        try:
+            F = fit_transform(self, X3, sample_weight)
+        finally:
+            self._inside = False
+        return appended(self, F, X3)
+
+    def new_transform(self, X3):
+        F = transform(self, X3)
+        return F if getattr(self, "_inside", False) else appended(self, F, X3)
+
+    def weights(self, difference_weight=1.0):  # the package's weights, then ``group``
+        own = feature_weights(self, difference_weight)
+        own = np.ones(self.n_features) if own is None else own
+        return np.concatenate([own, np.full(self._n_quantiles, group)])
+
+    return [(feature_map, "fit_transform", new_fit_transform),
+            (feature_map, "transform", new_transform),
+            (feature_map, "feature_weights", weights)]
+
+
 def _scale_floor(group):  # feature scales at least ``group`` times the median scale
     from sktdi import readout
 
@@ -591,6 +661,7 @@ _REPLACEMENTS = {
     "choose differences": _choose_differences,
     "second-difference weight": _second_difference_weight,
     "one se": _one_standard_error, "concave": _concave, "level": _level,
+    "input quantiles": _input_quantiles,
     "scale floor": _scale_floor, "mipv": _appended_statistic("mipv"),
     "mpv": _appended_statistic("mpv"), "competing": _appended_statistic("competing"),
 }
