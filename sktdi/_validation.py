@@ -135,13 +135,15 @@ def pad_sequences(X, *, name="X"):
     return padded[:, 0] if 1 in ndims else padded
 
 
-def _read_padding(X3, missing, name):
+def _read_padding(X3, missing, name,
+                  advice="Pass missing='impute' to interpolate missing values."):
     """Padding and missing values of ``(n, C, L)`` sequences, checked.
 
     Trailing NaN (steps after a sequence's last observed value, in every channel) are
     padding; a NaN followed by an observed value is missing. ``missing="error"`` raises on
     the first missing value, ``"impute"`` interpolates it linearly within its channel
-    (holding the nearest value at either end). Columns of padding only are cut off.
+    (holding the nearest value at either end); ``advice`` ends the error's message (what
+    the caller can do about it). Columns of padding only are cut off.
     Returns sequences whose only NaN are their padding, the same in every channel.
     """
     nan = np.isnan(X3)
@@ -160,8 +162,7 @@ def _read_padding(X3, missing, name):
             raise ValueError(
                 f"{name} contains NaN inside sequence {i} (channel {c}, step {t}), before "
                 f"its last observed step {lengths[i] - 1}: a missing value, not padding "
-                "(only NaN after the last observed step are padding). Pass "
-                "missing='impute' to interpolate missing values."
+                f"(only NaN after the last observed step are padding). {advice}"
             )
         X3 = _impute(X3, inside, lengths, name)
     return X3[..., :lengths.max()]
@@ -360,7 +361,7 @@ def check_fitted_shape(estimator, X):
             "array." if ndim == 2 else _swap_hint(X.shape, expected))
     raise ValueError(
         f"X has {X.shape[1]} features, but {name} is expecting {expected} features as input "
-        f"({what} {X.shape[1]} at predict time, {expected} at fit).{hint}"
+        f"({what} {X.shape[1]} here, {expected} at fit).{hint}"
     )
 
 

@@ -109,10 +109,25 @@ def _as_task(problem, task):
     """``problem`` read as ``task`` (regression targets as floats)."""
     problem.task, problem.task_reason = task, "given by --task"
     if task == "regression":
-        problem.y = np.asarray(problem.y, dtype=np.float64)
-        if problem.y_test is not None:
-            problem.y_test = np.asarray(problem.y_test, dtype=np.float64)
+        for name in ("y", "y_test"):
+            labels = getattr(problem, name)
+            if labels is None:
+                continue
+            try:
+                setattr(problem, name, np.asarray(labels, dtype=np.float64))
+            except (TypeError, ValueError):
+                example = next(v for v in np.ravel(labels) if not _is_number(v))
+                _fail(f"--task regression needs numeric targets, but {problem.name} has the "
+                      f"label {str(example)!r}; drop --task (or give --task classification)")
     return problem
+
+
+def _is_number(value):
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _load_problem(spec, random_state, split, label_column):
@@ -150,9 +165,27 @@ def _load_problem(spec, random_state, split, label_column):
 
 
 def _labelled(data, spec):
+    """A file's ``(X, y)``, checked before any fit: labels present, values finite, NaN only
+    as padding after a sequence's end (a ``ValueError`` naming the file and its row)."""
+    from ._validation import _check_targets_present, _read_padding, pad_sequences
+
     X, y = data
     if y is None:
         _fail(f"dataset file {spec!r} has no labels y; curves need labelled data")
+    try:
+        _check_targets_present(y)
+        X3 = np.asarray(pad_sequences(X), dtype=np.float64)
+        X3 = X3[:, None, :] if X3.ndim == 2 else X3
+        infinite = np.argwhere(np.isinf(X3))
+        if infinite.size:
+            i, c, t = infinite[0]
+            raise ValueError(f"X contains inf in sequence {i} (channel {c}, step {t}); "
+                             "sequences must be finite.")
+        _read_padding(X3, "error", "X", advice="Fill in or interpolate the missing values "
+                      "in the file.")
+    except ValueError as exc:
+        _fail(f"dataset file {spec!r}: {exc} (sequences are counted from 0, in the file's "
+              "order)")
     return X, y
 
 
@@ -306,7 +339,8 @@ def _prepare_out(out, resume):
         raise ValueError(f"cannot write to --out {str(out)!r}: {exc.strerror}") from exc
     csv_path = out / "curves.csv"
     if not resume or not csv_path.exists():
-        _write_csv(csv_path, [])
+        # curves.csv is written with the first result: a run that fails before any fit
+        # leaves the folder, and an earlier run's files in it, as they were
         return []
     return _read_csv(csv_path)
 

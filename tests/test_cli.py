@@ -372,3 +372,66 @@ def test_the_spectra_figure_draws_every_distinct_bank_once(tmp_path, monkeypatch
     assert labels == ["task", "tdi, features"]
     assert spectra.get_title().startswith("discriminative task spectrum of 16")
     assert spectra.get_yscale() == "linear"
+
+
+def _bad_file(tmp_path, fault):
+    """A two-class .npz with one fault: NaN inside sequence 2, inf in sequence 3, a missing
+    label of sequence 4, or string labels."""
+    import numpy as np
+
+    X = np.random.default_rng(0).normal(size=(30, 24))
+    y = np.repeat([0.0, 1.0], 15)
+    X[5, 20:] = np.nan  # padding: allowed
+    if fault == "nan":
+        X[2, 5] = np.nan
+    elif fault == "inf":
+        X[3, 1] = np.inf
+    elif fault == "label":
+        y[4] = np.nan
+    else:
+        y = np.array(list("ab") * 15)
+    path = tmp_path / f"{fault}.npz"
+    np.savez(path, X=X, y=y)
+    return path
+
+
+@pytest.mark.parametrize("fault, message", [
+    ("nan", "'nan.npz': X contains NaN inside sequence 2 (channel 0, step 5)"),
+    ("inf", "'inf.npz': X contains inf in sequence 3 (channel 0, step 1)"),
+    ("label", "'label.npz': y contains NaN or None (the label or target of sequence 4"),
+])
+def test_a_faulty_file_is_named_with_its_row_before_anything_is_written(
+        fault, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _bad_file(tmp_path, fault)
+    out = tmp_path / "run"
+    assert main(["curves", *MODELS_TINY, "--models", "ridge", "--dataset", f"{fault}.npz",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert "missing='impute'" not in err  # the command line has no such option
+    assert not out.exists()
+
+
+def test_regression_of_string_labels_names_a_label(tmp_path, capsys):
+    path = _bad_file(tmp_path, "strings")
+    assert main(["curves", *MODELS_TINY, "--models", "ridge", "--dataset", str(path),
+                 "--task", "regression", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--task regression needs numeric targets" in err and "'a'" in err
+
+
+def test_a_run_that_fails_at_its_first_fit_leaves_the_earlier_results(tmp_path, capsys):
+    """The even-n_states rule is checked by the first fit, after the run has begun: the
+    earlier run's curves.csv must still be whole, agreeing with its plots and summary."""
+    out = tmp_path / "run"
+    argv = ["curves", *MODELS_TINY, "--models", "features,ridge", "--out", str(out)]
+    assert main(argv) == 0
+    before = (out / "curves.csv").read_text()
+    assert main([*argv, "--n-states", "3"]) == 2  # the later --n-states wins
+    assert "n_states must be even" in capsys.readouterr().err
+    assert (out / "curves.csv").read_text() == before
+    fresh = tmp_path / "fresh"
+    assert main(["curves", *MODELS_TINY, "--models", "features", "--n-states", "3",
+                 "--out", str(fresh)]) == 2
+    assert not (fresh / "curves.csv").exists()
