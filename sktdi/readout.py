@@ -606,9 +606,17 @@ def _chosen_penalty(basis, alphas, leverage, total):
 
 def _strongest_near_best(scores, alphas):
     """Index of the largest penalty whose score (higher is better) is within
-    ``SCORE_RTOL`` of the best one."""
-    best = np.max(scores)
-    near = scores >= best - SCORE_RTOL * max(abs(best), np.finfo(float).tiny)
+    ``SCORE_RTOL`` of the best finite one."""
+    finite = np.isfinite(scores)
+    if not finite.any():
+        # a sequence whose weight dwarfs the others' is fitted exactly at every penalty
+        # (leverage 1): leaving it out is undefined
+        raise ValueError("The readout's scores are not finite at any penalty: a few "
+                         "sequences carry almost all of sample_weight, so the ridge fits "
+                         "them exactly and cannot be validated without them. Rescale "
+                         "sample_weight (or drop the sequences of negligible weight).")
+    best = np.max(scores[finite])
+    near = finite & (scores >= best - SCORE_RTOL * max(abs(best), np.finfo(float).tiny))
     return int(np.flatnonzero(near)[np.argmax(alphas[near])])
 
 

@@ -262,3 +262,15 @@ def test_bad_feature_weights_are_refused(weights):
     F, t = _features(10, 4)
     with pytest.raises(ValueError, match="feature_weights must be 4 positive"):
         RidgeReadout(feature_weights=weights).fit(F, t)
+
+
+def test_the_penalty_is_chosen_among_finite_scores_only():
+    """A penalty whose leave-one-out score is not finite (a row fitted exactly, leverage 1)
+    is never chosen, and none finite is a named error, not numpy's empty argmax."""
+    from sktdi.readout import _strongest_near_best
+
+    alphas = np.array([1e-3, 1e-1, 1e1, 1e3])
+    assert _strongest_near_best(np.array([-2.0, -1.0, np.nan, -np.inf]), alphas) == 1
+    assert _strongest_near_best(np.array([np.nan, -1.0, -1.0, np.nan]), alphas) == 2
+    with pytest.raises(ValueError, match="not finite at any penalty"):
+        _strongest_near_best(np.full(4, np.nan), alphas)
