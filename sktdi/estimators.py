@@ -260,9 +260,6 @@ class _BaseSSM(_BaseSSMFeatures):
             X3, y, sample_weight = self._validate_fit(X, y, sample_weight, classes)
             if classes is not None:  # partial_fit: every class that will ever be seen
                 self._check_partial_classes(y, classes)
-            if X3.size and np.nanmax(np.abs(X3)) ** 2 > np.finfo(np.float64).max:
-                raise ValueError("X has values too large to standardize (their squares "
-                                 "overflow to inf); rescale X.")
             return X3, y, sample_weight
         X3, y = validate_sequences(self, X, y, reset=False, **self._target_check_params())
         y = self._validate_continued_targets(y)

@@ -266,6 +266,9 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ParameterCheckingMeta):
         """The checked ``(X3, y, sample_weight)`` of a fit (records the input layout);
         ``classes``: every class ``partial_fit`` will see."""
         X3, y = validate_sequences(self, X, y, reset=True, **self._target_check_params())
+        if X3.size and np.nanmax(np.abs(X3)) ** 2 > np.finfo(np.float64).max:
+            raise ValueError("X has values too large to standardize (their squares "
+                             "overflow to inf); rescale X.")
         y = self._validate_targets(y) if classes is None else self._validate_targets(y, classes)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X3, dtype=np.float64,

@@ -29,7 +29,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
-from ._validation import MISSING, ParameterCheckingMeta, validate_sequences
+from ._validation import (
+    MISSING,
+    ParameterCheckingMeta,
+    _check_targets_present,
+    validate_sequences,
+)
 from ._warnings import warn
 from .core import (
     DEFAULT_STATISTICS,
@@ -465,6 +470,10 @@ class SpectralInitializer(TransformerMixin, BaseEstimator, metaclass=ParameterCh
         X3 = validate_sequences(self, X, reset=True, dtype=np.float64)
         if y is not None:
             y = np.asarray(y)
+            if y.ndim not in (1, 2) or y.ndim == 2 and y.shape[1] == 0:
+                raise ValueError(f"y must be 1-D (labels or targets) or 2-D (several "
+                                 f"targets), one row per sequence; got shape {y.shape}.")
+            _check_targets_present(y)
             if y.shape[0] != X3.shape[0]:
                 raise ValueError(f"y has {y.shape[0]} entries but X has {X3.shape[0]} "
                                  "samples (inconsistent numbers of samples).")

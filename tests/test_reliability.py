@@ -20,7 +20,13 @@ from joblib import parallel_config
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import learning_curve
 
-from sktdi import SpectralInitializer, SSMClassifier, SSMParams, SSMRegressor
+from sktdi import (
+    SpectralInitializer,
+    SSMClassifier,
+    SSMFeatureRegressor,
+    SSMParams,
+    SSMRegressor,
+)
 from sktdi.cli import main
 from sktdi.core import INIT_NAMES, make_params
 from sktdi.datasets import load_sequences, load_ucr
@@ -103,6 +109,9 @@ BAD_INPUT = [
     ("fit-weight-length", lambda: clf().fit(X, Y, sample_weight=np.ones(3)), ValueError,
      "sample_weight.shape"),
     ("fit-overflow", lambda: clf().fit(X * 1e300, Y), ValueError, "too large"),
+    # the training-free ones read the same check (they failed deep in numpy, or fitted noise)
+    ("fit-overflow-training-free", lambda: SSMFeatureRegressor(d_model=4).fit(X * 1e155, Y),
+     ValueError, "too large"),
     ("fit-unknown-init", lambda: clf(init="S5").fit(X, Y), ValueError, "'init' parameter"),
     ("fit-unknown-device", lambda: clf(device="tpu").fit(X, Y), ValueError,
      "Unknown device 'tpu'"),
@@ -127,7 +136,7 @@ BAD_INPUT = [
     ("predict-other-length", lambda: fitted_clf().predict(X[:, :10]), ValueError,
      "sequences of length 10"),
     ("predict-other-channels", lambda: fitted_3d().predict(np.stack([X, X], axis=1)),
-     ValueError, "channels: 2 at predict time"),
+     ValueError, "channels: 2 here, 1 at fit"),
     ("predict-2d-after-two-channels",
      lambda: clf().fit(np.stack([X, X], axis=1), Y).predict(X), ValueError,
      "fitted on 2 channels"),
@@ -141,6 +150,12 @@ BAD_INPUT = [
      ValueError, "'spectrum' parameter"),
     ("initializer-cross-without-y", lambda: SpectralInitializer(spectrum="cross").fit(X),
      ValueError, "needs y"),
+    ("initializer-nan-label", lambda: SpectralInitializer().fit(X, _with(Y, 3, np.nan)),
+     ValueError, "the label or target of sequence 3 is missing"),
+    ("initializer-scalar-y", lambda: SpectralInitializer().fit(X, 1), ValueError,
+     "y must be 1-D"),
+    ("initializer-no-target-column", lambda: SpectralInitializer().fit(X, np.empty((12, 0))),
+     ValueError, "got shape (12, 0)"),
     # -------------------------------------------------------------- spectral functions
     ("spectrum-nan", lambda: task_power_spectrum(_with(X, (0, 0), np.nan), Y), ValueError,
      "NaN"),
