@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._compat import HasMethods, Interval, StrOptions, _check_sample_weight, _fit_context
 from ._validation import MISSING, ParameterCheckingMeta, validate_sequences
-from ._warnings import SequenceLayoutWarning
+from ._warnings import SequenceLayoutWarning, each_once
 from .core import (
     DEFAULT_STATISTICS,
     DIFFERENCE_WEIGHT,
@@ -282,9 +282,7 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ParameterCheckingMeta):
         ``params_``, ``alpha_``, ``init_selected_`` and ``init_scores_``; returns the
         training features of the chosen bank."""
         start = time.perf_counter()
-        with warnings.catch_warnings():
-            # A base fallback of TDI is announced once, by the initializer, not per candidate.
-            warnings.simplefilter("once", UserWarning)
+        with each_once():  # a base fallback of TDI is announced once, not per candidate
             fits, scores = self._fit_every_candidate(X3, y, sample_weight, classes, start)
         auto = isinstance(self.init, str) and self.init == "auto"
         if auto:

@@ -2,6 +2,7 @@
 
 import io
 import pickle
+import warnings
 from contextlib import redirect_stdout
 
 import numpy as np
@@ -333,3 +334,21 @@ def test_classifiers_penalize_the_second_difference_statistics_more(Estimator):
     ratio = plain.scale_ / model.readout_.scale_
     np.testing.assert_allclose(ratio[differenced], weight, rtol=1e-6)
     np.testing.assert_allclose(ratio[~differenced & ~level], 1.0, rtol=1e-6)
+
+
+def test_a_fallback_warning_comes_once_and_obeys_the_users_filters():
+    """TDI's fallback on constant sequences is announced once per fit, not per candidate,
+    and a user's "ignore" silences it (a filter set inside the fit overrode it)."""
+    X = np.repeat(np.linspace(0.0, 1.0, 20)[:, None], 24, axis=1)  # sequence i: a level
+    y = np.repeat([0, 1], 10)
+    model = SSMFeatureClassifier(d_model=8, n_states=4, init="auto")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X, y)
+    fallbacks = [w for w in caught if "nothing to match" in str(w.message)]
+    assert len(fallbacks) == 1 and fallbacks[0].filename == __file__
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=UserWarning)
+        model.fit(X, y)
+    assert [w for w in caught if issubclass(w.category, UserWarning)] == []
