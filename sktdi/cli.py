@@ -445,7 +445,7 @@ def _duration(seconds):
 # --------------------------------------------------------------------------- reports
 def _quiet_convergence_warnings():
     """Fits stopped by --max-iter are the point of a curve study, not news (scikit-learn's
-    Parallel carries this filter into the worker processes)."""
+    Parallel carries this filter, and --quiet's, into the worker processes)."""
     from sklearn.exceptions import ConvergenceWarning
 
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -630,9 +630,12 @@ def _spectra_figure(models, problem, size, args, path):
         _add_distinct(spectra, f"{label} (trained)" if trained else label, bank)
     kind = resolve_spectrum_kind("auto", problem.task)
     task = task_power_spectrum(X, y, kind=kind, task=problem.task)
-    ax = plot_spectra(task, spectra, log=False,
+    # constant sequences have a zero task spectrum, which no scale normalizes: then the
+    # banks are drawn at their own power (either way the plot is drawn, never an error)
+    some = np.linalg.norm(task) > 0
+    ax = plot_spectra(task, spectra, log=False, normalize=some,
                       title=f"{kind} task spectrum of {len(y)} training sequences "
-                            "(black) and the banks' power spectra")
+                            f"(black{'' if some else ', zero'}) and the banks' power spectra")
     _save_figure(ax, path)
 
 
@@ -673,16 +676,23 @@ def _run_problem(problem, specs, sizes, args, done, progress, write_record):
 
 
 def _cmd_curves(args):
+    with warnings.catch_warnings():  # the filters last as long as the run
+        _quiet_convergence_warnings()
+        return _curves(args)
+
+
+def _curves(args):
     start = time.perf_counter()
     _require_matplotlib()
     from ._provenance import provenance
 
-    _quiet_convergence_warnings()
     info = provenance(["sktdi", *args.argv])
     _check_run_options(args)
     sizes = _parse_sizes(args.train_sizes)
     specs = _model_specs(args)
     problems = _load_problems(args)
+    if args.quiet:  # what the fits say; how the data were read has been said
+        warnings.filterwarnings("ignore")
     for problem in problems:  # every model, parameter and size checked before any output
         _make_models(specs, problem.classification, args)
         _check_sizes_fit(problem, sizes, args)
@@ -999,7 +1009,8 @@ def _add_curves_command(sub):
     out.add_argument("--resume", action="store_true",
                      help="keep the fits already in OUT/curves.csv and run the rest")
     out.add_argument("--quiet", action="store_true",
-                     help="print nothing but errors (no progress bar, no lines)")
+                     help="print nothing but errors and warnings about how the data "
+                          "were read (no progress bar, no lines, no warnings of the fits)")
     curves.set_defaults(func=_cmd_curves)
 
 

@@ -3,6 +3,7 @@
 import csv
 import subprocess
 import sys
+import warnings
 from types import SimpleNamespace
 
 import pytest
@@ -435,3 +436,24 @@ def test_a_run_that_fails_at_its_first_fit_leaves_the_earlier_results(tmp_path, 
     assert main(["curves", *MODELS_TINY, "--models", "features", "--n-states", "3",
                  "--out", str(fresh)]) == 2
     assert not (fresh / "curves.csv").exists()
+
+
+def test_quiet_prints_no_warning(tmp_path, capsys):
+    """--quiet prints nothing but errors: here TDI's fallback on constant sequences (their
+    spectrum is zero) warns without it and is silent with it."""
+    import numpy as np
+
+    X = np.repeat(np.linspace(0.0, 1.0, 30)[:, None], 24, axis=1)  # sequence i: a level
+    np.savez(tmp_path / "noise.npz", X=X, y=np.repeat([0, 1], 15))
+    argv = ["curves", *MODELS_TINY, "--models", "features", "--dataset",
+            str(tmp_path / "noise.npz")]
+    not_quiet = [a for a in argv if a != "--quiet"]
+    with pytest.warns(UserWarning, match="nothing to match"):
+        assert main([*not_quiet, "--out", str(tmp_path / "a")]) == 0
+    capsys.readouterr()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main([*argv, "--out", str(tmp_path / "b")]) == 0
+    assert [str(w.message) for w in caught] == []
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
