@@ -611,10 +611,11 @@ def _strongest_near_best(scores, alphas):
     if not finite.any():
         # a sequence whose weight dwarfs the others' is fitted exactly at every penalty
         # (leverage 1): leaving it out is undefined
-        raise ValueError("The readout's scores are not finite at any penalty: a few "
-                         "sequences carry almost all of sample_weight, so the ridge fits "
-                         "them exactly and cannot be validated without them. Rescale "
-                         "sample_weight (or drop the sequences of negligible weight).")
+        raise ValueError("The readout's scores are not finite at any penalty. This "
+                         "happens when a few sequences carry almost all of sample_weight: "
+                         "the ridge fits them exactly and cannot be validated without them. "
+                         "Rescale sample_weight (or drop the sequences of negligible "
+                         "weight).")
     best = np.max(scores[finite])
     near = finite & (scores >= best - SCORE_RTOL * max(abs(best), np.finfo(float).tiny))
     return int(np.flatnonzero(near)[np.argmax(alphas[near])])
