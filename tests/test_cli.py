@@ -438,15 +438,16 @@ def test_a_run_that_fails_at_its_first_fit_leaves_the_earlier_results(tmp_path, 
     assert not (fresh / "curves.csv").exists()
 
 
-def test_quiet_prints_no_warning(tmp_path, capsys):
-    """--quiet prints nothing but errors: here TDI's fallback on constant sequences (their
-    spectrum is zero) warns without it and is silent with it."""
+def test_constant_sequences_run_and_quiet_silences_the_fits_warnings(tmp_path, capsys):
+    """On constant sequences (a zero task spectrum) the run ends with its figures, where the
+    spectra figure used to fail after every fit; TDI's fallback warns without --quiet and
+    is silent with it."""
     import numpy as np
 
     X = np.repeat(np.linspace(0.0, 1.0, 30)[:, None], 24, axis=1)  # sequence i: a level
-    np.savez(tmp_path / "noise.npz", X=X, y=np.repeat([0, 1], 15))
+    np.savez(tmp_path / "levels.npz", X=X, y=np.repeat([0, 1], 15))
     argv = ["curves", *MODELS_TINY, "--models", "features", "--dataset",
-            str(tmp_path / "noise.npz")]
+            str(tmp_path / "levels.npz")]
     not_quiet = [a for a in argv if a != "--quiet"]
     with pytest.warns(UserWarning, match="nothing to match"):
         assert main([*not_quiet, "--out", str(tmp_path / "a")]) == 0
@@ -457,3 +458,4 @@ def test_quiet_prints_no_warning(tmp_path, capsys):
     assert [str(w.message) for w in caught] == []
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+    assert (tmp_path / "b" / "spectra.png").stat().st_size > 0

@@ -344,11 +344,11 @@ def test_a_fallback_warning_comes_once_and_obeys_the_users_filters():
     model = SSMFeatureClassifier(d_model=8, n_states=4, init="auto")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model.fit(X, y)
-    fallbacks = [w for w in caught if "nothing to match" in str(w.message)]
-    assert len(fallbacks) == 1 and fallbacks[0].filename == __file__
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
         warnings.filterwarnings("ignore", category=UserWarning)
         model.fit(X, y)
     assert [w for w in caught if issubclass(w.category, UserWarning)] == []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X, y)
+    fallbacks = [w for w in caught if "nothing to match" in str(w.message)]
+    assert len(fallbacks) == 1 and fallbacks[0].filename == __file__
