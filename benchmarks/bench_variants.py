@@ -514,19 +514,16 @@ def _concave(group):  # the per-bias proportions through sqrt or log(1 + 100 p)
     return [(features.SSMFeatureMap, "_pool", concave_pool)]
 
 
-def _level(group):  # every channel's level and scale appended, ``group`` times
+def _appended_to_features(block):
+    """Replacements of the feature map's ``fit_transform`` and ``transform`` that append
+    ``block(feature_map, X3)`` (n, k) to the features they return."""
     from sktdi.core import features
 
     feature_map = features.SSMFeatureMap
     fit_transform, transform = feature_map.fit_transform, feature_map.transform
 
-    def level_and_scale(X3):
-        mean, std = np.nanmean(X3, axis=-1), np.nanstd(X3, axis=-1)  # (n, C)
-        std = np.maximum(std, 1e-12 * (1 + np.abs(mean)))
-        return np.tile(np.hstack([np.log(std), np.arcsinh(mean / std)]), group)
-
-    def appended(F, X3):
-        return np.hstack([F, level_and_scale(np.asarray(X3, np.float64)).astype(F.dtype)])
+    def appended(self, F, X3):
+        return np.hstack([F, block(self, X3).astype(F.dtype)])
 
     def new_fit_transform(self, X3, sample_weight=None):
         self._inside = True  # fit_transform may call transform: append once
@@ -534,14 +531,24 @@ def _level(group):  # every channel's level and scale appended, ``group`` times
             F = fit_transform(self, X3, sample_weight)
         finally:
             self._inside = False
-        return appended(F, X3)
+        return appended(self, F, X3)
 
     def new_transform(self, X3):
         F = transform(self, X3)
-        return F if getattr(self, "_inside", False) else appended(F, X3)
+        return F if getattr(self, "_inside", False) else appended(self, F, X3)
 
     return [(feature_map, "fit_transform", new_fit_transform),
             (feature_map, "transform", new_transform)]
+
+
+def _level(group):  # every channel's level and scale appended, ``group`` times
+    def level_and_scale(feature_map, X3):
+        X3 = np.asarray(X3, np.float64)
+        mean, std = np.nanmean(X3, axis=-1), np.nanstd(X3, axis=-1)  # (n, C)
+        std = np.maximum(std, 1e-12 * (1 + np.abs(mean)))
+        return np.tile(np.hstack([np.log(std), np.arcsinh(mean / std)]), group)
+
+    return _appended_to_features(level_and_scale)
 
 
 def dyadic_quantiles(X3):
@@ -568,35 +575,20 @@ def dyadic_quantiles(X3):
 def _input_quantiles(group):  # dyadic_quantiles appended, weighted ``group`` in the penalty
     from sktdi.core import features
 
-    feature_map = features.SSMFeatureMap
-    fit_transform, transform = feature_map.fit_transform, feature_map.transform
-    feature_weights = feature_map.feature_weights
+    feature_weights = features.SSMFeatureMap.feature_weights
 
-    def appended(self, F, X3):
-        Q = dyadic_quantiles(X3).astype(F.dtype)
-        self._n_quantiles = Q.shape[1]
-        return np.hstack([F, Q])
-
-    def new_fit_transform(self, X3, sample_weight=None):
-        self._inside = True  # fit_transform may call transform: append once
-        try:
-            F = fit_transform(self, X3, sample_weight)
-        finally:
-            self._inside = False
-        return appended(self, F, X3)
-
-    def new_transform(self, X3):
-        F = transform(self, X3)
-        return F if getattr(self, "_inside", False) else appended(self, F, X3)
+    def quantiles(feature_map, X3):
+        Q = dyadic_quantiles(X3)
+        feature_map._n_quantiles = Q.shape[1]
+        return Q
 
     def weights(self, difference_weight=1.0):  # the package's weights, then ``group``
         own = feature_weights(self, difference_weight)
         own = np.ones(self.n_features) if own is None else own
         return np.concatenate([own, np.full(self._n_quantiles, group)])
 
-    return [(feature_map, "fit_transform", new_fit_transform),
-            (feature_map, "transform", new_transform),
-            (feature_map, "feature_weights", weights)]
+    return [*_appended_to_features(quantiles),
+            (features.SSMFeatureMap, "feature_weights", weights)]
 
 
 def _scale_floor(group):  # feature scales at least ``group`` times the median scale
