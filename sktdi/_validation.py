@@ -41,7 +41,8 @@ def is_classification_target(y):
     >>> is_classification_target([[0, 1], [1, 1]])  # multilabel
     False
     """
-    return type_of_target(np.asarray(y)) in _CLASSIFICATION_TARGETS
+    with np.errstate(invalid="ignore"):  # it casts to int to test integrality: 1e80 cannot
+        return type_of_target(np.asarray(y)) in _CLASSIFICATION_TARGETS
 
 
 def infer_task(y):
@@ -305,6 +306,20 @@ def _warn_if_channels_last(shape, name):  # noqa: ARG001 - the warning names no 
              f"{steps} steps (sktdi's and aeon's layout, (n_samples, n_channels, seq_len)). "
              f"If it is (n_samples, seq_len, n_channels), as tslearn and Keras lay it out, "
              f"pass X.transpose(0, 2, 1).", SequenceLayoutWarning)
+
+
+# The largest magnitude whose square is finite in float64: standardizing, the spectra and
+# the readout's squared errors all square the values they are given.
+_LARGEST_SQUARABLE = float(np.sqrt(np.finfo(np.float64).max))
+
+
+def check_squares_finite(values, name):
+    """A ``ValueError`` naming ``name`` when the squares of ``values`` overflow float64
+    (NaN, the padding of shorter sequences, is skipped)."""
+    values = np.asarray(values)
+    if values.size and np.nanmax(np.abs(values)) > _LARGEST_SQUARABLE:
+        raise ValueError(f"{name} has values too large to fit (their squares overflow to "
+                         f"inf); rescale {name}.")
 
 
 def _check_targets_present(y):

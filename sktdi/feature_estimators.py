@@ -20,7 +20,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import HasMethods, Interval, StrOptions, _check_sample_weight, _fit_context
-from ._validation import MISSING, ParameterCheckingMeta, validate_sequences
+from ._validation import (
+    MISSING,
+    ParameterCheckingMeta,
+    check_squares_finite,
+    validate_sequences,
+)
 from ._warnings import SequenceLayoutWarning, each_once
 from .core import (
     DEFAULT_STATISTICS,
@@ -266,10 +271,10 @@ class _BaseSSMFeatures(BaseEstimator, metaclass=ParameterCheckingMeta):
         """The checked ``(X3, y, sample_weight)`` of a fit (records the input layout);
         ``classes``: every class ``partial_fit`` will see."""
         X3, y = validate_sequences(self, X, y, reset=True, **self._target_check_params())
-        if X3.size and np.nanmax(np.abs(X3)) ** 2 > np.finfo(np.float64).max:
-            raise ValueError("X has values too large to standardize (their squares "
-                             "overflow to inf); rescale X.")
+        check_squares_finite(X3, "X")
         y = self._validate_targets(y) if classes is None else self._validate_targets(y, classes)
+        if not self._classification:  # the readout squares its errors
+            check_squares_finite(y, "y")
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X3, dtype=np.float64,
                                                  ensure_non_negative=True)

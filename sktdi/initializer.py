@@ -33,6 +33,7 @@ from ._validation import (
     MISSING,
     ParameterCheckingMeta,
     _check_targets_present,
+    check_squares_finite,
     validate_sequences,
 )
 from ._warnings import warn
@@ -468,6 +469,7 @@ class SpectralInitializer(TransformerMixin, BaseEstimator, metaclass=ParameterCh
         sample weights."""
         start = time.perf_counter()
         X3 = validate_sequences(self, X, reset=True, dtype=np.float64)
+        check_squares_finite(X3, "X")
         if y is not None:
             y = np.asarray(y)
             if y.ndim not in (1, 2) or y.ndim == 2 and y.shape[1] == 0:
@@ -480,18 +482,26 @@ class SpectralInitializer(TransformerMixin, BaseEstimator, metaclass=ParameterCh
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X3, dtype=np.float64,
                                                  ensure_non_negative=True)
+        kind = self._resolve_kind(y)
+        if kind == "cross" and self._task(y) == "regression":
+            check_squares_finite(np.asarray(y, dtype=np.float64), "y")  # squared in it
         base = self.base_params()
         L = X3.shape[-1]
-        self.spectrum_kind_ = self._resolve_kind(y)
+        self.spectrum_kind_ = kind
         self.base_params_ = base
         self.aligned_channels_ = aligned_channels(base.n_channels, self.keep_base)
         prior = model_power_spectrum(base, L)
         views = input_views(X3, self.differences, self.normalize)
         reason = self._why_no_spectrum(X3, views, y, sample_weight)
         if reason is None:
-            raw = task_power_spectrum(views, y, self.spectrum_kind_, method=self.estimation,
-                                      nperseg=self.nperseg, smoothing=self.smoothing,
-                                      task=self._task(y), sample_weight=sample_weight)
+            with np.errstate(over="ignore"):  # an overflow is reported below, by name
+                raw = task_power_spectrum(views, y, self.spectrum_kind_,
+                                          method=self.estimation, nperseg=self.nperseg,
+                                          smoothing=self.smoothing, task=self._task(y),
+                                          sample_weight=sample_weight)
+            if not np.all(np.isfinite(raw)):
+                raise ValueError("The task spectrum overflows to inf: the values of X (or of "
+                                 "the targets y) are too large; rescale them.")
             reason = None if np.any(raw > 0) else self._why_zero(views)
         else:
             raw = np.zeros(L // 2 + 1)

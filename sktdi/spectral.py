@@ -478,9 +478,9 @@ def spectral_matching_loss(S_model, S_task):
         raise ValueError(
             f"Spectra on different grids: S_model {S_model.shape}, S_task {S_task.shape}."
         )
-    norms = np.linalg.norm(S_model), np.linalg.norm(S_task)
-    if min(norms) == 0 or not np.all(np.isfinite(norms)):
-        raise ValueError("Spectra must be finite and not identically zero.")
+    for S in (S_model, S_task):  # their scale is free: only finite values and no all-zero
+        if not np.all(np.isfinite(S)) or not np.any(S):
+            raise ValueError("Spectra must be finite and not identically zero.")
     # the formula lives once, in torch (sktdi.core.matching_loss), for match_gradient too
     return float(matching_loss(torch.tensor(S_model), torch.tensor(S_task)))
 

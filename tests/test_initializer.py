@@ -115,6 +115,33 @@ def test_regression_uses_cross_spectrum():
     assert SpectralInitializer(**SMALL).fit(X, y).spectrum_kind_ == "cross"
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("method", ["quantile", "gradient"])
+@pytest.mark.parametrize("scale", [1e80, 1e-90])
+def test_targets_units_do_not_move_the_modes(method, scale):
+    """The cross spectrum carries the targets' squared units; the matching is free of them
+    (targets of 1e80 or 1e-90 once failed with "Spectra must be finite"), and no NumPy
+    warning on the way (telling labels from targets cast 1e80 to int)."""
+    X, y = make_spectral_task(60, 64, task="regression", random_state=0)
+    unit = SpectralInitializer(method=method, max_iter=20, **SMALL).fit(X, y)
+    scaled = SpectralInitializer(method=method, max_iter=20, **SMALL).fit(X, scale * y)
+    np.testing.assert_allclose(scaled.params_.A, unit.params_.A, rtol=1e-6)
+    np.testing.assert_allclose(scaled.params_.dt, unit.params_.dt, rtol=1e-6)
+    assert scaled.loss_ == pytest.approx(unit.loss_, rel=1e-6)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_targets_whose_squares_overflow_are_named():
+    X, y = make_spectral_task(20, 32, task="regression", random_state=0)
+    with pytest.raises(ValueError, match="y has values too large"):
+        SpectralInitializer(**SMALL).fit(X, 1e160 * y)
+    with pytest.raises(ValueError, match="X has values too large"):
+        SpectralInitializer(**SMALL).fit(1e160 * X, y)
+    # each squares finitely, but not their product in the cross spectrum
+    with pytest.raises(ValueError, match="task spectrum overflows"):
+        SpectralInitializer(**SMALL).fit(1e100 * X, 1e100 * y)
+
+
 def test_short_sequences_fall_back_to_base():
     X = np.random.RandomState(0).normal(size=(10, 3))
     with pytest.warns(UserWarning, match="too short"):

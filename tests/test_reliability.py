@@ -112,6 +112,10 @@ BAD_INPUT = [
     # the training-free ones read the same check (they failed deep in numpy, or fitted noise)
     ("fit-overflow-training-free", lambda: SSMFeatureRegressor(d_model=4).fit(X * 1e155, Y),
      ValueError, "too large"),
+    ("fit-target-overflow", lambda: reg().fit(X, Y * 1e160), ValueError, "y has values too large"),
+    ("fit-target-overflow-training-free",
+     lambda: SSMFeatureRegressor(d_model=4).fit(X, Y * 1e160), ValueError,
+     "y has values too large"),
     ("fit-unknown-init", lambda: clf(init="S5").fit(X, Y), ValueError, "'init' parameter"),
     ("fit-unknown-device", lambda: clf(device="tpu").fit(X, Y), ValueError,
      "Unknown device 'tpu'"),

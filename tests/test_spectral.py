@@ -140,6 +140,20 @@ def test_matching_loss_definition():
         spectral_matching_loss(a, b[:2])
     with pytest.raises(ValueError, match="zero"):
         spectral_matching_loss(a, 0 * b)
+    with pytest.raises(ValueError, match="finite"):
+        spectral_matching_loss(a, np.array([0.0, np.inf, 1.0]))
+
+
+@pytest.mark.parametrize("scale", [1e160, 1e-180])
+def test_matching_loss_is_free_of_the_spectra_scale(scale):
+    """A task spectrum carries the targets' squared units: targets of 1e80 give spectra of
+    1e160, whose squares in a norm overflow (1e-180 underflow) unless the loss scales
+    them first."""
+    a, b = np.array([1.0, 2.0, 2.0]), np.array([0.0, 3.0, 4.0])
+    assert spectral_matching_loss(a, scale * b) == pytest.approx(
+        spectral_matching_loss(a, b), rel=1e-14)
+    assert spectral_matching_loss(scale * a, b / scale) == pytest.approx(
+        spectral_matching_loss(a, b), rel=1e-14)
 
 
 # ---------------------------------------------------------------- SSM-induced kernel

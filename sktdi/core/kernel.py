@@ -253,4 +253,15 @@ def matching_loss(S_model, S_task):
     proportional. Differentiable; :func:`sktdi.spectral.spectral_matching_loss` is its
     checked NumPy front end.
     """
-    return ((S_model / S_model.norm() - S_task / S_task.norm()) ** 2).sum()
+    return ((_unit_norm(S_model) - _unit_norm(S_task)) ** 2).sum()
+
+
+def _unit_norm(S):
+    """``S / ||S||``, with ``S`` first divided by the power of two of its peak. That division
+    is exact, so the result is unchanged, but the squares in the norm can no longer
+    overflow or underflow: a task spectrum carries the squared units of the targets (of
+    the order of 1e160 for targets of 1e80, 1e-180 for targets of 1e-90)."""
+    peak = float(S.detach().abs().max())
+    if torch.finfo(S.dtype).tiny <= peak < math.inf:
+        S = S * math.ldexp(1.0, -math.frexp(peak)[1])
+    return S / S.norm()
