@@ -632,7 +632,7 @@ def _spectra_figure(models, problem, size, args, path):
     task = task_power_spectrum(X, y, kind=kind, task=problem.task)
     # constant sequences have a zero task spectrum, which no scale normalizes: then the
     # banks are drawn at their own power (either way the plot is drawn, never an error)
-    some = np.linalg.norm(task) > 0
+    some = bool(np.any(task))
     ax = plot_spectra(task, spectra, log=False, normalize=some,
                       title=f"{kind} task spectrum of {len(y)} training sequences "
                             f"(black{'' if some else ', zero'}) and the banks' power spectra")

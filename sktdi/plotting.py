@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.linalg
 
 from .spectral import model_power_spectrum
 
@@ -201,8 +202,10 @@ def _model_spectra_on_grid(model_spectra, task):
 
 
 def _unit_norm(S, name):
-    """``S`` divided by its L2 norm; a ``ValueError`` naming ``name`` if it is zero."""
-    norm = np.linalg.norm(S)
+    """``S`` divided by its L2 norm; a ``ValueError`` naming ``name`` if it is zero. The norm
+    is BLAS's scaled one (``scipy.linalg.norm``): a task spectrum carries the targets'
+    squared units, whose squares can overflow or underflow in ``numpy.linalg.norm``."""
+    norm = scipy.linalg.norm(S)
     if norm == 0:
         raise ValueError(f"{name} is identically zero and cannot be normalized.")
     return S / norm

@@ -73,6 +73,17 @@ def test_plot_spectra_lines_labels_and_styles(spectra):
     assert ax.get_ylim()[0] > 0
 
 
+@pytest.mark.parametrize("scale", [1e160, 1e-180])
+def test_plot_spectra_normalizes_spectra_of_any_units(spectra, scale):
+    """A task spectrum carries the targets' squared units (1e160 for targets of 1e80):
+    normalized, it draws as the unit-scaled one does."""
+    task, models = spectra
+    unit = plot_spectra(task, models, log=False)
+    scaled = plot_spectra(scale * task, {k: v / scale for k, v in models.items()}, log=False)
+    for a, b in zip(unit.get_lines(), scaled.get_lines(), strict=True):
+        np.testing.assert_allclose(b.get_ydata(), a.get_ydata(), rtol=1e-12)
+
+
 def test_plot_spectra_radians_linear_unnormalized(spectra):
     task, _ = spectra
     ax = plot_spectra(task, units="radians", normalize=False, log=False)
