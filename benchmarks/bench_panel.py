@@ -64,6 +64,8 @@ SYNTHETIC_TEST = 1000
 MIN_PER_CLASS = 2
 TIMING_PAIRS = 5
 PEERS = ("MiniRocket", "MultiRocket-Hydra", "QUANT")
+
+
 def reference_figures(path):
     """Problem -> {seeds: {fraction: mean accuracy over the seeds}} of a results file of
     ``bench_reference.py``, the confirmation seeds first."""
